@@ -1,0 +1,3 @@
+"""Station, buffer and handling kinds. Importing this package registers every kind."""
+
+from . import buffer, machine, sink, source  # noqa: F401  (registration side effects)

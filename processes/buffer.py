@@ -1,0 +1,185 @@
+"""Finite buffers between stations (blocking after service).
+
+A buffer holds parts in FIFO order up to ``capacity`` (``null``: unbounded; ``0``: no buffer,
+direct hand-over). A station that finishes a part and finds the buffer full keeps the part
+and is *blocked* until a downstream station takes a part; a station that finds its input
+empty is *starved* until a part arrives. Both wait in the buffer's waiting lists and are called
+back; nothing polls.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from twin.registry import register
+from twin.scenario import Layout
+
+__all__ = ["BufferSpec", "Buffer"]
+
+
+class BufferSpec(BaseModel):
+    """``kind: buffer``: a FIFO between stations.
+
+    ``between: [SAW, LATHES]`` (or ``from:`` / ``to:``) names the upstream and downstream
+    station or group; ``source`` and ``sink`` may stand at either end.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    kind: Literal["buffer"] = "buffer"
+    capacity: int | None = Field(default=None, ge=0, description="parts; null = unbounded, 0 = direct hand-over")
+    between: tuple[str | list[str], str | list[str]] | None = None
+    from_: str | list[str] | None = Field(default=None, alias="from")
+    to: str | list[str] | None = None
+    layout: Layout | None = None
+
+    @model_validator(mode="after")
+    def _ends(self):
+        if self.between is None and (self.from_ is None or self.to is None):
+            raise ValueError("give 'between: [upstream, downstream]' or both 'from' and 'to'")
+        if self.between is not None and (self.from_ is not None or self.to is not None):
+            raise ValueError("give either 'between' or 'from'/'to', not both")
+        return self
+
+    def ends(self) -> tuple[list[str], list[str]]:
+        a, b = self.between if self.between is not None else (self.from_, self.to)
+        as_list = lambda x: [x] if isinstance(x, str) else list(x)
+        return as_list(a), as_list(b)
+
+
+class Buffer:
+    """Runtime FIFO with waiting consumers (starved units) and blocked producers."""
+
+    kind = "buffer"
+
+    def __init__(self, run, name: str, spec: BufferSpec | None):
+        self.run = run
+        self.name = name
+        self.spec = spec
+        cap = None if spec is None else spec.capacity
+        self.capacity = float("inf") if cap is None else cap
+        self.q: deque = deque()
+        self.consumers: deque = deque()
+        self.producers: deque = deque()
+        self.bid = run.new_buffer_id(name)
+        self.explicit = spec is not None
+        self.max_level = 0
+        self._lt = run.level_log.t.append
+        self._lb = run.level_log.buffer.append
+        self._ll = run.level_log.level.append
+        self._env = run.env
+        self._lt(0.0)
+        self._lb(self.bid)
+        self._ll(0)
+
+    def _level(self) -> None:
+        n = len(self.q)
+        if n > self.max_level:
+            self.max_level = n
+        self._lt(self._env._now)
+        self._lb(self.bid)
+        self._ll(n)
+
+    def free(self) -> float:
+        return self.capacity - len(self.q)
+
+    def put(self, part, producer) -> bool:
+        """Offer a part. Hands it to a waiting consumer, queues it, or registers the producer as blocked."""
+        if self.consumers:
+            part.t_enter = self._env._now
+            self.consumers.popleft().receive(part)
+            return True
+        q = self.q
+        if len(q) < self.capacity:
+            part.t_enter = now = self._env._now
+            q.append(part)
+            n = len(q)
+            if n > self.max_level:
+                self.max_level = n
+            self._lt(now)
+            self._lb(self.bid)
+            self._ll(n)
+            return True
+        self.producers.append(producer)
+        return False
+
+    def force_put(self, part, producer=None) -> bool:
+        """Queue regardless of capacity (rework returning to its station)."""
+        if self.consumers:
+            part.t_enter = self._env._now
+            self.consumers.popleft().receive(part)
+            return True
+        part.t_enter = self._env._now
+        self.q.append(part)
+        self._level()
+        return True
+
+    def peek(self):
+        if self.q:
+            return self.q[0]
+        if self.producers:
+            return self.producers[0].part
+        return None
+
+    def get(self):
+        """Take the head part, or None. Space freed lets the first blocked producer hand over."""
+        q = self.q
+        if q:
+            part = q.popleft()
+            if self.producers:
+                prod = self.producers.popleft()
+                p2 = prod.part
+                p2.t_enter = self._env._now
+                q.append(p2)
+                self._level()
+                prod.handed_over()
+            else:
+                self._lt(self._env._now)
+                self._lb(self.bid)
+                self._ll(len(q))
+            return part
+        if self.producers:  # capacity 0: direct hand-over from a blocked producer
+            prod = self.producers.popleft()
+            part = prod.part
+            part.t_enter = self._env._now
+            prod.handed_over()
+            return part
+        return None
+
+    def wait(self, consumer) -> None:
+        self.consumers.append(consumer)
+
+    def unwait(self, consumer) -> None:
+        try:
+            self.consumers.remove(consumer)
+        except ValueError:
+            pass
+
+    def unblock_wait(self, producer) -> None:
+        try:
+            self.producers.remove(producer)
+        except ValueError:
+            pass
+
+    def set_capacity(self, capacity: int | None) -> None:
+        """Change the limit at run time (CONWIP); a larger limit lets blocked producers in."""
+        self.capacity = float("inf") if capacity is None else capacity
+        while self.producers and len(self.q) < self.capacity:
+            prod = self.producers.popleft()
+            part = prod.part
+            part.t_enter = self._env._now
+            if self.consumers:
+                self.consumers.popleft().receive(part)
+            else:
+                self.q.append(part)
+                self._level()
+            prod.handed_over()
+
+    def tags(self) -> dict:
+        cap = None if self.capacity == float("inf") else int(self.capacity)
+        return {"level": len(self.q), "capacity": cap, "blocked_producers": len(self.producers)}
+
+
+register("buffer", BufferSpec, Buffer, "buffer")

@@ -1,0 +1,681 @@
+"""The generic machine: a station with parallel units, process-time distributions, setups,
+scrap and rework, failure profiles and per-state power.
+
+Each unit is a callback-driven state machine. Its *activity* is one of processing, setup,
+starved or blocked; *stops* (off shift, break, planned maintenance, failure, hold) are counted
+and, while any holds, suspend the activity (a part in process keeps its remaining time). The
+logged state code is the highest-priority stop, else the activity.
+
+Failure profiles count on a *basis*:
+
+* ``calendar``: wall-clock time, whatever the station does (repairs run on calendar time too,
+  also off shift; the log then shows off_shift, which ranks above failure);
+* ``operating``: time without any stop (idle, blocked and busy time count);
+* ``processing``: time spent processing parts;
+* ``cycles``: number of processed parts (the TBF distribution gives a count).
+
+The time to the next failure is drawn once and *scheduled*; when its clock pauses the
+scheduled event is abandoned and the remaining budget kept, so nothing polls. After a
+repair a new time between failures is drawn. ``availability`` + ``mttr`` is shorthand for
+exponential TBF with mean ``A * MTTR / (1 - A)`` and exponential TTR with mean ``MTTR``.
+
+Process models for metalworking subclass :class:`Machine` and override
+:meth:`Machine.process_duration`, :meth:`Machine.outcome` and :meth:`Machine.setup_time`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from twin.distributions import Distribution, make_sampler
+from twin.engine import _Choice, wake
+from heapq import heappush as _heappush
+from simpy.core import NORMAL as _NORMAL
+from simpy.events import Timeout as _Timeout
+
+_new_timeout = object.__new__
+from twin.registry import register
+from twin.scenario import Layout
+from twin.states import EXECUTION, STOP_PRIORITY, Code, Outcome
+from twin.units import Probability, Seconds, Watts
+
+__all__ = ["MachineSpec", "Machine", "Unit", "FailureProfile", "PowerSpec", "SetupSpec"]
+
+PROCESSING, SETUP, STARVED, BLOCKED = Code.PROCESSING.value, Code.SETUP.value, Code.STARVED.value, Code.BLOCKED.value
+FAILURE = Code.FAILURE.value
+GOOD, SCRAP, REWORK = Outcome.GOOD.value, Outcome.SCRAP.value, Outcome.REWORK.value
+_PRIO = [c.value for c in STOP_PRIORITY]
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class FailureProfile(_M):
+    """One failure mode: TBF + TTR distributions, or availability + MTTR."""
+
+    name: str = "failure"
+    basis: Literal["calendar", "operating", "processing", "cycles"] = "operating"
+    tbf: Distribution | None = Field(default=None, description="time (or cycles) between failures")
+    ttr: Distribution | None = Field(default=None, description="time to repair")
+    availability: float | None = Field(default=None, gt=0, lt=1)
+    mttr: Seconds | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _spec(self):
+        if self.availability is not None:
+            if self.tbf is not None:
+                raise ValueError("give either tbf or availability, not both")
+            if self.mttr is None and self.ttr is None:
+                raise ValueError("availability needs mttr (or a ttr distribution)")
+            if self.basis == "cycles":
+                raise ValueError("availability + mttr needs a time basis, not cycles")
+        else:
+            if self.tbf is None or self.ttr is None:
+                raise ValueError("give tbf and ttr, or availability and mttr")
+            if self.mttr is not None:
+                raise ValueError("mttr goes with availability; with tbf give a ttr distribution")
+        return self
+
+    def resolved(self):
+        """(tbf, ttr) distributions."""
+        from twin.distributions import Exponential
+
+        if self.availability is None:
+            return self.tbf, self.ttr
+        mttr = self.mttr if self.mttr is not None else self.ttr.mean()
+        ttr = self.ttr if self.ttr is not None else Exponential(dist="exponential", mean=mttr)
+        mtbf = self.availability * mttr / (1.0 - self.availability)
+        return Exponential(dist="exponential", mean=mtbf), ttr
+
+
+class PowerSpec(_M):
+    """Electrical power draw per state [W] (units allowed: '4 kW')."""
+
+    processing: Watts = Field(default=0.0, ge=0)
+    setup: Watts | None = Field(default=None, ge=0, description="default: idle")
+    idle: Watts = Field(default=0.0, ge=0, description="starved, blocked, held, break")
+    down: Watts = Field(default=0.0, ge=0, description="failure and planned maintenance")
+    off: Watts = Field(default=0.0, ge=0, description="off shift")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_off(cls, data):
+        # YAML 1.1 reads a bare `off:` key as the boolean false
+        if isinstance(data, dict) and False in data:
+            data = {("off" if k is False else k): v for k, v in data.items()}
+        return data
+
+    def by_code(self) -> list[float]:
+        su = self.idle if self.setup is None else self.setup
+        return [self.processing, su, self.idle, self.idle, self.idle, self.down, self.down, self.idle, self.off]
+
+
+class SetupSpec(_M):
+    """Changeover times: ``changes[from][to]`` by product pair, else ``default`` when the
+    product changes; ``initial`` before the very first part."""
+
+    default: Seconds = Field(default=0.0, ge=0)
+    initial: Seconds = Field(default=0.0, ge=0)
+    changes: dict[str, dict[str, Seconds]] = Field(default_factory=dict)
+
+
+class MachineSpec(_M):
+    """``kind: machine``: a generic station."""
+
+    kind: Literal["machine"] = "machine"
+    capacity: int = Field(default=1, ge=1, description="identical parallel units sharing the input")
+    process_time: Distribution | None = Field(default=None, description="per part; routing steps may override")
+    ideal_cycle_time: Seconds | None = Field(default=None, gt=0, description="PRI (ISO 22400); default: mean process time")
+    setup: SetupSpec = Field(default_factory=SetupSpec)
+    scrap: Probability = Field(default=0.0, ge=0, le=1)
+    rework: Probability = Field(default=0.0, ge=0, le=1, description="part repeats this operation")
+    failures: list[FailureProfile] = Field(default_factory=list)
+    power: PowerSpec = Field(default_factory=PowerSpec)
+    layout: Layout | None = None
+
+    @model_validator(mode="after")
+    def _probs(self):
+        if self.scrap + self.rework > 1:
+            raise ValueError(f"scrap + rework = {self.scrap + self.rework} exceeds 1")
+        return self
+
+    def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
+        errs = []
+        for pname, prod in sc.products.items():
+            for i, step in enumerate(prod.routing):
+                if name in step.members(sc.groups) and step.process_time is None and self.process_time is None:
+                    errs.append((f"stations.{name}.process_time",
+                                 f"missing: product {pname!r} step {i} runs here without its own process_time"))
+        for a, row in self.setup.changes.items():
+            for b in [a, *row]:
+                if b not in sc.products:
+                    errs.append((f"stations.{name}.setup.changes", f"names product {b!r}, which does not exist"))
+        return errs
+
+
+class Machine:
+    """Runtime of ``kind: machine`` (and base class of the metalworking stations)."""
+
+    kind = "machine"
+
+    def __init__(self, run, name: str, spec: MachineSpec):
+        self.run = run
+        self.name = name
+        self.spec = spec
+        self.env = run.env
+        self.inputs: list = []
+        self.rework_buffer = None
+        sc = run.scenario
+        self.power_by_code = spec.power.by_code()
+        # per (product, step) samplers and PRI, for the steps that run here
+        self._pt: dict[tuple[int, int], object] = {}
+        self.pri: dict[tuple[int, int], float] = {}
+        for p, pname in enumerate(run.products):
+            for i, step in enumerate(sc.products[pname].routing):
+                if name not in step.members(sc.groups):
+                    continue
+                dist = step.process_time if step.process_time is not None else spec.process_time
+                self._pt[(p, i)] = self._sampler(dist, pname, i)
+                pri = step.ideal_cycle_time or (spec.ideal_cycle_time if step.process_time is None else None)
+                self.pri[(p, i)] = float(pri if pri is not None else dist.mean())
+        self._setup = self._setup_table(spec.setup, run.products)
+        self._q = run.streams.generator(name, "quality") if (spec.scrap > 0 or spec.rework > 0) else None
+        if self._q is not None:
+            from twin.distributions import _blocks
+
+            self._u = _blocks(lambda n: self._q.random(n)).__next__
+        self.parts_all = 0
+        self.parts_good = 0
+        self.parts_bad = 0
+        self.feed_override = 1.0
+        cls = type(self)
+        self._plain_duration = cls.process_duration is Machine.process_duration
+        self._pt_single = next(iter(self._pt.values())) if len(self._pt) == 1 else None
+        self._plain_outcome = cls.outcome is Machine.outcome and self._q is None
+        self._no_setup = (cls.setup_time is Machine.setup_time and spec.setup.default == 0
+                          and spec.setup.initial == 0 and not spec.setup.changes)
+        self._plain_complete = cls.on_complete is Machine.on_complete
+        self._dest: dict = {}
+        self._dest_fast = None  # the one destination of every part leaving here, when there is one
+        self.units = [Unit(self, k, spec.capacity) for k in range(spec.capacity)]
+        if spec.rework > 0:
+            self.rework_buffer = run.implicit_buffer(("rework", name), f"rework:{name}")
+            self.inputs.append(self.rework_buffer)
+
+    def _sampler(self, dist, pname: str, step: int):
+        return make_sampler(dist, self.run.streams.generator(self.name, f"process:{pname}:{step}"))
+
+    @staticmethod
+    def _setup_table(setup: SetupSpec, products: list[str]):
+        n = len(products)
+        idx = {p: i for i, p in enumerate(products)}
+        table = [[0.0 if a == b else setup.default for b in range(n)] for a in range(n)]
+        for a, row in setup.changes.items():
+            for b, t in row.items():
+                table[idx[a]][idx[b]] = t
+        return table, setup.initial
+
+    def destination(self, part):
+        key = (part.product, part.step)
+        d = self._dest.get(key)
+        if d is None:
+            d = self._dest[key] = self.run._dest[(part.product, part.step, self.name)]
+        return d.pick() if type(d) is _Choice else d
+
+    def add_input(self, buf) -> None:
+        if buf not in self.inputs:
+            self.inputs.append(buf)
+
+    # ---- hooks for process models ----------------------------------------------------------------
+    def process_duration(self, part, unit) -> float:
+        """Processing time of ``part`` on ``unit`` [s]."""
+        return self._pt[(part.product, part.step)]() / self.feed_override
+
+    def setup_time(self, prev_product: int, part) -> float:
+        table, initial = self._setup
+        if prev_product < 0:
+            return initial
+        return table[prev_product][part.product]
+
+    def outcome(self, part, unit) -> int:
+        if self._q is None:
+            return GOOD
+        u = self._u()
+        if u < self.spec.scrap:
+            return SCRAP
+        if u < self.spec.scrap + self.spec.rework:
+            return REWORK
+        return GOOD
+
+    def on_complete(self, part, unit, outcome: int) -> None:
+        """Called after each operation (hook for process models)."""
+
+    # ---- inputs ------------------------------------------------------------------------------
+    def pull(self, unit):
+        inputs = self.inputs
+        if len(inputs) == 1:
+            part = inputs[0].get()
+            if part is None:
+                inputs[0].wait(unit)
+            return part
+        best, best_t = None, math.inf
+        for b in inputs:
+            head = b.peek()
+            if head is not None and head.t_enter < best_t:
+                best, best_t = b, head.t_enter
+        if best is not None:
+            return best.get()
+        for b in inputs:
+            b.wait(unit)
+        return None
+
+    def unwait(self, unit) -> None:
+        if len(self.inputs) > 1:
+            for b in self.inputs:
+                b.unwait(unit)
+
+    # ---- calendar and commands ------------------------------------------------------------------
+    def set_stop(self, code: int, delta: int) -> None:
+        for u in self.units:
+            if delta > 0:
+                u.add_stop(code)
+            else:
+                u.remove_stop(code)
+
+    def start(self) -> None:
+        dests = {id(d): d for (p, k, st), d in self.run._dest.items() if st == self.name}
+        if len(dests) == 1:
+            d = next(iter(dests.values()))
+            if type(d) is not _Choice:
+                self._dest_fast = d
+        for u in self.units:
+            u.start()
+
+    # ---- tags -----------------------------------------------------------------------------------
+    def tags(self) -> dict:
+        u0 = self.units[0]
+        code = u0.code
+        from twin.states import CODE_FIELDS
+
+        item, mode, reason = CODE_FIELDS[Code(code)]
+        busy = sum(1 for u in self.units if u.code == PROCESSING)
+        return {
+            "item_state": item,
+            "operation_mode": mode,
+            "reason": reason,
+            "execution": EXECUTION[Code(code)],
+            "units_busy": busy,
+            "part_count_all": self.parts_all,
+            "part_count_good": self.parts_good,
+            "part_count_bad": self.parts_bad,
+            "power_W": sum(self.power_by_code[u.code] for u in self.units),
+            "feed_override": self.feed_override,
+            "alarm": "FAULT" if any(u.code == FAILURE for u in self.units) else "NORMAL",
+            "queue": sum(len(b.q) for b in self.inputs if hasattr(b, "q")),
+        }
+
+
+class _Clock:
+    """Failure clock of one profile on one unit (see module docstring for the bases)."""
+
+    __slots__ = ("unit", "index", "basis", "tbf", "ttr", "budget", "since", "pending")
+
+    def __init__(self, unit, index, profile: FailureProfile, streams, entity):
+        tbf, ttr = profile.resolved()
+        self.unit = unit
+        self.index = index
+        self.basis = profile.basis
+        self.tbf = make_sampler(tbf, streams.generator(entity, f"failure:{profile.name}:tbf"))
+        self.ttr = make_sampler(ttr, streams.generator(entity, f"failure:{profile.name}:ttr"))
+        self.budget = self.tbf()
+        self.since = 0.0
+        self.pending = None
+
+
+class Unit:
+    """One parallel unit of a machine (a resource in the state log)."""
+
+    __slots__ = (
+        "m", "env", "rid", "activity", "stops", "n_stops", "part", "pending", "t_end", "remaining",
+        "after", "last_product", "code", "logged_part", "dest", "t_start", "clocks", "op_clocks",
+        "proc_clocks", "cyc_clocks", "_lt", "_lr", "_lc", "_lp", "_ops", "name", "held_by_command", "_fire_cb", "_done_cb",
+    )
+
+    def __init__(self, machine: Machine, k: int, n: int):
+        run = machine.run
+        self.m = machine
+        self.env = run.env
+        self.name = machine.name if n == 1 else f"{machine.name}#{k + 1}"
+        self.rid = run.new_resource(self.name, machine.name)
+        self.activity = STARVED
+        self.stops = [0] * 9
+        self.n_stops = 0
+        self.part = None
+        self.pending = None
+        self.t_end = 0.0
+        self.remaining = 0.0
+        self.after = None
+        self.last_product = -1
+        self.code = -1
+        self.logged_part = -2
+        self.dest = None
+        self.t_start = 0.0
+        sl = run.state_log
+        self._lt, self._lr, self._lc, self._lp = sl.t.append, sl.resource.append, sl.code.append, sl.part.append
+        ol = run.ops_log
+        self._ops = (ol.part.append, ol.resource.append, ol.step.append, ol.t_start.append, ol.t_end.append, ol.outcome.append)
+        self._fire_cb = self._fire
+        self._done_cb = self._processing_done
+        self.clocks = [_Clock(self, i, f, run.streams, self.name) for i, f in enumerate(machine.spec.failures)]
+        self.op_clocks = [c for c in self.clocks if c.basis == "operating"]
+        self.proc_clocks = [c for c in self.clocks if c.basis == "processing"]
+        self.cyc_clocks = [c for c in self.clocks if c.basis == "cycles"]
+
+    # ---- logging ---------------------------------------------------------------------------------
+    def _show(self) -> None:
+        if self.n_stops:
+            s = self.stops
+            for c in _PRIO:
+                if s[c]:
+                    code = c
+                    break
+        else:
+            code = self.activity
+        part = self.part
+        pid = -1 if part is None else part.id
+        if code != self.code or pid != self.logged_part:
+            self.code = code
+            self.logged_part = pid
+            self._lt(self.env._now)
+            self._lr(self.rid)
+            self._lc(code)
+            self._lp(pid)
+
+    # ---- timers ----------------------------------------------------------------------------------
+    def _schedule(self, delay: float) -> None:
+        self.pending = wake(self.env, delay, self._fire_cb)
+        self.t_end = self.env._now + delay
+
+    def _fire(self, ev) -> None:
+        if ev is self.pending:
+            self.pending = None
+            self.after()
+
+    # ---- life cycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        for c in self.clocks:
+            if c.basis == "calendar":
+                self._arm(c, c.budget)
+            elif c.basis == "operating" and not self.n_stops:
+                self._arm(c, c.budget)
+        if self.n_stops:
+            self._show()
+        else:
+            self._try_start()
+
+    def _try_start(self) -> None:
+        part = self.m.pull(self)
+        if part is None:
+            self.activity = STARVED
+            self._show()
+        else:
+            self._begin(part)
+
+    def receive(self, part) -> None:
+        """A waiting (starved) unit gets a part from a buffer."""
+        m = self.m
+        if len(m.inputs) > 1:
+            m.unwait(self)
+        self._begin(part)
+
+    def _begin(self, part) -> None:
+        self.part = part
+        m = self.m
+        if m._no_setup:
+            self._start_processing()
+            return
+        su = m.setup_time(self.last_product, part)
+        if su > 0:
+            self.activity = SETUP
+            self.after = self._start_processing
+            self._show()
+            self._schedule(su)
+        else:
+            self._start_processing()
+
+    def _start_processing(self) -> None:
+        # hot path: a unit only starts processing while no stop holds, so the logged code is PROCESSING
+        m = self.m
+        part = self.part
+        if m._plain_duration:
+            pt = m._pt_single
+            d = (pt() if pt is not None else m._pt[(part.product, part.step)]()) / m.feed_override
+        else:
+            d = m.process_duration(part, self)
+        env = self.env
+        now = env._now
+        self.t_start = now
+        self.activity = PROCESSING
+        self.code = PROCESSING
+        self.logged_part = pid = part.id
+        self._lt(now)
+        self._lr(self.rid)
+        self._lc(PROCESSING)
+        self._lp(pid)
+        # inline of engine.wake(): one triggered event on SimPy's heap
+        ev = _new_timeout(_Timeout)
+        ev.env = env
+        ev.callbacks = [self._done_cb]
+        ev._value = None
+        ev._ok = True
+        ev._delay = d
+        self.t_end = t_end = now + d
+        _heappush(env._queue, (t_end, _NORMAL, next(env._eid), ev))
+        self.pending = ev
+        if self.proc_clocks:
+            self._proc_resume(d)
+
+    def _processing_done(self, ev) -> None:
+        if ev is not self.pending:
+            return  # abandoned by a suspension
+        self.pending = None
+        part = self.part
+        m = self.m
+        now = self.env._now
+        if self.proc_clocks:
+            self._proc_pause()
+        out = GOOD if m._plain_outcome else m.outcome(part, self)
+        a = self._ops
+        a[0](part.id)
+        a[1](self.rid)
+        a[2](part.step)
+        a[3](self.t_start)
+        a[4](now)
+        a[5](out)
+        m.parts_all += 1
+        self.last_product = part.product
+        if not m._plain_complete:
+            m.on_complete(part, self, out)
+        fail_now = False
+        if self.cyc_clocks:
+            for c in self.cyc_clocks:
+                c.budget -= 1
+                if c.budget <= 0:
+                    fail_now = True
+        if out == GOOD:
+            m.parts_good += 1
+            part.step += 1
+            if fail_now:
+                self._try_push(True)
+                return
+            dest = m._dest_fast or m.destination(part)
+            if dest.put(part, self):
+                self.part = None
+                inputs = m.inputs
+                if len(inputs) == 1:  # inline of _try_start for the common single-input station
+                    b = inputs[0]
+                    nxt = b.get()
+                    if nxt is None:
+                        b.wait(self)
+                        self.activity = STARVED
+                        self._show()
+                    elif m._no_setup:
+                        self.part = nxt
+                        self._start_processing()
+                    else:
+                        self._begin(nxt)
+                else:
+                    self._try_start()
+            else:
+                self.activity = BLOCKED
+                self.dest = dest
+                self._show()
+            return
+        m.parts_bad += 1
+        self.part = None
+        if out == SCRAP:
+            m.run.scrap(part)
+        else:
+            part.reworks += 1
+            m.rework_buffer.force_put(part)
+        self._next(fail_now)
+
+    def _next(self, fail_now: bool) -> None:
+        if fail_now:
+            self.activity = STARVED
+            for c in self.cyc_clocks:
+                if c.budget <= 0:
+                    self._fail(c)
+            if self.n_stops:
+                return
+        self._try_start()
+
+    def _try_push(self, fail_now: bool = False) -> None:
+        part = self.part
+        dest = self.m.destination(part)
+        if dest.put(part, self):
+            self.part = None
+            self._next(fail_now)
+        else:
+            self.activity = BLOCKED
+            self.dest = dest
+            self._show()
+            if fail_now:
+                for c in self.cyc_clocks:
+                    if c.budget <= 0:
+                        self._fail(c)
+
+    def handed_over(self) -> None:
+        """The buffer we were blocked on took our part."""
+        self.part = None
+        self.dest = None
+        self._try_start()
+
+    # ---- stops: calendar, failures, commands --------------------------------------------------------
+    def add_stop(self, code: int) -> None:
+        self.stops[code] += 1
+        self.n_stops += 1
+        if self.n_stops == 1:
+            self._suspend()
+        self._show()
+
+    def remove_stop(self, code: int) -> None:
+        if self.stops[code] <= 0:
+            return
+        self.stops[code] -= 1
+        self.n_stops -= 1
+        if self.n_stops == 0:
+            self._resume()
+        else:
+            self._show()
+
+    def _suspend(self) -> None:
+        now = self.env._now
+        a = self.activity
+        if a == PROCESSING or a == SETUP:
+            if self.pending is not None:
+                self.remaining = self.t_end - now
+                self.pending = None
+            if a == PROCESSING and self.proc_clocks:
+                self._proc_pause()
+        elif a == STARVED:
+            for b in self.m.inputs:
+                b.unwait(self)
+        elif a == BLOCKED and self.dest is not None:
+            self.dest.unblock_wait(self)
+        for c in self.op_clocks:
+            if c.pending is not None:
+                c.budget -= now - c.since
+                c.pending = None
+
+    def _resume(self) -> None:
+        for c in self.op_clocks:
+            if c.budget is not None:
+                self._arm(c, c.budget)
+        a = self.activity
+        if a == PROCESSING or a == SETUP:
+            self._show()
+            if a == PROCESSING:
+                self.pending = wake(self.env, self.remaining, self._done_cb)
+                self.t_end = self.env._now + self.remaining
+                if self.proc_clocks:
+                    self._proc_resume(self.remaining)
+            else:
+                self._schedule(self.remaining)
+        elif a == STARVED:
+            self._try_start()
+        elif a == BLOCKED:
+            self._try_push()
+
+    # ---- failure clocks ----------------------------------------------------------------------------
+    def _arm(self, c: _Clock, delay: float) -> None:
+        c.since = self.env._now
+        c.pending = wake(self.env, max(0.0, delay), lambda e, c=c: self._clock_fire(c, e))
+
+    def _clock_fire(self, c: _Clock, ev) -> None:
+        if ev is c.pending:
+            c.pending = None
+            self._fail(c)
+
+    def _proc_resume(self, d: float) -> None:
+        now = self.env._now
+        for c in self.proc_clocks:
+            c.since = now
+            if c.budget <= d:
+                self._arm(c, c.budget)
+
+    def _proc_pause(self) -> None:
+        now = self.env._now
+        for c in self.proc_clocks:
+            if c.budget is not None:
+                c.budget -= now - c.since
+                c.since = now
+            c.pending = None
+
+    def _fail(self, c: _Clock) -> None:
+        run = self.m.run
+        ttr = c.ttr()
+        fl = run.failure_log
+        fl.t.append(self.env._now)
+        fl.resource.append(self.rid)
+        fl.profile.append(c.index)
+        fl.ttr.append(ttr)
+        c.budget = None
+        c.pending = None
+        self.add_stop(FAILURE)
+        run.at(self.env._now + ttr, lambda ev, c=c: self._repaired(c))
+
+    def _repaired(self, c: _Clock) -> None:
+        c.budget = c.tbf()
+        if c.basis == "calendar":
+            self._arm(c, c.budget)
+        elif c.basis == "processing":
+            c.since = self.env._now
+        self.remove_stop(FAILURE)
+
+
+register("machine", MachineSpec, Machine)

@@ -1,0 +1,350 @@
+"""The run: a SimPy environment, random streams, logs and tags for one replication of a plant.
+
+A :class:`Run` owns everything it needs (no module-level state), so many runs can live in one
+process. It can run to the end (:meth:`Run.run`) or be advanced in lockstep from the start
+(:meth:`Run.step`, :meth:`Run.run_until`, :meth:`Run.step_event`).
+
+Event design: one SimPy event per real state change. Stations are callback-driven state
+machines (no generator per station, no polling loop): the end of a process step, a failure,
+a repair and a calendar transition are each one scheduled event; starved and blocked stations
+wait in the buffer's waiting lists and are called back when a part or space appears.
+"""
+
+from __future__ import annotations
+
+import math
+from heapq import heappop, heappush
+from typing import Any, Callable
+
+import simpy
+from simpy.core import NORMAL
+
+from .calendar import Calendar
+from .log import CommandLog, FailureLog, LevelLog, OpsLog, PartLog, StateLog
+from .registry import registry
+from .scenario import ScenarioBase, parse_scenario
+from .states import Code, PartEvent
+from .streams import RandomStreams
+
+__all__ = ["Run", "Part", "simulate", "wake"]
+
+_Timeout = simpy.events.Timeout
+
+
+def wake(env: simpy.Environment, delay: float, callback) -> simpy.Event:
+    """Schedule ``callback(event)`` after ``delay`` as one already-triggered SimPy event.
+
+    Equivalent to ``Timeout(env, delay).callbacks.append(callback)`` without the generic
+    constructor's checks; it relies on SimPy 4's scheduler layout (``_queue`` heap of
+    ``(time, priority, id, event)`` and the ``_eid`` counter), pinned in pyproject.
+    """
+    ev = _Timeout.__new__(_Timeout)
+    ev.env = env
+    ev.callbacks = [callback]
+    ev._value = None
+    ev._ok = True
+    ev._delay = delay
+    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), ev))
+    return ev
+
+
+class Part:
+    """A workpiece moving through its routing."""
+
+    __slots__ = ("id", "product", "step", "t_release", "t_enter", "due", "reworks", "data")
+
+    def __init__(self, pid: int, product: int, t: float, due: float = math.inf):
+        self.id = pid
+        self.product = product
+        self.step = 0
+        self.t_release = t
+        self.t_enter = t
+        self.due = due
+        self.reworks = 0
+        self.data: dict | None = None  # per-part attributes set by process models (features, wear, ...)
+
+
+class Run:
+    """One replication of a scenario.
+
+    >>> import twin
+    >>> run = twin.Run(twin.examples.mm1(), seed=1)      # doctest: +SKIP
+    >>> changed = run.step(60.0)                          # doctest: +SKIP
+    """
+
+    def __init__(self, scenario: ScenarioBase | dict, seed: int | None = None, replication: int = 0,
+                 horizon: float | None = None, warmup: float | None = None):
+        if not isinstance(scenario, ScenarioBase) or horizon is not None or warmup is not None:
+            scenario = parse_scenario(scenario, horizon=horizon, warmup=warmup)
+        self.scenario = scenario
+        self.seed = int(scenario.seed if seed is None else seed)
+        self.replication = int(replication)
+        self.horizon = float(scenario.horizon)
+        self.warmup = float(scenario.warmup)
+        self.env = simpy.Environment()
+        self.streams = RandomStreams(self.seed, self.replication)
+        self.state_log = StateLog()
+        self.ops_log = OpsLog()
+        self.part_log = PartLog()
+        self.level_log = LevelLog()
+        self.failure_log = FailureLog()
+        self.command_log = CommandLog()
+        self.resources: list[tuple[str, str]] = []  # rid -> (resource name, station name)
+        self.buffer_names: list[str] = []
+        self.products = list(scenario.products)
+        self.product_index = {p: i for i, p in enumerate(self.products)}
+        self.next_part_id = 0
+        self.wip = 0
+        self.released = 0
+        self.scrapped = 0
+        self.sink = registry.get("sink").runtime(self)
+        self.stations: dict[str, Any] = {}
+        self.buffers: dict[str, Any] = {}
+        self._implicit: dict[tuple, Any] = {}
+        self._dest: dict[tuple[int, int, str], Any] = {}
+        self._finished = False
+        self._build()
+
+    # ---- assembly ---------------------------------------------------------------------------
+    def new_resource(self, name: str, station: str) -> int:
+        self.resources.append((name, station))
+        return len(self.resources) - 1
+
+    def new_buffer_id(self, name: str) -> int:
+        self.buffer_names.append(name)
+        return len(self.buffer_names) - 1
+
+    def implicit_buffer(self, key: tuple, name: str):
+        """An unbounded buffer the scenario did not declare (shared by ``key``)."""
+        buf = self._implicit.get(key)
+        if buf is None:
+            buf = registry.get("buffer").runtime(self, name, None)
+            self._implicit[key] = buf
+            self.buffers[name] = buf
+        return buf
+
+    def _build(self) -> None:
+        sc = self.scenario
+        for name, spec in sc.stations.items():
+            self.stations[name] = registry.get(spec.kind).runtime(self, name, spec)
+        explicit = []
+        for name, spec in sc.buffers.items():
+            buf = registry.get(spec.kind).runtime(self, name, spec)
+            self.buffers[name] = buf
+            frm, to = spec.ends()
+            expand = lambda names: {m for n in names for m in sc.groups.get(n, [n])}
+            explicit.append((buf, expand(frm), expand(to)))
+        # routing table: (product, next step, from station) -> destination
+        saturated = sc.release.kind == "saturated"
+        first_groups: dict[frozenset, list[int]] = {}
+        for p, pname in enumerate(self.products):
+            routing = sc.products[pname].routing
+            prev = ["source"]
+            for i in range(len(routing) + 1):
+                to = routing[i].members(sc.groups) if i < len(routing) else ["sink"]
+                if i == 0 and saturated:
+                    first_groups.setdefault(frozenset(to), []).append(p)
+                    prev = to
+                    continue
+                to_set = set(to)
+                for a in prev:
+                    cands = [b for b, f, t in explicit if a in f and t <= to_set]
+                    if not cands:
+                        if to == ["sink"]:
+                            cands = [self.sink]
+                        else:
+                            key = ("in", tuple(sorted(to_set)))
+                            cands = [self.implicit_buffer(key, "in:" + "|".join(sorted(to_set)))]
+                    self._dest[(p, i, a)] = cands[0] if len(cands) == 1 else _Choice(cands)
+                prev = to
+        # station inputs
+        for b, f, t in explicit:
+            for s in t:
+                if s in self.stations:
+                    self.stations[s].add_input(b)
+        for key, b in self._implicit.items():
+            if key[0] == "in":
+                for s in key[1]:
+                    self.stations[s].add_input(b)
+        src_kind = registry.get("source").runtime
+        self.sources = []
+        if saturated:
+            for group, prods in first_groups.items():
+                src = src_kind(self, "source:" + "|".join(sorted(group)), sc.release, prods)
+                self.sources.append(src)
+                for s in sorted(group):
+                    self.stations[s].add_input(src)
+        else:
+            self.sources.append(src_kind(self, "source", sc.release, list(range(len(self.products)))))
+        self._schedule_calendar(sc.calendar)
+        for st in self.stations.values():
+            st.start()
+        for src in self.sources:
+            src.start()
+
+    def _schedule_calendar(self, cal: Calendar | None) -> None:
+        if cal is None:
+            return
+        H = self.horizon
+        plant = [(a, b, Code.OFF_SHIFT, None) for a, b in cal.off_shift(H)]
+        plant += [(a, b, Code.BREAK, None) for a, b in cal.breaks_in_shift(H)]
+        for name in self.stations:
+            plant += [(a, b, Code.PLANNED_MAINTENANCE, name) for a, b in cal.maintenance_for(name, H)]
+        # one event per transition; starts before ends at the same time is irrelevant because
+        # stop counting is additive
+        trans = []
+        for a, b, code, st in plant:
+            trans.append((a, 0, code, st, +1))
+            if b < H:
+                trans.append((b, 1, code, st, -1))
+        trans.sort(key=lambda x: (x[0], x[1], int(x[2]), x[3] or ""))
+        for t, _, code, st, delta in trans:
+            targets = [self.stations[st]] if st else list(self.stations.values())
+            self.at(t, lambda ev, targets=targets, code=code, delta=delta: [s.set_stop(code, delta) for s in targets])
+
+    # ---- services for process models ----------------------------------------------------------
+    def at(self, t: float, callback: Callable[[simpy.Event], None]) -> simpy.Event:
+        """Call ``callback(event)`` at absolute sim time ``t`` (>= now)."""
+        return wake(self.env, max(0.0, t - self.env._now), callback)
+
+    def new_part(self, product: int, due: float = math.inf) -> Part:
+        pid = self.next_part_id
+        self.next_part_id += 1
+        t = self.env._now
+        part = Part(pid, product, t, due)
+        pl = self.part_log
+        pl.t.append(t)
+        pl.part.append(pid)
+        pl.event.append(PartEvent.RELEASE)
+        pl.product.append(product)
+        pl.due.append(due)
+        self.released += 1
+        self.wip += 1
+        return part
+
+    def scrap(self, part: Part) -> None:
+        pl = self.part_log
+        pl.t.append(self.env._now)
+        pl.part.append(part.id)
+        pl.event.append(PartEvent.SCRAP)
+        pl.product.append(part.product)
+        pl.due.append(part.due)
+        self.scrapped += 1
+        self.wip -= 1
+
+    def destination(self, part: Part, station: str):
+        """Where a part goes after finishing its current step at ``station``."""
+        d = self._dest[(part.product, part.step, station)]
+        return d.pick() if type(d) is _Choice else d
+
+    # ---- clock control ------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        return self.env._now
+
+    def run_until(self, t: float) -> None:
+        """Advance the simulation to time ``t`` (capped at the horizon). Events at ``t`` itself run on the next call."""
+        t = min(float(t), self.horizon)
+        if t > self.env._now:
+            _drive(self.env, t)
+
+    def step(self, dt: float) -> dict[str, Any]:
+        """Advance by ``dt`` seconds; return the tags whose values changed."""
+        before = self.tags()
+        self.run_until(self.env._now + dt)
+        return _diff(before, self.tags())
+
+    def step_event(self) -> dict[str, Any]:
+        """Advance to the next scheduled event time (all events at that time); return changed tags."""
+        before = self.tags()
+        t = self.env.peek()
+        if t < self.horizon:
+            while self.env.peek() == t:
+                self.env.step()
+        else:
+            self.run_until(self.horizon)
+        return _diff(before, self.tags())
+
+    def run(self, progress: Callable[[float], None] | None = None, chunks: int = 100):
+        """Run to the horizon and return the :class:`~twin.result.Result`."""
+        if progress is None:
+            self.run_until(self.horizon)
+        else:
+            for k in range(1, chunks + 1):
+                self.run_until(self.horizon * k / chunks)
+                progress(self.env._now)
+        return self.result()
+
+    @property
+    def finished(self) -> bool:
+        return self.env._now >= self.horizon
+
+    def result(self):
+        from .result import Result
+
+        return Result.from_run(self)
+
+    # ---- tags -----------------------------------------------------------------------------------
+    def tags(self) -> dict[str, Any]:
+        """The tag table: every station's and buffer's signals, plus plant-level values."""
+        out: dict[str, Any] = {
+            "plant.sim_time": self.env._now,
+            "plant.parts_released": self.released,
+            "plant.parts_completed": self.sink.completed,
+            "plant.parts_scrapped": self.scrapped,
+            "plant.wip": self.wip,
+        }
+        for name, st in self.stations.items():
+            for k, v in st.tags().items():
+                out[f"{name}.{k}"] = v
+        for name, b in self.buffers.items():
+            for k, v in b.tags().items():
+                out[f"{name}.{k}"] = v
+        return out
+
+
+class _Choice:
+    """Several declared buffers lead to the next step (e.g. one per parallel machine): join the
+    one with the most free space (first declared on ties)."""
+
+    __slots__ = ("cands",)
+
+    def __init__(self, cands):
+        self.cands = cands
+
+    def pick(self):
+        return max(self.cands, key=lambda b: b.free())
+
+
+def _drive(env: simpy.Environment, until: float) -> None:
+    """Process every event scheduled before ``until``, then set the clock to ``until``.
+
+    The same semantics as ``env.run(until=until)`` (events at ``until`` itself wait for the
+    next call; a failed event that nobody defused raises) with SimPy's own heap, events and
+    callbacks, but without the per-event method call and exception frame of
+    ``Environment.step``: the engine's hot loop.
+    """
+    queue = env._queue
+    while queue and queue[0][0] < until:
+        env._now, _, _, ev = heappop(queue)
+        callbacks, ev.callbacks = ev.callbacks, None
+        for cb in callbacks:
+            cb(ev)
+        if not ev._ok and not hasattr(ev, "_defused"):
+            exc = type(ev._value)(*ev._value.args)
+            exc.__cause__ = ev._value
+            raise exc
+    env._now = until
+
+
+def _diff(a: dict, b: dict) -> dict:
+    return {k: v for k, v in b.items() if a.get(k, _MISSING) != v}
+
+
+_MISSING = object()
+
+
+def simulate(scenario: ScenarioBase | dict, seed: int | None = None, replication: int = 0,
+             horizon: float | None = None, warmup: float | None = None):
+    """Run a scenario to its horizon and return the :class:`~twin.result.Result`."""
+    return Run(scenario, seed=seed, replication=replication, horizon=horizon, warmup=warmup).run()

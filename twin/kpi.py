@@ -1,0 +1,280 @@
+"""ISO 22400-2 KPIs and line measures from the logs.
+
+Time elements per station (summed over its parallel units), inside the window
+[warm-up, horizon]:
+
+* POT  planned operation time = window minus off-shift time
+* PDOT planned down time = breaks + planned maintenance
+* PBT  planned busy time = POT - PDOT
+* APT  actual production time (Executing + Processing)
+* AUST actual unit setup time (Executing + Setup)
+* ADET actual unit delay time (failures: OutOfService, reason failure)
+* ADOT actual unit down time (NotExecuting: starved, blocked, held)
+* APMT actual preventive maintenance time
+
+KPIs: A = APT/PBT (1 with a flag when PBT = 0), E = sum(PRI) x PQ / APT (uncapped, flagged
+above 1), QR = GQ/PQ, OEE = A x E x QR, technical efficiency = APT/(APT+ADET), setup rate =
+AUST/(APT+AUST), scrap and rework ratios, MTBF = (PBT - ADET)/failures, MTTR = ADET/failures.
+Shares (utilisation = (APT+AUST)/PBT, blocked, starved, down) are of PBT.
+
+The line's bottleneck follows the average active-period method (Roser, Nakano, Tanaka 2001):
+a station is *active* unless starved, blocked or held (failures and maintenance are active);
+the station with the longest mean active period is the bottleneck.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .states import N_CODES, Code, Outcome, PartEvent
+
+__all__ = ["state_durations", "compute_kpis", "iso_station_kpis"]
+
+ACTIVE = np.zeros(N_CODES, dtype=bool)
+ACTIVE[[Code.PROCESSING, Code.SETUP, Code.FAILURE, Code.PLANNED_MAINTENANCE]] = True
+
+
+def _rows(t: np.ndarray, res: np.ndarray, code: np.ndarray, t0: float, t1: float):
+    """Rows grouped by resource (time order kept, stable radix sort on a 16-bit key), with each
+    row's duration clipped to [t0, t1]. Returns (resource, code, duration, first-row-of-resource)."""
+    k = res.astype(np.int16) if len(res) and res.max() < 32767 else res
+    order = np.argsort(k, kind="stable")
+    ts, rs, cs = t[order], res[order], code[order]
+    newres = np.ones(len(ts), dtype=bool)
+    newres[1:] = rs[1:] != rs[:-1]
+    nxt = np.empty_like(ts)
+    nxt[:-1] = ts[1:]
+    last = np.ones(len(ts), dtype=bool)
+    last[:-1] = newres[1:]
+    nxt[last] = t1
+    d = np.clip(nxt, t0, t1) - np.clip(ts, t0, t1)
+    return rs, cs, d, newres
+
+
+def state_durations(t: np.ndarray, res: np.ndarray, code: np.ndarray, n_res: int, t0: float, t1: float, rows=None) -> np.ndarray:
+    """Time [s] each resource spent in each state code within [t0, t1]: shape (n_res, N_CODES)."""
+    if len(t) == 0:
+        return np.zeros((n_res, N_CODES))
+    rs, cs, d, _ = rows if rows is not None else _rows(t, res, code, t0, t1)
+    return np.bincount(rs.astype(np.int64) * N_CODES + cs, weights=d, minlength=n_res * N_CODES).reshape(n_res, N_CODES)
+
+
+def active_periods(t, res, code, n_res: int, t0: float, t1: float, rows=None) -> list[np.ndarray]:
+    """Durations of the maximal active periods of each resource inside [t0, t1]."""
+    if len(t) == 0:
+        return [np.zeros(0) for _ in range(n_res)]
+    rs, cs, d, newres = rows if rows is not None else _rows(t, res, code, t0, t1)
+    act = ACTIVE[cs]
+    prev_act = np.zeros(len(rs), dtype=bool)
+    prev_act[1:] = act[:-1]
+    start = act & (newres | ~prev_act)
+    run_id = np.cumsum(start) - 1
+    sel = act & (run_id >= 0)
+    sums = np.bincount(run_id[sel], weights=d[sel], minlength=int(start.sum()))
+    run_res = rs[start]
+    keep = sums > 0
+    sums, run_res = sums[keep], run_res[keep]
+    order = np.argsort(run_res, kind="stable")
+    bounds = np.searchsorted(run_res[order], np.arange(n_res + 1))
+    srt = sums[order]
+    return [srt[bounds[r]:bounds[r + 1]] for r in range(n_res)]
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b > 0 else None
+
+
+def iso_station_kpis(el: dict[str, float], pq: float, gq: float, sq: float, rq: float, pri_sum: float, failures: int) -> dict[str, Any]:
+    """KPIs from ISO 22400 time elements ``el`` (POT, PDOT, PBT, APT, AUST, ADET, ADOT, APMT, blocked, starved)."""
+    pbt, apt, aust, adet = el["PBT"], el["APT"], el["AUST"], el["ADET"]
+    flags = []
+    if pbt > 0:
+        a = apt / pbt
+    else:
+        a = 1.0
+        flags.append("PBT=0: availability reported as 1")
+    e = _ratio(pri_sum, apt)
+    if e is not None and e > 1 + 1e-9:
+        flags.append("effectiveness > 1: ideal cycle time (PRI) is pessimistic")
+    qr = _ratio(gq, pq)
+    oee = a * e * qr if (e is not None and qr is not None) else None
+    return {
+        **{k: el[k] for k in ("POT", "PDOT", "PBT", "APT", "AUST", "ADET", "ADOT", "APMT")},
+        "PQ": pq, "GQ": gq, "SQ": sq, "RQ": rq,
+        "availability": a,
+        "effectiveness": e,
+        "quality_ratio": qr,
+        "oee": oee,
+        "technical_efficiency": _ratio(apt, apt + adet),
+        "setup_rate": _ratio(aust, apt + aust),
+        "scrap_ratio": _ratio(sq, pq),
+        "rework_ratio": _ratio(rq, pq),
+        "failures": failures,
+        "mtbf_s": _ratio(pbt - adet, failures),
+        "mttr_s": _ratio(adet, failures),
+        "utilization": _ratio(apt + aust, pbt),
+        "blocked_share": _ratio(el["blocked"], pbt),
+        "starved_share": _ratio(el["starved"], pbt),
+        "down_share": _ratio(adet, pbt),
+        "flags": flags,
+    }
+
+
+def time_elements(dur_row: np.ndarray, window: float) -> dict[str, float]:
+    """ISO 22400 time elements from one resource's (or a station's summed) state durations."""
+    off = dur_row[Code.OFF_SHIFT]
+    pot = window - off
+    pdot = dur_row[Code.BREAK] + dur_row[Code.PLANNED_MAINTENANCE]
+    return {
+        "POT": float(pot),
+        "PDOT": float(pdot),
+        "PBT": float(pot - pdot),
+        "APT": float(dur_row[Code.PROCESSING]),
+        "AUST": float(dur_row[Code.SETUP]),
+        "ADET": float(dur_row[Code.FAILURE]),
+        "ADOT": float(dur_row[Code.STARVED] + dur_row[Code.BLOCKED] + dur_row[Code.HELD]),
+        "APMT": float(dur_row[Code.PLANNED_MAINTENANCE]),
+        "blocked": float(dur_row[Code.BLOCKED]),
+        "starved": float(dur_row[Code.STARVED]),
+    }
+
+
+def compute_kpis(r) -> dict[str, Any]:
+    """All KPIs of a :class:`~twin.result.Result` as a JSON-ready dict with stable keys."""
+    t0, t1 = r.warmup, r.horizon
+    window = t1 - t0
+    st = r.state
+    n_res = len(r.resources)
+    rows = _rows(st["t"], st["resource"], st["code"], t0, t1) if len(st["t"]) else None
+    dur = state_durations(st["t"], st["resource"], st["code"], n_res, t0, t1, rows)
+    periods = active_periods(st["t"], st["resource"], st["code"], n_res, t0, t1, rows)
+    ops = r.ops
+    fl = r.failures
+    res_station = [s for _, s in r.resources]
+    station_names = list(dict.fromkeys(res_station))
+    sidx = {s: i for i, s in enumerate(station_names)}
+    n_st = len(station_names)
+    st_of_res = np.array([sidx[s] for s in res_station], dtype=np.int64)
+    # per-operation aggregates, vectorised: (station, outcome) counts and PRI sums
+    if len(ops["t_end"]):
+        w = (ops["t_end"] >= t0) & (ops["t_end"] < t1)
+        o_st = st_of_res[ops["resource"][w]]
+        o_out = ops["outcome"][w].astype(np.int64)
+        counts = np.bincount(o_st * 3 + o_out, minlength=n_st * 3).reshape(n_st, 3).astype(float)
+        o_prod = r.part_product[ops["part"][w]].astype(np.int64)
+        o_step = ops["step"][w].astype(np.int64)
+        n_prod = len(r.products)
+        max_step = int(o_step.max()) + 1 if len(o_step) else 1
+        table = np.zeros((n_st, n_prod, max_step))
+        for s, d in r.pri.items():
+            if s in sidx:
+                for (p, k), v in d.items():
+                    if k < max_step:
+                        table[sidx[s], p, k] = v
+        pri_sums = np.bincount(o_st, weights=table[o_st, o_prod, o_step], minlength=n_st)
+    else:
+        counts = np.zeros((n_st, 3))
+        pri_sums = np.zeros(n_st)
+    if len(fl["t"]):
+        fw = (fl["t"] >= t0) & (fl["t"] < t1)
+        n_fail = np.bincount(st_of_res[fl["resource"][fw]], minlength=n_st)
+    else:
+        n_fail = np.zeros(n_st, dtype=np.int64)
+    stations: dict[str, Any] = {}
+    energy_total = 0.0
+    bn_scores = {}
+    for s in station_names:
+        i = sidx[s]
+        rids = np.flatnonzero(st_of_res == i)
+        rowsum = dur[rids].sum(axis=0)
+        el = time_elements(rowsum, window * len(rids))
+        gq, sq, rq = counts[i, Outcome.GOOD], counts[i, Outcome.SCRAP], counts[i, Outcome.REWORK]
+        k = iso_station_kpis(el, gq + sq + rq, gq, sq, rq, float(pri_sums[i]), int(n_fail[i]))
+        power = r.power.get(s)
+        e_j = float(r.extra_energy.get(s, 0.0))
+        if power is not None:
+            e_j += float(np.dot(rowsum, power))
+        energy_total += e_j
+        per = np.concatenate([periods[j] for j in rids]) if len(rids) else np.zeros(0)
+        mean_active = float(per.mean()) if len(per) else 0.0
+        bn_scores[s] = mean_active
+        k.update({"units": int(len(rids)), "energy_J": e_j, "energy_kWh": e_j / 3.6e6, "mean_active_period_s": mean_active})
+        stations[s] = k
+
+    # ---- line ------------------------------------------------------------------------------------
+    pl = r.parts
+    rel_t = pl["t_release"]
+    done_t = pl["t_exit"]
+    outcome = pl["outcome"]  # 0 wip, 1 complete, 2 scrap
+    completed_w = (outcome == 1) & (done_t >= t0) & (done_t < t1)
+    scrapped_w = (outcome == 2) & (done_t >= t0) & (done_t < t1)
+    n_done = int(completed_w.sum())
+    exit_or_end = np.where(outcome == 0, t1, done_t)
+    overlap = np.clip(np.minimum(exit_or_end, t1) - np.maximum(rel_t, t0), 0.0, None)
+    wip_mean = float(overlap.sum() / window)
+    lt = (done_t - rel_t)[completed_w]
+    due = pl["due"][completed_w]
+    finite_due = np.isfinite(due)
+    line_pri = r.line_pri
+    gq_line_pri = float(np.asarray(line_pri, dtype=float)[pl["product"][completed_w]].sum()) if n_done else 0.0
+    pot_line = window - r.calendar_off
+    pbt_line = pot_line - r.calendar_breaks
+    line_oee = _ratio(gq_line_pri, pbt_line)
+    pq_line = n_done + int(scrapped_w.sum())
+    qr_line = _ratio(n_done, pq_line)
+    pbts = [stations[s]["PBT"] for s in station_names]
+    avail_line = _ratio(sum(stations[s]["availability"] * stations[s]["PBT"] for s in station_names), sum(pbts))
+    bottleneck = max(station_names, key=lambda s: bn_scores[s]) if station_names else None
+    throughput = n_done / window * 3600.0
+    line = {
+        "parts_released": int(len(rel_t)),
+        "parts_completed": n_done,
+        "parts_scrapped": int(scrapped_w.sum()),
+        "parts_completed_total": int((outcome == 1).sum()),
+        "parts_scrapped_total": int((outcome == 2).sum()),
+        "wip_end": int((outcome == 0).sum()),
+        "throughput_per_hour": throughput,
+        "wip_mean": wip_mean,
+        "lead_time_mean_s": float(lt.mean()) if len(lt) else None,
+        "lead_time_p50_s": float(np.percentile(lt, 50)) if len(lt) else None,
+        "lead_time_p95_s": float(np.percentile(lt, 95)) if len(lt) else None,
+        "littles_law_wip": float((n_done + int(scrapped_w.sum())) / window * (float(((done_t - rel_t)[completed_w | scrapped_w]).mean()) if pq_line else 0.0)),
+        "tardy_share": float((lt[finite_due] + rel_t[completed_w][finite_due] > due[finite_due]).mean()) if finite_due.any() else None,
+        "POT": pot_line,
+        "PBT": pbt_line,
+        "oee": line_oee,
+        "availability": avail_line,
+        "quality_ratio": qr_line,
+        "effectiveness": (line_oee / (avail_line * qr_line)) if (line_oee is not None and avail_line and qr_line) else None,
+        "scrap_ratio": _ratio(int(scrapped_w.sum()), pq_line),
+        "energy_J": energy_total,
+        "energy_kWh": energy_total / 3.6e6,
+        "energy_per_good_part_J": _ratio(energy_total, n_done),
+        "bottleneck": bottleneck,
+    }
+    buffers = {}
+    lv = r.levels
+    for b, name in enumerate(r.buffer_names):
+        m = lv["buffer"] == b
+        t, level = lv["t"][m], lv["level"][m]
+        if len(t) == 0:
+            continue
+        nxt = np.append(t[1:], t1)
+        d = np.clip(nxt, t0, t1) - np.clip(t, t0, t1)
+        buffers[name] = {"mean_level": float((d * level).sum() / window), "max_level": int(level.max())}
+    return {
+        "meta": {
+            "scenario": r.scenario_name,
+            "seed": r.seed,
+            "replication": r.replication,
+            "horizon_s": t1,
+            "warmup_s": t0,
+            "version": r.version,
+        },
+        "line": line,
+        "stations": stations,
+        "buffers": buffers,
+    }

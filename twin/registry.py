@@ -1,0 +1,69 @@
+"""Registry of station and buffer kinds.
+
+The core never imports a concrete process module by name: it asks the registry for the kind
+named in the scenario (``kind: machine``). Kinds register themselves when ``twin.processes``
+is imported; third-party packages add kinds through the ``twin.kinds`` entry-point group
+(each entry point is a module to import).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Literal
+
+from pydantic import BaseModel
+
+__all__ = ["Kind", "Registry", "registry", "register"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    spec: type[BaseModel]
+    runtime: type
+    category: Literal["station", "buffer", "source", "sink"]
+    doc: str = ""
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._kinds: dict[str, Kind] = {}
+        self.version = 0
+        self._loaded = False
+
+    def register(self, name: str, spec: type[BaseModel] | None, runtime: type, category: str = "station") -> None:
+        if name in self._kinds and self._kinds[name].runtime is not runtime:
+            raise ValueError(f"kind {name!r} is already registered by {self._kinds[name].runtime.__module__}")
+        if category in ("station", "buffer") and (spec is None or "kind" not in spec.model_fields):
+            raise TypeError(f"spec for kind {name!r} needs a 'kind' Literal field")
+        self._kinds[name] = Kind(name, spec, runtime, category, (runtime.__doc__ or "").strip())
+        self.version += 1
+
+    def ensure_loaded(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        importlib.import_module("twin.processes")
+        for ep in entry_points(group="twin.kinds"):
+            importlib.import_module(ep.value)
+
+    def get(self, name: str) -> Kind:
+        self.ensure_loaded()
+        try:
+            return self._kinds[name]
+        except KeyError:
+            raise KeyError(f"unknown kind {name!r}; known kinds: {', '.join(sorted(self._kinds))}") from None
+
+    def kinds(self, category: str | None = None) -> list[Kind]:
+        self.ensure_loaded()
+        return [k for k in self._kinds.values() if category is None or k.category == category]
+
+
+registry = Registry()
+
+
+def register(name: str, spec: type[BaseModel] | None, runtime: type, category: str = "station") -> None:
+    """Register a kind (called at import time by process modules)."""
+    registry.register(name, spec, runtime, category)

@@ -1,0 +1,297 @@
+"""Results of a run: logs as numpy columns and Arrow tables, KPIs, save and load.
+
+``Result.events`` is the state log as an Arrow table with columns ``t, resource, station,
+item_state, op_mode, reason, code, part``; ``.to_pandas()`` works on every table. ``save(dir)``
+writes ``kpis.json``, the logs as Parquet, the resolved scenario and ``meta.json`` into a
+temporary directory that is renamed into place only when complete, so a crash never leaves a
+half-written result behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .calendar import total
+from .states import CODE_FIELDS, N_CODES, OUTCOMES, Code, PartEvent
+
+__all__ = ["Result"]
+
+_LOGS = ("state", "ops", "levels", "failures", "part_events")
+
+
+class Result:
+    """Everything a run produced; KPIs are computed on first access."""
+
+    def __init__(self, **kw: Any):
+        self.__dict__.update(kw)
+
+    # ---- construction ------------------------------------------------------------------------
+    @classmethod
+    def from_run(cls, run) -> "Result":
+        sc = run.scenario
+        H, W = run.horizon, run.warmup
+        pri = {name: dict(st.pri) for name, st in run.stations.items() if hasattr(st, "pri")}
+        power = {name: list(st.power_by_code) for name, st in run.stations.items() if hasattr(st, "power_by_code")}
+        extra = {name: float(getattr(st, "extra_energy_J", 0.0)) for name, st in run.stations.items()}
+        units = {name: len(getattr(st, "units", [])) for name, st in run.stations.items()}
+        line_pri = []
+        for p, pname in enumerate(run.products):
+            worst = 0.0
+            for i, step in enumerate(sc.products[pname].routing):
+                members = step.members(sc.groups)
+                n = sum(units.get(m, 1) for m in members) or 1
+                vals = [pri[m][(p, i)] for m in members if m in pri and (p, i) in pri[m]]
+                if vals:
+                    worst = max(worst, (sum(vals) / len(vals)) / n)
+            line_pri.append(worst)
+        cal = sc.calendar
+        off = total(cal.off_shift(H), W, H) if cal else 0.0
+        brk = total(cal.breaks_in_shift(H), W, H) if cal else 0.0
+        return cls(
+            scenario=sc.dump(),
+            scenario_name=sc.name,
+            seed=run.seed,
+            replication=run.replication,
+            horizon=H,
+            warmup=W,
+            version=__version__,
+            resources=list(run.resources),
+            buffer_names=list(run.buffer_names),
+            products=list(run.products),
+            pri={s: {f"{p}:{k}": v for (p, k), v in d.items()} for s, d in pri.items()},
+            line_pri=line_pri,
+            power=power,
+            extra_energy=extra,
+            calendar_off=off,
+            calendar_breaks=brk,
+            state=run.state_log.numpy(copy=not run.finished),
+            ops=run.ops_log.numpy(copy=not run.finished),
+            levels=run.level_log.numpy(copy=not run.finished),
+            failures=run.failure_log.numpy(copy=not run.finished),
+            part_events=run.part_log.numpy(copy=not run.finished),
+            commands=list(run.command_log.rows),
+            extra_tables=dict(getattr(run, "extra_tables", {})),
+        )
+
+    # ---- derived views -----------------------------------------------------------------------
+    @cached_property
+    def pri_table(self) -> dict[str, dict[tuple[int, int], float]]:
+        return {s: {tuple(int(x) for x in k.split(":")): v for k, v in d.items()} for s, d in self.pri.items()}
+
+    @cached_property
+    def parts(self) -> dict[str, np.ndarray]:
+        """One row per part: release time, exit time (nan while in WIP), outcome 0 wip / 1 complete / 2 scrap."""
+        pe = self.part_events
+        n = int(pe["part"].max()) + 1 if len(pe["part"]) else 0
+        rel = pe["event"] == PartEvent.RELEASE
+        t_release = np.full(n, np.nan)
+        product = np.zeros(n, dtype=np.int32)
+        due = np.full(n, np.inf)
+        t_release[pe["part"][rel]] = pe["t"][rel]
+        product[pe["part"][rel]] = pe["product"][rel]
+        due[pe["part"][rel]] = pe["due"][rel]
+        t_exit = np.full(n, np.nan)
+        outcome = np.zeros(n, dtype=np.int8)
+        for ev, code in ((PartEvent.COMPLETE, 1), (PartEvent.SCRAP, 2)):
+            m = pe["event"] == ev
+            t_exit[pe["part"][m]] = pe["t"][m]
+            outcome[pe["part"][m]] = code
+        return {"part": np.arange(n), "product": product, "t_release": t_release, "t_exit": t_exit, "outcome": outcome, "due": due}
+
+    @property
+    def part_product(self) -> np.ndarray:
+        return self.parts["product"]
+
+    @cached_property
+    def kpis(self) -> dict[str, Any]:
+        from .kpi import compute_kpis
+
+        view = _KpiView(self)
+        return compute_kpis(view)
+
+    # ---- Arrow tables ------------------------------------------------------------------------
+    def _dict_col(self, idx: np.ndarray, names: list[str]):
+        """Dictionary-encoded strings (unique dictionary, so pandas gets a clean Categorical)."""
+        import pyarrow as pa
+
+        uniq = list(dict.fromkeys(names))
+        remap = np.array([uniq.index(n) for n in names], dtype=np.int32) if names else np.zeros(0, np.int32)
+        codes = remap[idx.astype(np.int64)] if len(idx) else np.zeros(0, np.int32)
+        return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(uniq, pa.string()))
+
+    @cached_property
+    def events(self):
+        """The state log as an Arrow table."""
+        import pyarrow as pa
+
+        s = self.state
+        res_names = [n for n, _ in self.resources]
+        st_names = list(dict.fromkeys(st for _, st in self.resources))
+        res_station = np.array([st_names.index(st) for _, st in self.resources], dtype=np.int32)
+        codes = s["code"].astype(np.int32)
+        fields = [CODE_FIELDS[Code(c)] for c in range(N_CODES)]
+        return pa.table({
+            "t": pa.array(s["t"]),
+            "resource": self._dict_col(s["resource"], res_names),
+            "station": self._dict_col(res_station[s["resource"]] if len(codes) else codes, st_names),
+            "item_state": self._dict_col(codes, [f[0] for f in fields]),
+            "op_mode": self._dict_col(codes, [f[1] for f in fields]),
+            "reason": self._dict_col(codes, [f[2] for f in fields]),
+            "code": pa.array(s["code"]),
+            "part": pa.array(s["part"]),
+        })
+
+    @cached_property
+    def operations(self):
+        import pyarrow as pa
+
+        o = self.ops
+        res_names = [n for n, _ in self.resources]
+        return pa.table({
+            "part": pa.array(o["part"]),
+            "product": self._dict_col(self.part_product[o["part"]] if len(o["part"]) else o["part"], self.products),
+            "resource": self._dict_col(o["resource"], res_names),
+            "step": pa.array(o["step"]),
+            "t_start": pa.array(o["t_start"]),
+            "t_end": pa.array(o["t_end"]),
+            "outcome": self._dict_col(o["outcome"].astype(np.int32), OUTCOMES),
+        })
+
+    @cached_property
+    def part_table(self):
+        import pyarrow as pa
+
+        p = self.parts
+        return pa.table({
+            "part": pa.array(p["part"]),
+            "product": self._dict_col(p["product"], self.products),
+            "t_release": pa.array(p["t_release"]),
+            "t_exit": pa.array(p["t_exit"]),
+            "outcome": self._dict_col(p["outcome"].astype(np.int32), ["wip", "complete", "scrap"]),
+            "due": pa.array(p["due"]),
+        })
+
+    @cached_property
+    def level_table(self):
+        import pyarrow as pa
+
+        lv = self.levels
+        return pa.table({"t": pa.array(lv["t"]), "buffer": self._dict_col(lv["buffer"], self.buffer_names), "level": pa.array(lv["level"])})
+
+    @cached_property
+    def failure_table(self):
+        import pyarrow as pa
+
+        f = self.failures
+        return pa.table({"t": pa.array(f["t"]), "resource": self._dict_col(f["resource"], [n for n, _ in self.resources]),
+                         "profile": pa.array(f["profile"]), "ttr": pa.array(f["ttr"])})
+
+    def tables(self) -> dict[str, Any]:
+        out = {"events": self.events, "operations": self.operations, "parts": self.part_table,
+               "levels": self.level_table, "failures": self.failure_table}
+        out.update(self.extra_tables)
+        return out
+
+    # ---- identity ----------------------------------------------------------------------------
+    def event_log_hash(self) -> str:
+        """SHA-256 over every log column: equal for equal runs, byte for byte."""
+        h = hashlib.sha256()
+        for log in _LOGS:
+            cols = getattr(self, log)
+            for name in sorted(cols):
+                h.update(name.encode())
+                h.update(np.ascontiguousarray(cols[name]).tobytes())
+        return h.hexdigest()
+
+    # ---- persistence -------------------------------------------------------------------------
+    def to_json(self) -> str:
+        return json.dumps(self.kpis, indent=2, sort_keys=True, allow_nan=False, default=_jsonable)
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write the result to ``out_dir`` atomically (temp dir + rename)."""
+        import pyarrow.parquet as pq
+        import yaml
+
+        out = Path(out_dir)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            (tmp / "kpis.json").write_text(self.to_json() + "\n")
+            for name, table in self.tables().items():
+                pq.write_table(table, tmp / f"{name}.parquet")
+            (tmp / "scenario.yaml").write_text(yaml.safe_dump(self.scenario, sort_keys=False))
+            meta = {k: getattr(self, k) for k in ("scenario_name", "seed", "replication", "horizon", "warmup", "version",
+                                                   "resources", "buffer_names", "products", "pri", "line_pri", "power",
+                                                   "extra_energy", "calendar_off", "calendar_breaks")}
+            meta["event_log_hash"] = self.event_log_hash()
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=_jsonable))
+            np.savez_compressed(tmp / "logs.npz", **{f"{log}.{k}": v for log in _LOGS for k, v in getattr(self, log).items()})
+            if out.exists():
+                old = out.with_name(f".{out.name}.old")
+                if old.exists():
+                    shutil.rmtree(old)
+                os.replace(out, old)
+                os.replace(tmp, out)
+                shutil.rmtree(old)
+            else:
+                os.replace(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Result":
+        """Read a result written by :meth:`save` (no re-simulation)."""
+        import yaml
+
+        p = Path(path)
+        if not (p / "meta.json").exists():
+            raise FileNotFoundError(f"{p} is not a twin result directory (no meta.json)")
+        meta = json.loads((p / "meta.json").read_text())
+        meta.pop("event_log_hash", None)
+        meta["resources"] = [tuple(x) for x in meta["resources"]]
+        logs: dict[str, dict] = {log: {} for log in _LOGS}
+        with np.load(p / "logs.npz") as z:
+            for key in z.files:
+                log, col = key.split(".", 1)
+                logs[log][col] = z[key]
+        extra = {}
+        import pyarrow.parquet as pq
+
+        for f in p.glob("*.parquet"):
+            if f.stem not in ("events", "operations", "parts", "levels", "failures"):
+                extra[f.stem] = pq.read_table(f)
+        return cls(scenario=yaml.safe_load((p / "scenario.yaml").read_text()), commands=[], extra_tables=extra, **meta, **logs)
+
+
+class _KpiView:
+    """Adapter giving compute_kpis the shapes it expects."""
+
+    def __init__(self, r: Result):
+        self._r = r
+        self.pri = r.pri_table
+        self.power = {s: np.asarray(v, float) for s, v in r.power.items()}
+
+    def __getattr__(self, name):
+        return getattr(self._r, name)
+
+
+def _jsonable(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

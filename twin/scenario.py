@@ -1,0 +1,335 @@
+"""Scenario schema, loading and cross-reference checks.
+
+One schema serves files (YAML, TOML, JSON), HTTP bodies and tests. Station and buffer kinds
+come from the registry, so the ``stations`` and ``buffers`` maps accept whatever kinds are
+registered; a missing ``kind`` means ``machine`` (stations) or ``buffer`` (buffers).
+
+Every error names its field path and what is wrong; all schema errors are reported at once,
+then all cross-reference errors (routing naming a missing station, a buffer between stations
+that are not adjacent in any routing, ...).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+
+from .calendar import Calendar
+from .distributions import Distribution
+from .registry import registry
+from .units import Seconds
+
+__all__ = [
+    "ScenarioError",
+    "ScenarioBase",
+    "Product",
+    "Step",
+    "Release",
+    "Order",
+    "Layout",
+    "scenario_model",
+    "load",
+    "load_data",
+    "parse_scenario",
+    "json_schema",
+]
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used. ``errors`` is a list of ``(path, message)``."""
+
+    def __init__(self, errors: list[tuple[str, str]], source: str | None = None):
+        self.errors = errors
+        self.source = source
+        head = f"{source}: " if source else ""
+        lines = [f"{head}{len(errors)} error(s) in scenario"] + [f"  {p or '<root>'}: {m}" for p, m in errors]
+        super().__init__("\n".join(lines))
+
+    def as_dicts(self) -> list[dict[str, str]]:
+        return [{"path": p, "message": m} for p, m in self.errors]
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Layout(_M):
+    """Floor position of a station or buffer [m] and its orientation [deg]."""
+
+    x: float
+    y: float
+    rotation: float = 0.0
+
+
+class Step(_M):
+    """One operation of a routing: a station, or a group of parallel stations (a list or a group name)."""
+
+    station: str | list[str] = Field(description="station name, group name, or list of parallel stations")
+    process_time: Distribution | None = Field(default=None, description="overrides the station's process time for this product")
+    ideal_cycle_time: Seconds | None = Field(default=None, gt=0, description="PRI (ISO 22400); default: mean process time")
+
+    def members(self, groups: dict[str, list[str]]) -> list[str]:
+        if isinstance(self.station, list):
+            return list(self.station)
+        return list(groups.get(self.station, [self.station]))
+
+
+class Product(_M):
+    routing: list[Step] = Field(min_length=1)
+    mix: float = Field(default=1.0, ge=0, description="relative share for saturated and arrival release")
+    model_config = ConfigDict(extra="allow", populate_by_name=True)  # process kinds read their own product data
+
+
+class Order(_M):
+    product: str
+    quantity: int = Field(ge=1)
+    release: Seconds = Field(default=0.0, ge=0)
+    due: Seconds | None = Field(default=None, ge=0)
+
+
+class SaturatedRelease(_M):
+    """The first station of every routing always finds a part waiting."""
+
+    kind: Literal["saturated"] = "saturated"
+
+
+class ArrivalRelease(_M):
+    """Parts arrive with random inter-arrival times; the product is drawn by ``mix``."""
+
+    kind: Literal["arrivals"]
+    interarrival: Distribution
+    limit: int | None = Field(default=None, ge=1, description="stop after this many parts")
+
+
+class OrderRelease(_M):
+    """A list of orders, each released at its time as ``quantity`` parts."""
+
+    kind: Literal["orders"]
+    orders: list[Order] = Field(min_length=1)
+
+
+Release = Annotated[Union[SaturatedRelease, ArrivalRelease, OrderRelease], Field(discriminator="kind")]
+
+
+class ScenarioBase(_M):
+    """Fields common to every scenario; ``stations`` and ``buffers`` are added from the registry."""
+
+    name: str = "scenario"
+    description: str = ""
+    horizon: Seconds = Field(gt=0, description="simulated time, e.g. '8 h' or '1 week'")
+    warmup: Seconds = Field(default=0.0, ge=0, description="excluded from KPIs")
+    seed: int = Field(default=0, ge=0)
+    calendar: Calendar | None = None
+    groups: dict[str, list[str]] = Field(default_factory=dict, description="named groups of parallel stations")
+    products: dict[str, Product] = Field(min_length=1)
+    release: Release = Field(default_factory=SaturatedRelease)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_kinds(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for section, default in (("stations", "machine"), ("buffers", "buffer")):
+                sec = data.get(section)
+                if isinstance(sec, dict):
+                    data[section] = {
+                        k: ({"kind": default, **v} if isinstance(v, dict) and "kind" not in v else v)
+                        for k, v in sec.items()
+                    }
+        return data
+
+    @model_validator(mode="after")
+    def _warmup(self):
+        if self.warmup >= self.horizon:
+            raise ValueError(f"warmup ({self.warmup} s) must be shorter than horizon ({self.horizon} s)")
+        return self
+
+    # ---- derived views used by the engine and checks -------------------------------------
+    def step_members(self, product: str, i: int) -> list[str]:
+        return self.products[product].routing[i].members(self.groups)
+
+    def dump(self) -> dict:
+        """The resolved scenario (SI numbers), loadable again."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+@functools.cache
+def _model_for(version: int) -> type[ScenarioBase]:
+    def union(category: str):
+        specs = tuple(k.spec for k in registry.kinds(category))
+        if len(specs) == 1:
+            return specs[0]
+        return Annotated[Union[specs], Field(discriminator="kind")]
+
+    return create_model(
+        "Scenario",
+        __base__=ScenarioBase,
+        stations=(dict[str, union("station")], Field(min_length=1)),
+        buffers=(dict[str, union("buffer")], Field(default_factory=dict)),
+    )
+
+
+def scenario_model() -> type[ScenarioBase]:
+    """The scenario model class for the kinds registered now."""
+    registry.ensure_loaded()
+    return _model_for(registry.version)
+
+
+def json_schema() -> dict:
+    schema = scenario_model().model_json_schema(by_alias=True)
+    schema["title"] = "twin scenario"
+    return schema
+
+
+# ---- errors --------------------------------------------------------------------------------
+def _loc(loc: tuple, kinds: set[str]) -> str:
+    out = []
+    for i, part in enumerate(loc):
+        # pydantic puts the union tag (kind name or distribution name) in the path: drop it
+        if isinstance(part, str) and i > 0 and (part in kinds or part.startswith("function-")):
+            continue
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        else:
+            out.append(("." if out else "") + str(part))
+    return "".join(out)
+
+
+_DIST_TAGS = {"constant", "uniform", "triangular", "exponential", "normal", "lognormal", "gamma", "erlang", "weibull", "empirical"}
+_RELEASE_TAGS = {"saturated", "arrivals", "orders"}
+
+
+def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
+    kinds = {k.name for k in registry.kinds()} | _DIST_TAGS | _RELEASE_TAGS
+    out = []
+    for e in exc.errors(include_url=False):
+        msg = e["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; `twin schema` lists the fields)"
+        elif e["type"] == "union_tag_invalid":
+            msg = msg.replace("Input tag", "value")
+        out.append((_loc(e["loc"], kinds), msg))
+    return out
+
+
+# ---- cross references ----------------------------------------------------------------------
+def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
+    errs: list[tuple[str, str]] = []
+    stations = set(sc.stations)
+    for g, members in sc.groups.items():
+        if g in stations:
+            errs.append((f"groups.{g}", f"group name {g!r} is also a station name"))
+        for m in members:
+            if m not in stations:
+                errs.append((f"groups.{g}", f"names station {m!r}, which does not exist (stations: {', '.join(sorted(stations))})"))
+    adjacent: set[tuple[str, str]] = set()
+    for pname, prod in sc.products.items():
+        prev: list[str] | None = ["source"]
+        for i, step in enumerate(prod.routing):
+            members = step.members(sc.groups)
+            for m in members:
+                if m not in stations:
+                    errs.append(
+                        (f"products.{pname}.routing[{i}].station",
+                         f"names station {m!r}, which does not exist (stations: {', '.join(sorted(stations))})")
+                    )
+            if not members:
+                errs.append((f"products.{pname}.routing[{i}].station", "names no station"))
+            for a in prev or []:
+                for b in members:
+                    adjacent.add((a, b))
+            prev = members
+        for a in prev or []:
+            adjacent.add((a, "sink"))
+    known = stations | set(sc.groups) | {"source", "sink"}
+    for bname, buf in sc.buffers.items():
+        ends = buf.ends()
+        for side, names in zip(("from", "to"), ends):
+            for n in names:
+                if n not in known:
+                    errs.append((f"buffers.{bname}.{side}", f"names {n!r}, which is neither a station nor a group"))
+        if all(n in known for side in ends for n in side):
+            a_set = [m for n in ends[0] for m in sc.groups.get(n, [n])]
+            b_set = [m for n in ends[1] for m in sc.groups.get(n, [n])]
+            if not any((a, b) in adjacent for a in a_set for b in b_set):
+                errs.append(
+                    (f"buffers.{bname}",
+                     f"lies between {ends[0]} and {ends[1]}, which are not adjacent in any product's routing")
+                )
+    if sc.release.kind == "orders":
+        for i, o in enumerate(sc.release.orders):
+            if o.product not in sc.products:
+                errs.append((f"release.orders[{i}].product", f"names product {o.product!r}, which does not exist (products: {', '.join(sorted(sc.products))})"))
+    if sc.release.kind != "orders" and sum(p.mix for p in sc.products.values()) <= 0:
+        errs.append(("products", "at least one product needs mix > 0"))
+    if sc.calendar is not None:
+        for i, w in enumerate(sc.calendar.maintenance):
+            for s in w.stations:
+                if s not in stations:
+                    errs.append((f"calendar.maintenance[{i}].stations", f"names station {s!r}, which does not exist"))
+    for sname, spec in sc.stations.items():
+        check = getattr(spec, "cross_check", None)
+        if check is not None:
+            errs.extend(check(sname, sc))
+    return errs
+
+
+# ---- loading -------------------------------------------------------------------------------
+def load_data(path: str | Path) -> dict:
+    """Read a scenario file (YAML, TOML or JSON, by extension) into a plain dict."""
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError([("", f"file not found: {p}")], str(p))
+    text = p.read_text(encoding="utf-8")
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        elif suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise ScenarioError([("", f"unknown scenario format {suffix!r}: use .yaml, .yml, .toml or .json")], str(p))
+    except ScenarioError:
+        raise
+    except Exception as exc:
+        raise ScenarioError([("", f"cannot parse {suffix[1:].upper()}: {exc}")], str(p)) from None
+    if not isinstance(data, dict):
+        raise ScenarioError([("", "the file must hold a mapping at the top level")], str(p))
+    return data
+
+
+def parse_scenario(data: dict | ScenarioBase, source: str | None = None, **overrides) -> ScenarioBase:
+    """Validate a dict (or re-validate a scenario with ``overrides``) into a scenario model."""
+    if isinstance(data, ScenarioBase):
+        data = data.dump()
+    data = dict(data)
+    for k, v in overrides.items():
+        if v is not None:
+            data[k] = v
+    model = scenario_model()
+    try:
+        sc = model.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_pydantic_errors(exc), source) from None
+    errs = cross_check(sc)
+    if errs:
+        raise ScenarioError(errs, source)
+    return sc
+
+
+def load(path: str | Path, **overrides) -> ScenarioBase:
+    """Load and validate a scenario file. Raises :class:`ScenarioError` naming every problem."""
+    return parse_scenario(load_data(path), str(path), **overrides)
