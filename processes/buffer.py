@@ -65,7 +65,6 @@ class Buffer:
         self.producers: deque = deque()
         self.bid = run.new_buffer_id(name)
         self.explicit = spec is not None
-        self.max_level = 0
         self._lt = run.level_log.t.append
         self._lb = run.level_log.buffer.append
         self._ll = run.level_log.level.append
@@ -76,8 +75,6 @@ class Buffer:
 
     def _level(self) -> None:
         n = len(self.q)
-        if n > self.max_level:
-            self.max_level = n
         self._lt(self._env._now)
         self._lb(self.bid)
         self._ll(n)
@@ -95,12 +92,9 @@ class Buffer:
         if len(q) < self.capacity:
             part.t_enter = now = self._env._now
             q.append(part)
-            n = len(q)
-            if n > self.max_level:
-                self.max_level = n
             self._lt(now)
             self._lb(self.bid)
-            self._ll(n)
+            self._ll(len(q))
             return True
         self.producers.append(producer)
         return False

@@ -31,10 +31,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twin.distributions import Distribution, make_sampler
-from twin.engine import _Choice, wake
+from twin.engine import Wake as _Wake, _Choice, wake
 from heapq import heappush as _heappush
 from simpy.core import NORMAL as _NORMAL
-from simpy.events import Timeout as _Timeout
 
 _new_timeout = object.__new__
 from twin.registry import register
@@ -467,12 +466,9 @@ class Unit:
         self._lc(PROCESSING)
         self._lp(pid)
         # inline of engine.wake(): one triggered event on SimPy's heap
-        ev = _new_timeout(_Timeout)
+        ev = _new_timeout(_Wake)
         ev.env = env
         ev.callbacks = [self._done_cb]
-        ev._value = None
-        ev._ok = True
-        ev._delay = d
         self.t_end = t_end = now + d
         _heappush(env._queue, (t_end, _NORMAL, next(env._eid), ev))
         self.pending = ev
@@ -489,15 +485,16 @@ class Unit:
         if self.proc_clocks:
             self._proc_pause()
         out = GOOD if m._plain_outcome else m.outcome(part, self)
-        a = self._ops
-        a[0](part.id)
-        a[1](self.rid)
-        a[2](part.step)
-        a[3](self.t_start)
-        a[4](now)
-        a[5](out)
+        o_part, o_res, o_step, o_ts, o_te, o_out = self._ops
+        o_part(part.id)
+        o_res(self.rid)
+        o_step(part.step)
+        o_ts(self.t_start)
+        o_te(now)
+        o_out(out)
         m.parts_all += 1
-        self.last_product = part.product
+        if not m._no_setup:
+            self.last_product = part.product
         if not m._plain_complete:
             m.on_complete(part, self, out)
         fail_now = False

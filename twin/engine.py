@@ -28,7 +28,16 @@ from .streams import RandomStreams
 
 __all__ = ["Run", "Part", "simulate", "wake"]
 
-_Timeout = simpy.events.Timeout
+class Wake(simpy.events.Timeout):
+    """A SimPy timeout whose only job is to call one callback: created without the generic
+    constructor (its ``_ok``/``_value`` are class constants), scheduled straight onto SimPy's heap."""
+
+    _ok = True
+    _value = None
+    _delay = 0.0
+
+
+_new = object.__new__
 
 
 def wake(env: simpy.Environment, delay: float, callback) -> simpy.Event:
@@ -38,12 +47,9 @@ def wake(env: simpy.Environment, delay: float, callback) -> simpy.Event:
     constructor's checks; it relies on SimPy 4's scheduler layout (``_queue`` heap of
     ``(time, priority, id, event)`` and the ``_eid`` counter), pinned in pyproject.
     """
-    ev = _Timeout.__new__(_Timeout)
+    ev = _new(Wake)
     ev.env = env
     ev.callbacks = [callback]
-    ev._value = None
-    ev._ok = True
-    ev._delay = delay
     heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), ev))
     return ev
 

@@ -50,8 +50,12 @@ def _rows(t: np.ndarray, res: np.ndarray, code: np.ndarray, t0: float, t1: float
     last = np.ones(len(ts), dtype=bool)
     last[:-1] = newres[1:]
     nxt[last] = t1
-    d = np.clip(nxt, t0, t1) - np.clip(ts, t0, t1)
-    return rs, cs, d, newres
+    np.minimum(nxt, t1, out=nxt)
+    np.maximum(nxt, t0, out=nxt)
+    lo = np.maximum(ts, t0)
+    np.minimum(lo, t1, out=lo)
+    nxt -= lo
+    return rs, cs, nxt, newres
 
 
 def state_durations(t: np.ndarray, res: np.ndarray, code: np.ndarray, n_res: int, t0: float, t1: float, rows=None) -> np.ndarray:
@@ -160,21 +164,26 @@ def compute_kpis(r) -> dict[str, Any]:
     st_of_res = np.array([sidx[s] for s in res_station], dtype=np.int64)
     # per-operation aggregates, vectorised: (station, outcome) counts and PRI sums
     if len(ops["t_end"]):
-        w = (ops["t_end"] >= t0) & (ops["t_end"] < t1)
+        # operations are logged when they end, so t_end is sorted: the window is a slice
+        w = slice(int(np.searchsorted(ops["t_end"], t0, "left")), int(np.searchsorted(ops["t_end"], t1, "left")))
         o_st = st_of_res[ops["resource"][w]]
         o_out = ops["outcome"][w].astype(np.int64)
         counts = np.bincount(o_st * 3 + o_out, minlength=n_st * 3).reshape(n_st, 3).astype(float)
-        o_prod = r.part_product[ops["part"][w]].astype(np.int64)
-        o_step = ops["step"][w].astype(np.int64)
-        n_prod = len(r.products)
-        max_step = int(o_step.max()) + 1 if len(o_step) else 1
-        table = np.zeros((n_st, n_prod, max_step))
-        for s, d in r.pri.items():
-            if s in sidx:
-                for (p, k), v in d.items():
-                    if k < max_step:
-                        table[sidx[s], p, k] = v
-        pri_sums = np.bincount(o_st, weights=table[o_st, o_prod, o_step], minlength=n_st)
+        single = all(len(set(d.values())) <= 1 for d in r.pri.values())
+        if single:  # one ideal cycle time per station: PRI sum = PQ x PRI
+            pri_of = np.array([next(iter(r.pri.get(s, {0: 0.0}).values()), 0.0) for s in station_names])
+            pri_sums = counts.sum(axis=1) * pri_of
+        else:
+            o_prod = r.part_product[ops["part"][w]].astype(np.int64)
+            o_step = ops["step"][w].astype(np.int64)
+            max_step = int(o_step.max()) + 1 if len(o_step) else 1
+            table = np.zeros((n_st, len(r.products), max_step))
+            for s, d in r.pri.items():
+                if s in sidx:
+                    for (p, k), v in d.items():
+                        if k < max_step:
+                            table[sidx[s], p, k] = v
+            pri_sums = np.bincount(o_st, weights=table[o_st, o_prod, o_step], minlength=n_st)
     else:
         counts = np.zeros((n_st, 3))
         pri_sums = np.zeros(n_st)
@@ -257,14 +266,18 @@ def compute_kpis(r) -> dict[str, Any]:
     }
     buffers = {}
     lv = r.levels
-    for b, name in enumerate(r.buffer_names):
-        m = lv["buffer"] == b
-        t, level = lv["t"][m], lv["level"][m]
-        if len(t) == 0:
-            continue
-        nxt = np.append(t[1:], t1)
-        d = np.clip(nxt, t0, t1) - np.clip(t, t0, t1)
-        buffers[name] = {"mean_level": float((d * level).sum() / window), "max_level": int(level.max())}
+    if len(lv["t"]):
+        key = lv["buffer"].astype(np.int16) if len(r.buffer_names) < 32767 else lv["buffer"]
+        order = np.argsort(key, kind="stable")
+        bt, bb, bl = lv["t"][order], lv["buffer"][order], lv["level"][order]
+        bounds = np.searchsorted(bb, np.arange(len(r.buffer_names) + 1))
+        for b, name in enumerate(r.buffer_names):
+            t, level = bt[bounds[b]:bounds[b + 1]], bl[bounds[b]:bounds[b + 1]]
+            if len(t) == 0:
+                continue
+            nxt = np.append(t[1:], t1)
+            d = np.clip(nxt, t0, t1) - np.clip(t, t0, t1)
+            buffers[name] = {"mean_level": float((d * level).sum() / window), "max_level": int(level.max())}
     return {
         "meta": {
             "scenario": r.scenario_name,
