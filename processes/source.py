@@ -126,7 +126,7 @@ class Source:
         return {"backlog": len(self.backlog) + (self.part is not None), "released": self.count, "held": self.held}
 
 
-_SOURCE_HEAD = type("_Head", (), {"t_enter": -math.inf, "product": -1, "due": math.inf, "step": 0})()
+_SOURCE_HEAD = type("_Head", (), {"t_enter": math.inf, "product": -1, "due": math.inf, "step": 0})()
 
 
 def make_sampler_uniform(rng):
