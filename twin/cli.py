@@ -20,15 +20,18 @@ from .scenario import ScenarioError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False, help="twin: digital twin and automation testbed for metalworking lines.")
 console = Console(width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def fail_scenario(exc: ScenarioError) -> None:
-    err.print(f"[bold red]invalid scenario[/]{' ' + exc.source if exc.source else ''}: {len(exc.errors)} error(s)")
+    from rich.markup import escape
+
+    src = " " + escape(exc.source) if exc.source else ""
+    err.print(f"[bold red]invalid scenario[/]{src}: {len(exc.errors)} error(s)")
     for path, msg in exc.errors:
-        err.print(f"  [yellow]{path or '<root>'}[/]: {msg}")
+        err.print(f"  [yellow]{escape(path or '<root>')}[/]: {escape(msg)}")
     raise typer.Exit(2)
 
 
@@ -40,7 +43,9 @@ def parse_time(text: Optional[str], what: str) -> Optional[float]:
     try:
         v = to_si(text, "time")
     except ValueError as e:
-        err.print(f"[bold red]{what}[/]: {e}")
+        from rich.markup import escape
+
+        err.print(f"[bold red]{what}[/]: {escape(str(e))}")
         raise typer.Exit(2)
     return v
 

@@ -131,6 +131,8 @@ def test_cli_bad_scenario_exit_2_no_traceback_nothing_written(tmp_path):
     assert "horizon" in r.stderr and "stations.A.failures[0].availability" in r.stderr
     assert not out.exists()
     assert _cli("validate", str(f)).returncode == 2
+    r = _cli("run", str(f), "--horizon", "3 kg")
+    assert r.returncode == 2 and "[mass]" in r.stderr  # messages are printed verbatim, not as markup
     assert _cli("validate", str(tmp_path / "missing.yaml")).returncode == 2
     (tmp_path / "broken.yaml").write_text("stations: [unclosed\n")
     r = _cli("validate", str(tmp_path / "broken.yaml"))
