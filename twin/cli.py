@@ -82,7 +82,9 @@ def kpi_table(kpis: dict, title: str = "KPIs"):
     def f(v, fmt="{:.3f}"):
         return "-" if v is None else (fmt.format(v) if isinstance(v, float) else str(v))
 
-    t = Table(title=f"{title}: line", show_header=False)
+    from rich.markup import escape
+
+    t = Table(title=f"{escape(title)}: line", show_header=False)
     rows = [
         ("parts completed", f(line["parts_completed"])),
         ("throughput [parts/h]", f(line["throughput_per_hour"], "{:.2f}")),
@@ -94,16 +96,18 @@ def kpi_table(kpis: dict, title: str = "KPIs"):
         ("energy per good part [kWh]", f(None if line["energy_per_good_part_J"] is None else line["energy_per_good_part_J"] / 3.6e6, "{:.3f}")),
         ("bottleneck", f(line["bottleneck"])),
     ]
+    from rich.markup import escape
+
     for a, b in rows:
-        t.add_row(a, b)
-    st = Table(title=f"{title}: stations")
+        t.add_row(escape(a), escape(b))
+    st = Table(title=f"{escape(title)}: stations (* bottleneck)")
     cols = ["station", "A", "E", "QR", "OEE", "util", "blocked", "starved", "down", "MTBF h", "MTTR min", "kWh"]
     for c in cols:
         st.add_column(c, justify="right" if c != "station" else "left")
     for name, k in kpis["stations"].items():
         mark = " *" if name == line["bottleneck"] else ""
         st.add_row(
-            name + mark, f(k["availability"]), f(k["effectiveness"]), f(k["quality_ratio"]), f(k["oee"]),
+            escape(name) + mark, f(k["availability"]), f(k["effectiveness"]), f(k["quality_ratio"]), f(k["oee"]),
             f(k["utilization"]), f(k["blocked_share"]), f(k["starved_share"]), f(k["down_share"]),
             f(None if k["mtbf_s"] is None else k["mtbf_s"] / 3600, "{:.1f}"), f(None if k["mttr_s"] is None else k["mttr_s"] / 60, "{:.1f}"),
             f(k["energy_kWh"], "{:.1f}"),
