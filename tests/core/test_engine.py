@@ -1,0 +1,72 @@
+"""Run control, tags and stops as automation code sees them."""
+
+import pytest
+
+import twin
+from twin.states import Code
+
+SC = {
+    "horizon": 3600, "seed": 1,
+    "stations": {"A": {"process_time": 30, "power": {"processing": "5 kW", "idle": "1 kW"}},
+                 "B": {"process_time": 20, "capacity": 2}},
+    "buffers": {"AB": {"capacity": 2, "between": ["A", "B"]}},
+    "products": {"p": {"routing": [{"station": "A"}, {"station": "B"}]}},
+}
+
+
+def test_step_reports_changed_tags():
+    run = twin.Run(twin.parse_scenario(SC))
+    t0 = run.tags()
+    assert t0["A.execution"] == "ACTIVE" and t0["B.execution"] == "WAIT" and t0["A.power_W"] == 5000
+    ch = run.step(31.0)
+    assert ch["plant.sim_time"] == 31.0
+    assert ch["A.part_count_all"] == 1 and ch["B.units_busy"] == 1
+    assert "A.execution" not in ch  # A kept processing
+    ch = run.step(0.0)
+    assert ch == {}
+    assert run.now == 31.0
+
+
+def test_step_event_advances_to_next_event_time():
+    run = twin.Run(twin.parse_scenario(SC))
+    run.step_event()
+    assert run.now == 30.0
+    run.step_event()
+    assert run.now == 50.0  # B finishes its first part
+
+
+def test_hold_stop_and_resume_keeps_remaining_time():
+    run = twin.Run(twin.parse_scenario(SC))
+    run.run_until(10.0)
+    a = run.stations["A"]
+    a.set_stop(Code.HELD, +1)
+    run.run_until(100.0)
+    assert run.tags()["A.execution"] == "FEED_HOLD" and run.tags()["A.reason"] == "held"
+    assert a.parts_all == 0
+    a.set_stop(Code.HELD, -1)
+    run.run_until(119.0)
+    assert a.parts_all == 0
+    run.run_until(120.01)
+    assert a.parts_all == 1  # 10 s done before the hold, 20 s after it
+    k = run.run().kpis["stations"]["A"]
+    assert k["ADOT"] >= 90.0
+
+
+def test_many_runs_in_one_process_are_independent():
+    sc = twin.parse_scenario(SC)
+    a, b = twin.Run(sc, seed=1), twin.Run(sc, seed=1)
+    a.run_until(1000)
+    b.run_until(500)
+    a.run_until(3600)
+    b.run_until(3600)
+    assert a.result().event_log_hash() == b.result().event_log_hash()
+
+
+def test_buffer_capacity_change_releases_blocked_producer():
+    d = dict(SC, stations={"A": {"process_time": 1}, "B": {"process_time": 100}})
+    run = twin.Run(twin.parse_scenario(d))
+    run.run_until(50)
+    assert run.tags()["A.reason"] == "blocked" and run.tags()["AB.level"] == 2
+    run.buffers["AB"].set_capacity(5)
+    run.run_until(60)
+    assert run.tags()["AB.level"] == 5
