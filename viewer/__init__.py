@@ -1,0 +1,5 @@
+"""Plant views: ``plot_plant`` (a PyVista plotter), ``render_png`` (off-screen picture)."""
+
+from .scene import KPI_CHOICES, plot_plant, render_png
+
+__all__ = ["plot_plant", "render_png", "KPI_CHOICES"]
