@@ -197,10 +197,19 @@ def plot_plant(result, kpi: str = "utilization", window_size=(1600, 900), off_sc
     return p
 
 
+def quiet_vtk() -> None:
+    """Without a display VTK falls back from X to EGL by itself, with a warning on stderr per
+    window: keep VTK's log to errors."""
+    from vtkmodules.vtkCommonCore import vtkLogger
+
+    vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_ERROR)
+
+
 def render_png(result, path, kpi: str = "utilization", window_size=(1600, 900), **opts) -> Path:
     """Render the plant off-screen to a PNG file; returns the path."""
     import pyvista as pv
 
+    quiet_vtk()
     pv.OFF_SCREEN = True
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
