@@ -148,8 +148,11 @@ def run(
         raise typer.Exit(2)
     sc = _load(scenario, seed, parse_time(horizon, "--horizon"), parse_time(warmup, "--warmup"))
     if replications > 1 or precision is not None:
-        from . import experiments  # provided by the experiments module
-
+        try:
+            from . import experiments
+        except ImportError:
+            err.print("replications need the experiments module (twin.experiments), which is not installed")
+            raise typer.Exit(2)
         experiments.cli_replications(sc, replications, precision, format, out, quiet)
         return
     r = _run_with_progress(twin.Run(sc), show=not quiet and format == "table")
