@@ -118,46 +118,52 @@ def test_cumulative_damage_equals_one_at_end_of_life():
     assert K.cumulative_damage(t, v, n, C) == pytest.approx(1.0, rel=1e-12)
 
 
+KC = np.array([1.5e9, 1.725e9, 2.15e9])
+MC = np.array([0.22, 0.24, 0.2])
+
+
 def _cuts(m, seed=1):
     rng = np.random.default_rng(seed)
     f = rng.uniform(1e-4, 4e-4, m)
     ap = rng.uniform(5e-4, 4e-3, m)
     vc = rng.uniform(1.5, 5.0, m)
-    kc = rng.choice([1.5e9, 1.725e9, 2.15e9], m)
-    mc = np.where(kc > 2e9, 0.2, 0.24)
-    kr = np.full(m, math.radians(95))
-    n = np.full(m, 0.25)
-    C = np.full(m, K.taylor_C_si(500, 0.25))
-    r = rng.choice([4e-4, 8e-4, 1.2e-3], m)
     t = rng.uniform(5, 60, m)
+    mat = rng.integers(0, 3, m)
     tool = rng.integers(0, 16, m)
-    return f, ap, vc, kc, mc, kr, n, C, r, t, tool
+    kr = np.full(16, math.radians(95))
+    r = rng.choice([4e-4, 8e-4, 1.2e-3], 16)
+    n = np.where(np.arange(16) % 3 == 0, 0.125, np.where(np.arange(16) % 3 == 1, 0.25, 0.3))  # integer and generic powers
+    C = np.full(16, K.taylor_C_si(500, 0.25))
+    return (f, ap, vc, t, mat, tool), (kr, r, n, C)
 
 
-def _batch(args, m):
+def _batch(cuts, tools, m):
     out = [np.empty(m) for _ in range(4)]
-    wear = K.cuts_batch(*args, 16, *out)
+    wear = K.cuts_batch(*cuts, KC, MC, *K.batch.tool_tables(*tools), *out)
     return out, wear
 
 
 def test_scalar_and_batch_agree_and_threads_do_not_matter():
-    m = 20000
-    args = _cuts(m)
-    (Fc, Pc, T, Ra), wear = _batch(args, m)
+    m = 200000
+    cuts, tools = _cuts(m)
+    (Fc, Pc, T, Ra), wear = _batch(cuts, tools, m)
+    f, ap, vc, t, mat, tool = cuts
+    kr, r, n, C = tools
     for i in range(0, m, 997):
-        fc, pc, tl, ra, frac = K.cuts_scalar(*(a[i] for a in args[:10]))
+        j, q = tool[i], mat[i]
+        fc, pc, tl, ra, frac = K.cuts_scalar(f[i], ap[i], vc[i], KC[q], MC[q], kr[j], n[j], C[j], r[j], t[i])
         for x, y in ((fc, Fc[i]), (pc, Pc[i]), (tl, T[i]), (ra, Ra[i])):
             assert abs(x - y) <= 4 * np.spacing(abs(y))
-        # the fused force equals the Kienzle turning kernel
-        assert fc == pytest.approx(K.turning_force(args[0][i], args[1][i], args[5][i], args[3][i], args[4][i]), rel=1e-13)
-    frac = args[9] / T
-    assert wear == pytest.approx(np.bincount(args[10], weights=frac, minlength=16), rel=1e-12)
+        # the fused force equals the Kienzle turning kernel, the life the Taylor kernel
+        assert fc == pytest.approx(K.turning_force(f[i], ap[i], kr[j], KC[q], MC[q]), rel=1e-13)
+        assert tl == pytest.approx(K.taylor_life(vc[i], n[j], C[j]), rel=1e-13)
+    assert wear == pytest.approx(np.bincount(tool, weights=t / T, minlength=16), rel=1e-12)
     before = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        (Fc1, _, _, _), wear1 = _batch(args, m)
+        (Fc1, _, _, _), wear1 = _batch(cuts, tools, m)
         numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
-        (Fc2, _, _, _), wear2 = _batch(args, m)
+        (Fc2, _, _, _), wear2 = _batch(cuts, tools, m)
     finally:
         numba.set_num_threads(before)
     assert np.array_equal(Fc1, Fc2) and np.array_equal(wear1, wear2)
@@ -193,7 +199,7 @@ def test_signal_independent_of_chunks_and_threads():
     lambda: K.blanking_force(0.1, -0.002, 3e8),
     lambda: K.heat_input(24.0, 180.0, 0.0, 0.8),
     lambda: K.t85_thick(1e6, 600.0),
-    lambda: K.cuts_batch(*(_cuts(3)[:2]), np.array([1.0, -1.0, 1.0]), *_cuts(3)[3:], 16, *[np.empty(3) for _ in range(4)]),
+    lambda: _batch(((np.array([1e-4, -1e-4]),) + _cuts(2)[0][1:]), _cuts(2)[1], 2),
 ])
 def test_invalid_inputs_raise(call):
     with pytest.raises(ValueError):
