@@ -178,6 +178,8 @@ class Machine:
                 if name not in step.members(sc.groups):
                     continue
                 dist = step.process_time if step.process_time is not None else spec.process_time
+                if dist is None:  # a physics station computes this step itself (validated by its kind)
+                    continue
                 self._pt[(p, i)] = self._sampler(dist, pname, i)
                 pri = step.ideal_cycle_time or (spec.ideal_cycle_time if step.process_time is None else None)
                 self.pri[(p, i)] = float(pri if pri is not None else dist.mean())
@@ -191,6 +193,7 @@ class Machine:
         self.parts_good = 0
         self.parts_bad = 0
         self.feed_override = 1.0
+        self.extra_energy_J = 0.0  # physics energy of process models, added to the state-based energy
         cls = type(self)
         self._plain_duration = cls.process_duration is Machine.process_duration
         self._pt_single = next(iter(self._pt.values())) if len(self._pt) == 1 else None

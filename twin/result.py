@@ -80,7 +80,9 @@ class Result:
             failures=run.failure_log.numpy(copy=not run.finished),
             part_events=run.part_log.numpy(copy=not run.finished),
             commands=list(run.command_log.rows),
-            extra_tables=dict(getattr(run, "extra_tables", {})),
+            extra_tables={**dict(getattr(run, "extra_tables", {})),
+                          **{f"physics_{name}": st.physics_table() for name, st in run.stations.items()
+                             if hasattr(st, "physics_table") and st.physics_table() is not None}},
         )
 
     # ---- derived views -----------------------------------------------------------------------

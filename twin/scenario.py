@@ -72,6 +72,7 @@ class Step(_M):
     station: str | list[str] = Field(description="station name, group name, or list of parallel stations")
     process_time: Distribution | None = Field(default=None, description="overrides the station's process time for this product")
     ideal_cycle_time: Seconds | None = Field(default=None, gt=0, description="PRI (ISO 22400); default: mean process time")
+    operations: list[dict[str, Any]] | None = Field(default=None, description="process plan for physics stations (cuts, welds, strokes); validated by the station kind")
 
     def members(self, groups: dict[str, list[str]]) -> list[str]:
         if isinstance(self.station, list):

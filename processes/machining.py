@@ -1,0 +1,406 @@
+"""Machining stations whose cycle time, tool wear, quality and energy come from the physics:
+``cnc_lathe``, ``cnc_mill``, ``drill``.
+
+A product's routing step lists its cuts (``operations``):
+
+.. code-block:: yaml
+
+    - station: L1
+      operations:
+        - {type: turning, tool: T1, material: C45, vc: 200 m/min, f: 0.25 mm, ap: 2 mm, length: 120 mm, diameter: 40 mm}
+        - {type: milling, tool: T2, material: C45, vc: 150 m/min, fz: 0.1 mm, ap: 3 mm, ae: 10 mm, cutter_diameter: 20 mm, teeth: 4, length: 80 mm}
+        - {type: drilling, tool: T3, material: C45, vc: 60 m/min, f: 0.15 mm, cutter_diameter: 8.5 mm, depth: 25 mm}
+
+Per cut, at plant assembly (the conditions are fixed, so once per product step): cutting time,
+force and power (Kienzle, ``twin.kernels.machining``), Taylor life of the tool at that speed
+(``twin.kernels.tool_wear``), roughness from feed and nose radius (``twin.kernels.surface``),
+the chatter check at the programmed spindle speed and depth (``twin.kernels.chatter``).
+Per part (a few float operations): cycle time = load/unload + sum(rapid + cutting time) + turret
+indexing between tools + tool replacements; each tool accumulates its life fraction t / T and
+its flank wear VB(t) (three-stage curve reaching the criterion at the Taylor life); a tool is
+replaced when VB reaches ``vb_max`` (or after ``max_parts`` with the count policy). Tool breakage
+is a failure whose hazard rises with wear, h = rate (1 + 9 (t/T)^2): its time within the cut is
+drawn when the part starts and scheduled, so the station goes OutOfService mid-cut and the
+part is scrapped. Roughness grows with wear; dimensional deviation = wear + thermal growth; an
+unstable (chattering) cut triples Ra. A part is scrap when Ra or the diameter deviation
+exceeds its limit. Cutting energy (Pc / efficiency x time) is added to the station's energy.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+import twin.kernels as K
+from twin.registry import register
+from twin.states import Code, Outcome
+from twin.units import Meters, MetersPerSecond, Pascal, Seconds, Watts
+
+from .machine import Machine, MachineSpec
+
+__all__ = ["ToolSpec", "CutSpec", "DynamicsSpec", "QualitySpec", "MachiningSpec", "Machining"]
+
+GOOD, SCRAP = Outcome.GOOD.value, Outcome.SCRAP.value
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ToolSpec(_M):
+    """A tool in the magazine. Taylor n and C (C in m/min, T in min as books print it) default
+    from the tool material (Groover Table 22.2)."""
+
+    tool_material: str = Field(default="coated_carbide", description="HSS, carbide, coated_carbide, cermet, ceramic")
+    taylor_n: float | None = Field(default=None, gt=0, lt=1)
+    taylor_C: float | None = Field(default=None, gt=0, description="m/min for T in min")
+    nose_radius: Meters = Field(default=0.8e-3, gt=0)
+    kappa_r_deg: float = Field(default=95.0, gt=0, lt=180)
+    clearance_deg: float = Field(default=7.0, gt=0, lt=45)
+    vb_max: Meters = Field(default=0.3e-3, gt=0, description="flank wear at which the tool is replaced (ISO 3685: 0.3 mm)")
+    policy: Literal["wear", "count"] = "wear"
+    max_parts: int | None = Field(default=None, ge=1, description="count policy: replace after this many parts")
+    breakage_rate: float = Field(default=0.0, ge=0, description="breakages per second of cutting with a new tool")
+
+    @model_validator(mode="after")
+    def _count(self):
+        if self.policy == "count" and self.max_parts is None:
+            raise ValueError("policy 'count' needs max_parts")
+        if self.tool_material not in K.TAYLOR_TOOLS and (self.taylor_n is None or self.taylor_C is None):
+            raise ValueError(f"unknown tool_material {self.tool_material!r} (known: {', '.join(K.TAYLOR_TOOLS)}); or give taylor_n and taylor_C")
+        return self
+
+    def taylor(self) -> tuple[float, float]:
+        n, c = K.TAYLOR_TOOLS.get(self.tool_material, (None, None))
+        n = self.taylor_n if self.taylor_n is not None else n
+        c = self.taylor_C if self.taylor_C is not None else c
+        return n, K.taylor_C_si(c, n)
+
+
+class CutSpec(_M):
+    type: Literal["turning", "milling", "drilling"]
+    tool: str
+    material: str
+    vc: MetersPerSecond = Field(gt=0)
+    f: Meters | None = Field(default=None, gt=0, description="feed per revolution (turning, drilling)")
+    fz: Meters | None = Field(default=None, gt=0, description="feed per tooth (milling)")
+    ap: Meters | None = Field(default=None, gt=0, description="depth of cut (turning), axial depth (milling)")
+    ae: Meters | None = Field(default=None, gt=0, description="radial engagement (milling)")
+    length: Meters | None = Field(default=None, ge=0)
+    diameter: Meters | None = Field(default=None, gt=0, description="workpiece diameter (turning)")
+    cutter_diameter: Meters | None = Field(default=None, gt=0)
+    teeth: int = Field(default=4, ge=1)
+    depth: Meters | None = Field(default=None, gt=0, description="hole depth (drilling)")
+    point_angle_deg: float = Field(default=118.0, gt=0, lt=180)
+    finishing: bool = Field(default=False, description="this cut sets the part's surface and size")
+
+    @model_validator(mode="after")
+    def _fields(self):
+        need = {"turning": ("f", "ap", "length", "diameter"), "milling": ("fz", "ap", "ae", "length", "cutter_diameter"),
+                "drilling": ("f", "cutter_diameter", "depth")}[self.type]
+        missing = [n for n in need if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"a {self.type} cut needs {', '.join(missing)}")
+        if self.type == "milling" and self.ae > self.cutter_diameter:
+            raise ValueError("ae exceeds the cutter diameter")
+        return self
+
+
+class DynamicsSpec(_M):
+    """Dominant mode of the machine-tool structure at the cut (for the chatter check)."""
+
+    k: float = Field(gt=0, description="stiffness [N/m]")
+    zeta: float = Field(gt=0, lt=1)
+    fn: float = Field(gt=0, description="natural frequency [Hz]")
+    chatter_scrap: float = Field(default=0.5, ge=0, le=1, description="scrap probability of a part cut while chattering")
+
+
+class QualitySpec(_M):
+    ra_max: Meters | None = Field(default=None, gt=0, description="roughness limit (e.g. 3.2 um)")
+    diameter_tol: Meters | None = Field(default=None, gt=0, description="allowed |deviation| of the finished diameter")
+    thermal_dT: float = Field(default=0.0, description="part temperature above measuring temperature at inspection [K]")
+    ra_wear_factor: float = Field(default=1.0, ge=0, description="Ra = Ra0 (1 + factor VB / VB_crit)")
+
+
+class MachiningSpec(MachineSpec):
+    kind: Literal["cnc_lathe", "cnc_mill", "drill"] = "cnc_lathe"  # type: ignore[assignment]
+    tools: dict[str, ToolSpec] = Field(min_length=1)
+    load_unload: Seconds = Field(default=30.0, ge=0)
+    rapid: Seconds = Field(default=5.0, ge=0, description="approach + retract per cut")
+    tool_index: Seconds = Field(default=3.0, ge=0, description="turret/magazine change between two tools")
+    tool_replace: Seconds = Field(default=120.0, ge=0, description="replacing a worn tool")
+    breakage_repair: Seconds = Field(default=600.0, ge=0, description="repair after a tool breakage")
+    efficiency: float = Field(default=0.85, gt=0, le=1, description="spindle drive efficiency")
+    rated_power: Watts = Field(default=20e3, gt=0, description="spindle rated power")
+    dynamics: DynamicsSpec | None = None
+    quality: QualitySpec = Field(default_factory=QualitySpec)
+
+    def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
+        errs = []
+        for pname, prod in sc.products.items():
+            for i, step in enumerate(prod.routing):
+                if name not in step.members(sc.groups):
+                    continue
+                path = f"products.{pname}.routing[{i}].operations"
+                if not step.operations:
+                    if step.process_time is None and self.process_time is None:
+                        errs.append((path, f"station {name!r} ({self.kind}) needs the cuts of this step (or a process_time)"))
+                    continue
+                for j, op in enumerate(step.operations):
+                    try:
+                        cut = CutSpec.model_validate(op)
+                    except ValidationError as e:
+                        for er in e.errors(include_url=False):
+                            loc = ".".join(str(x) for x in er["loc"])
+                            errs.append((f"{path}[{j}]{'.' + loc if loc else ''}", er["msg"].replace("Value error, ", "")))
+                        continue
+                    if cut.tool not in self.tools:
+                        errs.append((f"{path}[{j}].tool", f"tool {cut.tool!r} is not in station {name!r}'s magazine ({', '.join(self.tools)})"))
+                    if cut.material not in K.MATERIALS:
+                        errs.append((f"{path}[{j}].material", f"unknown material {cut.material!r} (known: {', '.join(sorted(K.MATERIALS))})"))
+                    else:
+                        fc, pc = _force_power(cut, self.tools.get(cut.tool, ToolSpec()))
+                        if pc / self.efficiency > self.rated_power:
+                            errs.append((f"{path}[{j}]", f"needs {pc / self.efficiency / 1e3:.1f} kW at the spindle, above {name!r}'s rated {self.rated_power / 1e3:.1f} kW"))
+        return errs
+
+    def base_process_time(self):
+        return None
+
+
+def _force_power(cut: CutSpec, tool: ToolSpec) -> tuple[float, float]:
+    m = K.get_material(cut.material)
+    kr = math.radians(tool.kappa_r_deg)
+    if cut.type == "turning":
+        fc = K.turning_force(cut.f, cut.ap, kr, m.kc11, m.mc)
+    elif cut.type == "milling":
+        fc = K.milling_force_mean(cut.fz, cut.ap, cut.ae, cut.cutter_diameter, cut.teeth, kr, m.kc11, m.mc)
+    else:
+        fc = 2.0 * K.drilling_force(cut.f, cut.cutter_diameter, m.kc11, m.mc, math.radians(cut.point_angle_deg))
+    return fc, K.cutting_power(fc, cut.vc)
+
+
+class _Cut:
+    """Physics of one cut at fixed conditions, computed once at assembly."""
+
+    __slots__ = ("tool", "time", "power", "life", "ra0", "stable", "diameter", "energy", "finishing", "spindle_hz")
+
+    def __init__(self, cut: CutSpec, tool_idx: int, tool: ToolSpec, dyn: DynamicsSpec | None):
+        m = K.get_material(cut.material)
+        n, C = tool.taylor()
+        fc, pc = _force_power(cut, tool)
+        if cut.type == "turning":
+            self.time = K.turning_time_vc(cut.length, cut.diameter, cut.f, cut.vc)
+            self.spindle_hz = K.spindle_speed(cut.vc, cut.diameter)
+            self.ra0 = K.ra_theoretical(cut.f, tool.nose_radius, K.RA_CONST_TEXTBOOK)
+            h = cut.f * math.sin(math.radians(tool.kappa_r_deg))
+            depth, teeth = cut.ap, 1
+        elif cut.type == "milling":
+            self.spindle_hz = K.spindle_speed(cut.vc, cut.cutter_diameter)
+            self.time = K.milling_time(cut.length, cut.fz, cut.teeth, self.spindle_hz, cut.cutter_diameter / 2.0)
+            self.ra0 = K.ra_theoretical(cut.fz, tool.nose_radius, K.RA_CONST_TEXTBOOK)
+            h = K.milling_mean_chip_thickness(cut.fz, cut.ae, cut.cutter_diameter, math.radians(tool.kappa_r_deg))
+            depth, teeth = cut.ap, cut.teeth
+        else:
+            self.spindle_hz = K.spindle_speed(cut.vc, cut.cutter_diameter)
+            self.time = K.drilling_time(cut.depth, cut.cutter_diameter, cut.f, cut.vc, math.radians(cut.point_angle_deg))
+            self.ra0 = K.ra_theoretical(cut.f, tool.nose_radius, K.RA_CONST_TEXTBOOK)
+            h = cut.f / 2.0
+            depth, teeth = cut.cutter_diameter / 2.0, 2
+        self.tool = tool_idx
+        self.power = pc
+        self.life = K.taylor_life(cut.vc, n, C)
+        if dyn is not None:
+            ks = K.kienzle_specific_force(h, m.kc11, m.mc)
+            self.stable = bool(K.is_stable(self.spindle_hz, depth, dyn.k, dyn.zeta, dyn.fn, ks, 0.0, teeth))
+        else:
+            self.stable = True
+        self.diameter = cut.diameter or 0.0
+        self.finishing = cut.finishing
+        self.energy = pc * self.time
+
+
+class Machining(Machine):
+    """CNC lathe, machining centre or drill whose cycle, wear, quality and energy come from the kernels."""
+
+    kind = "cnc_lathe"
+
+    def __init__(self, run, name: str, spec: MachiningSpec):
+        self.tool_names = list(spec.tools)
+        self.plans: dict[tuple[int, int], list[_Cut]] = {}
+        sc = run.scenario
+        for p, pname in enumerate(run.products):
+            for i, step in enumerate(sc.products[pname].routing):
+                if name in step.members(sc.groups) and step.operations:
+                    cuts = []
+                    for op in step.operations:
+                        c = CutSpec.model_validate(op)
+                        cuts.append(_Cut(c, self.tool_names.index(c.tool), spec.tools[c.tool], spec.dynamics))
+                    if not any(c.finishing for c in cuts):
+                        cuts[-1].finishing = True
+                    self.plans[(p, i)] = cuts
+        super().__init__(run, name, spec)
+        for key, cuts in self.plans.items():
+            self.pri[key] = self.nominal_cycle(cuts)  # PRI: cycle with new tools, no replacements
+        n_units, n_tools = spec.capacity, len(self.tool_names)
+        self.tool_frac = [[0.0] * n_tools for _ in range(n_units)]  # life fraction used, per unit and tool
+        self.tool_parts = [[0] * n_tools for _ in range(n_units)]
+        self.tool_changes = 0
+        self.breakages = 0
+        self.cutting_time = 0.0
+        self._unit_index = {id(u): k for k, u in enumerate(self.units)}
+        self._rng = run.streams.generator(name, "machining")
+        self._cols = {c: array(t) for c, t in (("t", "d"), ("part", "q"), ("unit", "i"), ("cycle_s", "d"), ("cut_s", "d"),
+                                                ("ra_m", "d"), ("dev_m", "d"), ("vb_max_m", "d"), ("stable", "b"),
+                                                ("broken", "b"), ("energy_J", "d"), ("tool_changes", "i"))}
+        self._plain_duration = False
+        self._plain_outcome = False
+        self._plain_complete = False
+
+    def nominal_cycle(self, cuts) -> float:
+        s = self.spec
+        t = s.load_unload + sum(s.rapid + c.time for c in cuts)
+        t += s.tool_index * sum(1 for a, b in zip(cuts, cuts[1:]) if a.tool != b.tool)
+        return t
+
+    # ---- hooks ------------------------------------------------------------------------------
+    def process_duration(self, part, unit) -> float:
+        cuts = self.plans.get((part.product, part.step))
+        if cuts is None:
+            return super().process_duration(part, unit)
+        s = self.spec
+        k = self._unit_index[id(unit)]
+        frac = self.tool_frac[k]
+        used = self.tool_parts[k]
+        total = self.nominal_cycle(cuts)
+        changes = 0
+        ra = 0.0
+        dev = 0.0
+        vb_max = 0.0
+        stable = True
+        broken_at = -1.0
+        t = s.load_unload
+        cut_time = 0.0
+        energy = 0.0
+        seen = set()
+        for c in cuts:
+            tool = s.tools[self.tool_names[c.tool]]
+            t += s.rapid
+            if tool.breakage_rate > 0.0 and broken_at < 0:
+                # hazard rate * (1 + 9 x^2) with x the life fraction: integrate over the cut, invert
+                x0 = frac[c.tool]
+                dx = c.time / c.life
+                H = tool.breakage_rate * c.life * ((x0 + dx) - x0 + 3.0 * ((x0 + dx) ** 3 - x0 ** 3))
+                if self._rng.random() < -math.expm1(-H):
+                    broken_at = t + c.time * self._rng.random()
+            frac[c.tool] += c.time / c.life
+            seen.add(c.tool)
+            t += c.time
+            cut_time += c.time
+            energy += c.energy
+            vb = K.flank_wear_vb(frac[c.tool] * c.life, c.life, tool.vb_max)
+            vb_max = max(vb_max, vb)
+            stable = stable and c.stable
+            if c.finishing:
+                ra = K.ra_with_wear(c.ra0, vb, tool.vb_max, s.quality.ra_wear_factor) * (1.0 if c.stable else 3.0)
+                if c.diameter > 0:
+                    mat_alpha = 12e-6
+                    dev = K.dimensional_deviation(vb, math.radians(tool.clearance_deg), c.diameter, mat_alpha, s.quality.thermal_dT)
+        for j in seen:  # replace worn tools after the part (wear policy) or by count
+            used[j] += 1
+            tool = s.tools[self.tool_names[j]]
+            # VB reaches vb_max exactly when the life fraction reaches 1 (flank_wear_vb is calibrated so)
+            worn = frac[j] >= 1.0 - 1e-12 if tool.policy == "wear" else used[j] >= tool.max_parts
+            if worn:
+                frac[j] = 0.0
+                used[j] = 0
+                changes += 1
+        total += changes * s.tool_replace
+        self.tool_changes += changes
+        self.cutting_time += cut_time
+        self.extra_energy_J += energy / s.efficiency
+        if broken_at >= 0:
+            self.breakages += 1
+            self._schedule_breakage(unit, broken_at / self.feed_override)
+        d = total / self.feed_override
+        part.data = {"ra": ra, "dev": dev, "stable": stable, "broken": broken_at >= 0}
+        cols = self._cols
+        for name, v in (("t", self.env._now), ("part", part.id), ("unit", k), ("cycle_s", d), ("cut_s", cut_time), ("ra_m", ra),
+                        ("dev_m", dev), ("vb_max_m", vb_max), ("stable", int(stable)), ("broken", int(broken_at >= 0)),
+                        ("energy_J", energy / s.efficiency), ("tool_changes", changes)):
+            cols[name].append(v)
+        return d
+
+    def _schedule_breakage(self, unit, after: float) -> None:
+        run = self.run
+        idx = len(self.spec.failures)
+
+        def fail(ev):
+            fl = run.failure_log
+            fl.t.append(self.env._now)
+            fl.resource.append(unit.rid)
+            fl.profile.append(idx)
+            fl.ttr.append(self.spec.breakage_repair)
+            unit.add_stop(Code.FAILURE.value)
+            run.at(self.env._now + self.spec.breakage_repair, lambda e: unit.remove_stop(Code.FAILURE.value))
+
+        run.at(self.env._now + after, fail)
+
+    def outcome(self, part, unit) -> int:
+        d = part.data
+        if d is not None:
+            q = self.spec.quality
+            if d["broken"]:
+                return SCRAP
+            if q.ra_max is not None and d["ra"] > q.ra_max:
+                return SCRAP
+            if q.diameter_tol is not None and abs(d["dev"]) > q.diameter_tol:
+                return SCRAP
+            if not d["stable"] and self.spec.dynamics is not None and self._rng.random() < self.spec.dynamics.chatter_scrap:
+                return SCRAP
+        return super().outcome(part, unit)
+
+    def tags(self) -> dict:
+        t = super().tags()
+        k = 0
+        u = self.units[0]
+        busy = u.code == Code.PROCESSING.value
+        t.update({
+            "tool_changes": self.tool_changes,
+            "tool_wear_max": max(self.tool_frac[k]) if self.tool_frac[k] else 0.0,
+            "breakages": self.breakages,
+            "spindle_load_pct": 0.0,
+        })
+        if busy and u.part is not None and (u.part.product, u.part.step) in self.plans:
+            cuts = self.plans[(u.part.product, u.part.step)]
+            p = max(c.power for c in cuts)
+            t["spindle_load_pct"] = 100.0 * p / self.spec.efficiency / self.spec.rated_power
+            t["spindle_speed_rpm"] = 60.0 * cuts[0].spindle_hz
+        return t
+
+    def physics_table(self):
+        import pyarrow as pa
+
+        if not len(self._cols["t"]):
+            return None
+        return pa.table({k: pa.array(list(v)) for k, v in self._cols.items()})
+
+
+class LatheSpec(MachiningSpec):
+    kind: Literal["cnc_lathe"] = "cnc_lathe"  # type: ignore[assignment]
+
+
+class MillSpec(MachiningSpec):
+    kind: Literal["cnc_mill"] = "cnc_mill"  # type: ignore[assignment]
+
+
+class DrillSpec(MachiningSpec):
+    kind: Literal["drill"] = "drill"  # type: ignore[assignment]
+
+
+register("cnc_lathe", LatheSpec, Machining)
+register("cnc_mill", MillSpec, type("MillingCentre", (Machining,), {"kind": "cnc_mill", "__doc__": "CNC machining centre (physics)."}))
+register("drill", DrillSpec, type("DrillingMachine", (Machining,), {"kind": "drill", "__doc__": "Drilling machine (physics)."}))
