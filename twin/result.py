@@ -37,9 +37,11 @@ class Result:
 
     # ---- construction ------------------------------------------------------------------------
     @classmethod
-    def from_run(cls, run) -> "Result":
+    def from_run(cls, run, until: float | None = None) -> "Result":
+        """The result of ``run``; ``until`` (default: the horizon) ends the KPI window earlier,
+        e.g. at the current time of a lockstep session."""
         sc = run.scenario
-        H, W = run.horizon, run.warmup
+        H, W = (run.horizon if until is None else float(until)), run.warmup
         pri = {name: dict(st.pri) for name, st in run.stations.items() if hasattr(st, "pri")}
         power = {name: list(st.power_by_code) for name, st in run.stations.items() if hasattr(st, "power_by_code")}
         extra = {name: float(getattr(st, "extra_energy_J", 0.0)) for name, st in run.stations.items()}

@@ -1,0 +1,384 @@
+"""HTTP API (FastAPI, versioned under /v1, OpenAPI at /docs).
+
+* scenarios: validate (422 with field paths), store, list, get;
+* runs: start asynchronously in a bounded process pool (429 when the queue is full), status
+  with progress, cancel, KPIs, event logs as Parquet or paged JSON;
+* lockstep sessions: create from a scenario, step by dt / until t / to the next event (the
+  reply carries the new sim time and the tags that changed), read tags, write commands
+  (through ``twin.commands``), close; idle sessions time out; a WebSocket per session streams
+  the same step replies;
+* ``GET /``: a monitoring page (plain HTML + JS, no build step) driven by the session WebSocket.
+
+Writes need a bearer token when tokens are configured. Uploaded scenarios are data (JSON/YAML
+parsed by pydantic), never code. Limits: scenario size, horizon, concurrent runs, sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+
+import twin
+from twin.commands import CommandError, apply_command
+from twin.scenario import ScenarioError, parse_scenario
+from twin.store import Store
+
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass
+class Limits:
+    max_scenario_bytes: int = 1_000_000
+    max_horizon_s: float = 366 * 86400.0
+    max_running: int = 2
+    max_queued: int = 8
+    max_sessions: int = 32
+    session_idle_s: float = 900.0
+
+
+class ScenarioBody(BaseModel):
+    scenario: dict[str, Any] = Field(description="the scenario as JSON (same schema as the files)")
+    name: str | None = None
+
+
+class RunRequest(BaseModel):
+    scenario: dict[str, Any] | None = None
+    scenario_id: str | None = None
+    seed: int | None = Field(default=None, ge=0)
+
+
+class SessionRequest(BaseModel):
+    scenario: dict[str, Any] | None = None
+    scenario_id: str | None = None
+    seed: int | None = Field(default=None, ge=0)
+
+
+class StepRequest(BaseModel):
+    dt: float | None = Field(default=None, ge=0, description="advance by this many seconds")
+    until: float | None = Field(default=None, ge=0, description="advance to this sim time")
+    event: bool = Field(default=False, description="advance to the next event time")
+
+
+class CommandRequest(BaseModel):
+    command: str
+    target: str = ""
+    value: Any = None
+    source: str = "api"
+
+
+@dataclass
+class Session:
+    id: str
+    run: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+
+
+def _scenario_error(exc: ScenarioError) -> JSONResponse:
+    return JSONResponse(status_code=422, content={"detail": exc.as_dicts()})
+
+
+def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Limits | None = None, workers: int | None = None) -> FastAPI:
+    limits = limits or Limits()
+    store = Store(db)
+    interrupted = store.mark_interrupted()
+    pool = ProcessPoolExecutor(max_workers=workers or limits.max_running)
+    sessions: dict[str, Session] = {}
+    active: dict[str, Any] = {}
+    app = FastAPI(title="twin", version=twin.__version__, description="Digital twin and automation testbed for metalworking lines")
+    app.state.store = store
+    app.state.sessions = sessions
+    app.state.interrupted_at_start = interrupted
+
+    def need_token(authorization: str | None = Header(default=None)):
+        if not tokens:
+            return
+        if not authorization or not authorization.startswith("Bearer ") or authorization[7:] not in tokens:
+            raise HTTPException(status_code=401, detail="missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+    def parse(body: dict | None, scenario_id: str | None, seed: int | None = None):
+        if body is None and scenario_id is None:
+            raise HTTPException(422, detail=[{"path": "scenario", "message": "give a scenario or a scenario_id"}])
+        if body is None:
+            row = store.get_scenario(scenario_id)
+            if row is None:
+                raise HTTPException(404, detail=f"no scenario {scenario_id!r}")
+            body = row["body"]
+        if len(json.dumps(body)) > limits.max_scenario_bytes:
+            raise HTTPException(413, detail=f"scenario larger than {limits.max_scenario_bytes} bytes")
+        sc = parse_scenario(body, seed=seed)
+        if sc.horizon > limits.max_horizon_s:
+            raise HTTPException(422, detail=[{"path": "horizon", "message": f"above the server's limit of {limits.max_horizon_s:.0f} s"}])
+        return sc
+
+    @app.exception_handler(ScenarioError)
+    async def _scen(request: Request, exc: ScenarioError):
+        return _scenario_error(exc)
+
+    # ---- pages -----------------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index():
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/v1/health")
+    def health():
+        return {"status": "ok", "version": twin.__version__, "sessions": len(sessions), "runs_active": len(active)}
+
+    # ---- scenarios -------------------------------------------------------------------------------
+    @app.post("/v1/scenarios/validate")
+    def validate(body: ScenarioBody):
+        sc = parse(body.scenario, None)
+        return {"valid": True, "name": sc.name, "stations": list(sc.stations), "buffers": list(sc.buffers), "resolved": sc.dump()}
+
+    @app.post("/v1/scenarios", status_code=201, dependencies=[Depends(need_token)])
+    def store_scenario(body: ScenarioBody):
+        sc = parse(body.scenario, None)
+        sid = store.put_scenario(body.name or sc.name, sc.dump())
+        return {"id": sid, "name": body.name or sc.name}
+
+    @app.get("/v1/scenarios")
+    def list_scenarios(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)):
+        return store.list_scenarios(limit, offset)
+
+    @app.get("/v1/scenarios/{sid}")
+    def get_scenario(sid: str):
+        row = store.get_scenario(sid)
+        if row is None:
+            raise HTTPException(404, detail=f"no scenario {sid!r}")
+        return row
+
+    # ---- runs ------------------------------------------------------------------------------------
+    @app.post("/v1/runs", status_code=202, dependencies=[Depends(need_token)])
+    async def start_run(req: RunRequest):
+        sc = await asyncio.to_thread(parse, req.scenario, req.scenario_id, req.seed)
+        if len(active) >= limits.max_running + limits.max_queued:
+            raise HTTPException(429, detail="run queue full; retry later", headers={"Retry-After": "5"})
+        body = sc.dump()
+        rid = await asyncio.to_thread(store.create_run, body, sc.seed, 0, scenario_id=req.scenario_id)
+        from .worker import execute_run
+
+        fut = asyncio.get_running_loop().run_in_executor(pool, execute_run, store.url, str(store.data_dir), rid, body, sc.seed)
+        active[rid] = fut
+        fut.add_done_callback(lambda f, rid=rid: active.pop(rid, None))
+        return {"id": rid, "status": "queued"}
+
+    @app.get("/v1/runs")
+    def list_runs(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0), status: str | None = None):
+        return store.list_runs(limit, offset, status=status)
+
+    def _run_row(rid: str) -> dict:
+        row = store.get_run(rid)
+        if row is None:
+            raise HTTPException(404, detail=f"no run {rid!r}")
+        return row
+
+    @app.get("/v1/runs/{rid}")
+    def get_run(rid: str):
+        row = _run_row(rid)
+        row.pop("scenario_body", None)
+        row.pop("kpis", None)
+        return row
+
+    @app.delete("/v1/runs/{rid}", dependencies=[Depends(need_token)])
+    def cancel_run(rid: str):
+        row = _run_row(rid)
+        if row["status"] in ("done", "failed", "cancelled", "interrupted"):
+            raise HTTPException(409, detail=f"run is {row['status']}")
+        fut = active.get(rid)
+        if row["status"] == "queued" and fut is not None and fut.cancel():
+            store.fail_run(rid, "cancelled before start", status="cancelled")
+        else:
+            store.update_run(rid, status="cancelling")
+        return {"id": rid, "status": store.get_run(rid)["status"]}
+
+    @app.get("/v1/runs/{rid}/kpis")
+    def run_kpis(rid: str):
+        row = _run_row(rid)
+        if row["status"] != "done":
+            raise HTTPException(409, detail=f"run is {row['status']}")
+        return row["kpis"]
+
+    @app.get("/v1/runs/{rid}/events")
+    def run_events(rid: str, format: Literal["json", "parquet"] = "json", offset: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=100000)):
+        row = _run_row(rid)
+        if row["status"] != "done":
+            raise HTTPException(409, detail=f"run is {row['status']}")
+        path = Path(row["result_dir"]) / "events.parquet"
+        if format == "parquet":
+            return FileResponse(path, media_type="application/vnd.apache.parquet", filename=f"{rid}-events.parquet")
+        import pyarrow.parquet as pq
+
+        t = pq.read_table(path)
+        page = t.slice(offset, limit).to_pylist()
+        return {"total": t.num_rows, "offset": offset, "limit": limit, "rows": page}
+
+    # ---- lockstep sessions ---------------------------------------------------------------------------
+    def _session(sid: str) -> Session:
+        s = sessions.get(sid)
+        if s is None:
+            raise HTTPException(404, detail=f"no session {sid!r} (closed or timed out)")
+        s.last_used = time.monotonic()
+        return s
+
+    @app.post("/v1/sessions", status_code=201, dependencies=[Depends(need_token)])
+    def create_session(req: SessionRequest):
+        if len(sessions) >= limits.max_sessions:
+            raise HTTPException(429, detail="too many sessions")
+        sc = parse(req.scenario, req.scenario_id, req.seed)
+        sid = str(uuid.uuid4())
+        sessions[sid] = Session(sid, twin.Run(sc))
+        run = sessions[sid].run
+        return {"id": sid, "sim_time": run.now, "horizon": run.horizon, "tags": run.tags()}
+
+    def do_step(s: Session, req: StepRequest) -> dict:
+        with s.lock:
+            run = s.run
+            t0 = time.perf_counter()
+            if req.event:
+                changed = run.step_event()
+            elif req.until is not None:
+                before = run.tags()
+                run.run_until(req.until)
+                changed = {k: v for k, v in run.tags().items() if before.get(k) != v}
+            else:
+                changed = run.step(req.dt or 0.0)
+            return {"sim_time": run.now, "finished": run.finished, "changed": changed, "wall_ms": (time.perf_counter() - t0) * 1e3}
+
+    @app.post("/v1/sessions/demo", status_code=201, dependencies=[Depends(need_token)])
+    def demo_session():
+        """A session of the bundled example shaft line (used by the monitoring page)."""
+        path = Path(twin.__file__).resolve().parent.parent / "examples" / "shaft_line.yaml"
+        if not path.exists():
+            raise HTTPException(404, detail="the example scenario is not installed")
+        return create_session(SessionRequest(scenario=twin.scenario.load_data(path)))
+
+    @app.post("/v1/sessions/{sid}/step", dependencies=[Depends(need_token)])
+    def step(sid: str, req: StepRequest):
+        return do_step(_session(sid), req)
+
+    @app.get("/v1/sessions/{sid}/tags")
+    def tags(sid: str, prefix: str | None = None):
+        s = _session(sid)
+        with s.lock:
+            t = s.run.tags()
+        return {k: v for k, v in t.items() if prefix is None or k.startswith(prefix)}
+
+    @app.post("/v1/sessions/{sid}/commands", dependencies=[Depends(need_token)])
+    def command(sid: str, req: CommandRequest):
+        s = _session(sid)
+        with s.lock:
+            try:
+                return apply_command(s.run, req.model_dump())
+            except CommandError as e:
+                raise HTTPException(422, detail=[{"path": "command", "message": str(e)}])
+
+    @app.get("/v1/sessions/{sid}/commands")
+    def command_log(sid: str):
+        s = _session(sid)
+        keys = ("t", "source", "target", "command", "value", "accepted", "message")
+        return [dict(zip(keys, r)) for r in s.run.command_log.rows]
+
+    @app.get("/v1/sessions/{sid}/kpis")
+    def session_kpis(sid: str):
+        s = _session(sid)
+        with s.lock:
+            if s.run.now <= s.run.warmup:
+                raise HTTPException(409, detail="still in warm-up")
+            run = s.run
+            from twin.result import Result
+
+            return Result.from_run(run, until=run.now).kpis  # KPIs of the period simulated so far
+
+    @app.delete("/v1/sessions/{sid}", dependencies=[Depends(need_token)])
+    def close_session(sid: str):
+        _session(sid)
+        sessions.pop(sid, None)
+        return {"id": sid, "closed": True}
+
+    @app.websocket("/v1/sessions/{sid}/ws")
+    async def session_ws(ws: WebSocket, sid: str):
+        """Send ``{"dt": 60}``, ``{"until": t}``, ``{"event": true}`` or ``{"command": ...}``;
+        each message is answered with the step reply (sim time, changed tags) or the command
+        result. ``{"realtime": scale, "dt": 1}`` streams steps paced at ``scale`` x wall clock
+        and reports lag and jitter, until a ``{"stop": true}``."""
+        if tokens:
+            tok = ws.query_params.get("token")
+            if tok not in tokens:
+                await ws.close(code=4401)
+                return
+        s = sessions.get(sid)
+        if s is None:
+            await ws.close(code=4404)
+            return
+        await ws.accept()
+        await ws.send_json({"sim_time": s.run.now, "changed": s.run.tags(), "initial": True})
+        try:
+            while True:
+                msg = await ws.receive_json()
+                s.last_used = time.monotonic()
+                if "command" in msg:
+                    try:
+                        with s.lock:
+                            reply = apply_command(s.run, {k: msg.get(k) for k in ("command", "target", "value")} | {"source": msg.get("source", "ws")})
+                    except CommandError as e:
+                        reply = {"accepted": False, "message": str(e)}
+                    await ws.send_json(reply)
+                elif "realtime" in msg:
+                    await _realtime(ws, s, float(msg["realtime"]), float(msg.get("dt", 1.0)), int(msg.get("steps", 100)))
+                else:
+                    req = StepRequest(**{k: msg[k] for k in ("dt", "until", "event") if k in msg})
+                    await ws.send_json(do_step(s, req))
+        except WebSocketDisconnect:
+            return
+
+    async def _realtime(ws: WebSocket, s: Session, scale: float, dt: float, steps: int):
+        if scale <= 0 or dt <= 0:
+            await ws.send_json({"error": "realtime scale and dt must be > 0"})
+            return
+        period = dt / scale
+        start = time.perf_counter()
+        lags = []
+        for k in range(1, steps + 1):
+            target = start + k * period
+            await asyncio.sleep(max(0.0, target - time.perf_counter()))
+            lag = time.perf_counter() - target
+            lags.append(lag)
+            reply = do_step(s, StepRequest(dt=dt))
+            reply["lag_ms"] = lag * 1e3
+            await ws.send_json(reply)
+            if reply["finished"]:
+                break
+        import statistics
+
+        await ws.send_json({"realtime_done": True, "steps": len(lags), "lag_mean_ms": statistics.fmean(lags) * 1e3,
+                            "jitter_ms": (statistics.pstdev(lags) * 1e3) if len(lags) > 1 else 0.0})
+
+    async def reaper():
+        while True:
+            await asyncio.sleep(min(30.0, limits.session_idle_s / 2))
+            now = time.monotonic()
+            for sid, s in list(sessions.items()):
+                if now - s.last_used > limits.session_idle_s:
+                    sessions.pop(sid, None)
+
+    @app.on_event("startup")
+    async def _start():
+        app.state.reaper = asyncio.create_task(reaper())
+
+    @app.on_event("shutdown")
+    async def _stop():
+        app.state.reaper.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    return app

@@ -1,0 +1,35 @@
+"""Run execution in worker processes: progress and results go through the store, so the
+server's event loop never waits on a simulation and a killed server loses nothing finished."""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+
+def execute_run(db: str, data_dir: str, run_id: str, body: dict, seed: int, chunks: int = 50) -> str:
+    from twin.engine import Run
+    from twin.scenario import parse_scenario
+    from twin.store import Store
+
+    store = Store(db, data_dir=data_dir)
+    try:
+        row = store.get_run(run_id)
+        if row is None or row["status"] == "cancelled":
+            return "cancelled"
+        store.start_run(run_id)
+        run = Run(parse_scenario(body), seed=seed)
+        last = time.monotonic()
+        for k in range(1, chunks + 1):
+            run.run_until(run.horizon * k / chunks)
+            if time.monotonic() - last > 0.2 or k == chunks:
+                last = time.monotonic()
+                if store.get_run(run_id)["status"] == "cancelling":
+                    store.fail_run(run_id, "cancelled by request", status="cancelled")
+                    return "cancelled"
+                store.update_run(run_id, progress=k / chunks)
+        store.finish_run(run_id, run.result())
+        return "done"
+    except Exception as exc:  # recorded, never lost
+        store.fail_run(run_id, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+        return "failed"

@@ -1,0 +1,48 @@
+import socket
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """A real uvicorn on a loopback port, stopped by the test."""
+
+    def __init__(self, app):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", ws="websockets"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        for _ in range(200):
+            try:
+                httpx.get(self.url + "/v1/health", timeout=1.0)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live(tmp_path):
+    from twin.api.app import Limits, create_app
+
+    def start(**kw):
+        kw.setdefault("db", str(tmp_path / "api.db"))
+        return LiveServer(create_app(**kw))
+
+    return start
