@@ -261,7 +261,11 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
         path = Path(twin.__file__).resolve().parent.parent / "examples" / "shaft_line.yaml"
         if not path.exists():
             raise HTTPException(404, detail="the example scenario is not installed")
-        return create_session(SessionRequest(scenario=twin.scenario.load_data(path)))
+        out = create_session(SessionRequest(scenario=twin.scenario.load_data(path)))
+        run = sessions[out["id"]].run
+        run.run_until(6 * 3600.0)  # the example starts Monday 00:00; show it from the first shift on
+        out.update(sim_time=run.now, tags=run.tags())
+        return out
 
     @app.post("/v1/sessions/{sid}/step", dependencies=[Depends(need_token)])
     def step(sid: str, req: StepRequest):
