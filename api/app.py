@@ -148,7 +148,7 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
         return {"id": sid, "name": body.name or sc.name}
 
     @app.get("/v1/scenarios")
-    def list_scenarios(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)):
+    def list_scenarios(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=1_000_000_000)):
         return store.list_scenarios(limit, offset)
 
     @app.get("/v1/scenarios/{sid}")
@@ -174,7 +174,7 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
         return {"id": rid, "status": "queued"}
 
     @app.get("/v1/runs")
-    def list_runs(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0), status: str | None = None):
+    def list_runs(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=1_000_000_000), status: str | None = None):
         return store.list_runs(limit, offset, status=status)
 
     def _run_row(rid: str) -> dict:
@@ -210,7 +210,7 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
         return row["kpis"]
 
     @app.get("/v1/runs/{rid}/events")
-    def run_events(rid: str, format: Literal["json", "parquet"] = "json", offset: int = Query(0, ge=0), limit: int = Query(1000, ge=1, le=100000)):
+    def run_events(rid: str, format: Literal["json", "parquet"] = "json", offset: int = Query(0, ge=0, le=1_000_000_000), limit: int = Query(1000, ge=1, le=100000)):
         row = _run_row(rid)
         if row["status"] != "done":
             raise HTTPException(409, detail=f"run is {row['status']}")

@@ -1,5 +1,6 @@
-import socket
+import sys
 import threading
+from pathlib import Path
 import time
 
 import httpx
@@ -7,34 +8,8 @@ import pytest
 import uvicorn
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LiveServer:
-    """A real uvicorn on a loopback port, stopped by the test."""
-
-    def __init__(self, app):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", ws="websockets"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        for _ in range(200):
-            try:
-                httpx.get(self.url + "/v1/health", timeout=1.0)
-                return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest_helpers import LiveServer, free_port  # noqa: E402,F401
 
 
 @pytest.fixture

@@ -1,0 +1,52 @@
+"""A real asyncua client reads and writes the twin's tags and steps it over OPC UA."""
+
+import asyncio
+
+import httpx
+import pytest
+
+
+def test_opcua_client_reads_writes_and_steps(live, tmp_path):
+    from asyncua import Client, ua
+
+    from twin.api.app import create_app
+    from twin.api.opcua import attach_opcua
+
+    from conftest_helpers import free_port  # noqa
+
+    port = free_port()
+    endpoint = f"opc.tcp://127.0.0.1:{port}/twin/"
+    app = create_app(db=str(tmp_path / "ua.db"))
+    attach_opcua(app, endpoint, "examples/shaft_line.yaml")
+    sid = app.state.opcua_session
+    from conftest_helpers import LiveServer
+
+    with LiveServer(app) as srv:
+        async def go():
+            async with Client(endpoint) as c:
+                idx = await c.get_namespace_index("urn:twin")
+                plant = await c.nodes.objects.get_child(f"{idx}:Plant")
+                t = await (await plant.get_child(f"{idx}:SimTime")).read_value()
+                assert t == 0.0
+                t = await plant.call_method(f"{idx}:Step", ua.Variant(8 * 3600.0, ua.VariantType.Double))
+                assert t == 8 * 3600.0
+                l1 = await c.nodes.objects.get_child([f"{idx}:Machines", f"{idx}:L1"])
+                done = await (await l1.get_child(f"{idx}:PartsCompleted")).read_value()
+                assert done > 0
+                assert await (await l1.get_child(f"{idx}:Execution")).read_value() in ("ACTIVE", "WAIT", "INTERRUPTED")
+                fo = await l1.get_child(f"{idx}:FeedOverride")
+                await fo.write_value(ua.DataValue(ua.Variant(1.2, ua.VariantType.Double)))
+                await asyncio.sleep(0.2)
+                await plant.call_method(f"{idx}:Step", ua.Variant(600.0, ua.VariantType.Double))
+                await fo.write_value(ua.DataValue(ua.Variant(9.0, ua.VariantType.Double)))  # out of range: rejected
+                await asyncio.sleep(0.3)
+                assert await fo.read_value() == pytest.approx(1.2)
+                b = await c.nodes.objects.get_child([f"{idx}:Buffers", f"{idx}:B_SAW"])
+                assert await (await b.get_child(f"{idx}:Capacity")).read_value() == 8
+
+        asyncio.run(go())
+        log = httpx.get(srv.url + f"/v1/sessions/{sid}/commands").json()
+        assert log[0]["source"] == "opcua" and log[0]["command"] == "feed_override" and log[0]["accepted"]
+        assert log[0]["t"] == 8 * 3600.0
+        assert not log[1]["accepted"]
+        assert httpx.get(srv.url + f"/v1/sessions/{sid}/tags", params={"prefix": "L1.feed"}).json()["L1.feed_override"] == pytest.approx(1.2)
