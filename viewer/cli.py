@@ -16,8 +16,13 @@ def register(app: typer.Typer) -> None:
         kpi: str = typer.Option("utilization", help="colour stations by: utilization, oee, availability, blocked_share, starved_share, down_share"),
         width: int = typer.Option(1600, help="image width [px]"),
         height: int = typer.Option(900, help="image height [px]"),
+        video: Optional[Path] = typer.Option(None, help="write a replay: .mp4 or .gif"),
+        speed: str = typer.Option("600x", help="replay speed, simulated seconds per second (e.g. 600x)"),
+        fps: float = typer.Option(10.0, help="replay frames per second"),
+        t_from: Optional[str] = typer.Option(None, "--from", help="replay start (sim time, e.g. '6 h'); default: end of warm-up"),
+        t_to: Optional[str] = typer.Option(None, "--to", help="replay end (sim time); default: horizon"),
     ):
-        """Show a result: a PNG of the plant coloured by a KPI, or an interactive window."""
+        """Show a result: a PNG of the plant coloured by a KPI, a replay video, or an interactive window."""
         import os
 
         from twin.cli import console, err
@@ -33,6 +38,24 @@ def register(app: typer.Typer) -> None:
         except FileNotFoundError as e:
             err.print(f"[bold red]{result_dir}[/]: {e}")
             raise typer.Exit(2)
+        if video is not None:
+            from twin.cli import parse_time
+
+            from .animate import animate
+
+            if video.suffix.lower() not in (".mp4", ".gif"):
+                err.print(f"[bold red]--video[/]: use a .mp4 or .gif file name, got {video.name!r}")
+                raise typer.Exit(2)
+            try:
+                sp = float(speed.rstrip("xX"))
+                out = animate(res, video, speed=sp, fps=fps, t0=parse_time(t_from, "--from"), t1=parse_time(t_to, "--to"),
+                              window_size=(width, height))
+            except ValueError as e:
+                err.print(f"[bold red]replay[/]: {e}")
+                raise typer.Exit(2)
+            console.print(f"replay: [bold]{video}[/] ({out['frames']} frames, {out['duration_s']:.1f} s)")
+            if png is None:
+                return
         if png is not None:
             from .scene import render_png
 
