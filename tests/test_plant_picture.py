@@ -64,3 +64,23 @@ def test_demo_command_writes_picture_and_results(tmp_path):
     img = iio.imread(png)
     assert img.shape[:2] == (900, 1600) and img.std() > 10
     assert (out / "kpis.json").exists() and (out / "events.parquet").exists()
+
+
+def test_html_export_opens_in_chromium(result, tmp_path):
+    import shutil
+
+    pytest.importorskip("trame_vtk")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("chromium not installed (.ci/run installs Debian's chromium)")
+    from twin.viewer import export_html
+
+    path = export_html(result, tmp_path / "plant.html", window_size=(640, 360))
+    assert path.stat().st_size > 100_000
+    out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                          f"--user-data-dir={tmp_path / 'chr'}", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
+                          "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120)
+    assert "<canvas" in out.stdout  # vtk.js built the scene
+    errors = [l for l in out.stderr.splitlines() if "CONSOLE" in l and ("Uncaught" in l or ":ERROR:" in l)]
+    assert not errors, errors

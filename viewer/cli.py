@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
         width: int = typer.Option(1600, help="image width [px]"),
         height: int = typer.Option(900, help="image height [px]"),
         video: Optional[Path] = typer.Option(None, help="write a replay: .mp4 or .gif"),
+        html: Optional[Path] = typer.Option(None, help="write a self-contained HTML scene (needs twin[html])"),
         speed: str = typer.Option("600x", help="replay speed, simulated seconds per second (e.g. 600x)"),
         fps: float = typer.Option(10.0, help="replay frames per second"),
         t_from: Optional[str] = typer.Option(None, "--from", help="replay start (sim time, e.g. '6 h'); default: end of warm-up"),
@@ -38,6 +39,17 @@ def register(app: typer.Typer) -> None:
         except FileNotFoundError as e:
             err.print(f"[bold red]{result_dir}[/]: {e}")
             raise typer.Exit(2)
+        if html is not None:
+            from .scene import export_html
+
+            try:
+                export_html(res, html, kpi=kpi, window_size=(width, height))
+            except ImportError as e:
+                err.print(f"[bold red]--html[/]: {e}")
+                raise typer.Exit(2)
+            console.print(f"HTML scene: [bold]{html}[/]")
+            if png is None and video is None:
+                return
         if video is not None:
             from twin.cli import parse_time
 

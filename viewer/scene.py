@@ -219,3 +219,21 @@ def render_png(result, path, kpi: str = "utilization", window_size=(1600, 900), 
     finally:
         p.close()
     return path
+
+
+def export_html(result, path, kpi: str = "utilization", window_size=(1280, 720)) -> Path:
+    """A self-contained HTML scene (vtk.js through trame) that opens in a browser without Python."""
+    try:
+        import trame  # noqa: F401
+        import trame_vtk  # noqa: F401
+    except ImportError:
+        raise ImportError("HTML export needs trame: pip install 'twin[html]' (trame, trame-vtk, trame-vuetify, trame-pyvista)") from None
+    quiet_vtk()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    p = plot_plant(result, kpi=kpi, window_size=window_size, off_screen=True)
+    try:
+        p.export_html(str(path))
+    finally:
+        p.close()
+    return path
