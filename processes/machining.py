@@ -252,10 +252,16 @@ class Machining(Machine):
         self.breakages = 0
         self.cutting_time = 0.0
         self._unit_index = {id(u): k for k, u in enumerate(self.units)}
-        self._rng = run.streams.generator(name, "machining")
+        from twin.distributions import _blocks
+
+        _g = run.streams.generator(name, "machining")
+        self._u = _blocks(lambda n: _g.random(n)).__next__  # buffered uniforms (one numpy call per 512)
         self._cols = {c: array(t) for c, t in (("t", "d"), ("part", "q"), ("unit", "i"), ("cycle_s", "d"), ("cut_s", "d"),
-                                                ("ra_m", "d"), ("dev_m", "d"), ("vb_max_m", "d"), ("stable", "b"),
+                                                ("ra_m", "d"), ("dev_m", "d"), ("vb_finish_m", "d"), ("stable", "b"),
                                                 ("broken", "b"), ("energy_J", "d"), ("tool_changes", "i"))}
+        self._app = [col.append for col in self._cols.values()]
+        self._plan_cache: dict = {}
+        self._vb_crit = [spec.tools[t].vb_max for t in self.tool_names]
         self._plain_duration = False
         self._plain_outcome = False
         self._plain_complete = False
@@ -267,71 +273,87 @@ class Machining(Machine):
         return t
 
     # ---- hooks ------------------------------------------------------------------------------
+    def _plan(self, key):
+        """Per (product, step): cuts as tuples of plain floats, the nominal cycle and flags (cached)."""
+        plan = self._plan_cache.get(key)
+        if plan is None:
+            cuts = self.plans[key]
+            s = self.spec
+            rows = []
+            for c in cuts:
+                tool = s.tools[self.tool_names[c.tool]]
+                rows.append((c.tool, c.time, c.life, c.energy, c.stable, c.finishing, c.diameter, c.ra0, tool.vb_max,
+                             tool.breakage_rate, math.radians(tool.clearance_deg)))
+            tools = sorted({c.tool for c in cuts})
+            policies = [(j, s.tools[self.tool_names[j]].policy == "wear", s.tools[self.tool_names[j]].max_parts or 0) for j in tools]
+            breakable, t = [], s.load_unload
+            for r in rows:  # cuts that can break, with their start time within the cycle
+                t += s.rapid
+                if r[9] > 0.0:
+                    breakable.append((r[0], r[1], r[2], r[9], t))
+                t += r[1]
+            plan = (rows, self.nominal_cycle(cuts), policies, breakable, all(r[4] for r in rows),
+                    sum(r[1] for r in rows), sum(r[3] for r in rows))
+            self._plan_cache[key] = plan
+        return plan
+
     def process_duration(self, part, unit) -> float:
-        cuts = self.plans.get((part.product, part.step))
-        if cuts is None:
+        key = (part.product, part.step)
+        if key not in self.plans:
             return super().process_duration(part, unit)
+        rows, nominal, policies, breakable, stable, cut_time, energy = self._plan(key)
         s = self.spec
         k = self._unit_index[id(unit)]
         frac = self.tool_frac[k]
-        used = self.tool_parts[k]
-        total = self.nominal_cycle(cuts)
-        changes = 0
-        ra = 0.0
-        dev = 0.0
-        vb_max = 0.0
-        stable = True
+        ra = dev = vb_fin = 0.0
         broken_at = -1.0
-        t = s.load_unload
-        cut_time = 0.0
-        energy = 0.0
-        seen = set()
-        for c in cuts:
-            tool = s.tools[self.tool_names[c.tool]]
-            t += s.rapid
-            if tool.breakage_rate > 0.0 and broken_at < 0:
-                # hazard rate * (1 + 9 x^2) with x the life fraction: integrate over the cut, invert
-                x0 = frac[c.tool]
-                dx = c.time / c.life
-                H = tool.breakage_rate * c.life * ((x0 + dx) - x0 + 3.0 * ((x0 + dx) ** 3 - x0 ** 3))
-                if self._rng.random() < -math.expm1(-H):
-                    broken_at = t + c.time * self._rng.random()
-            frac[c.tool] += c.time / c.life
-            seen.add(c.tool)
-            t += c.time
-            cut_time += c.time
-            energy += c.energy
-            vb = K.flank_wear_vb(frac[c.tool] * c.life, c.life, tool.vb_max)
-            vb_max = max(vb_max, vb)
-            stable = stable and c.stable
-            if c.finishing:
-                ra = K.ra_with_wear(c.ra0, vb, tool.vb_max, s.quality.ra_wear_factor) * (1.0 if c.stable else 3.0)
-                if c.diameter > 0:
-                    mat_alpha = 12e-6
-                    dev = K.dimensional_deviation(vb, math.radians(tool.clearance_deg), c.diameter, mat_alpha, s.quality.thermal_dT)
-        for j in seen:  # replace worn tools after the part (wear policy) or by count
+        for j, ct, life, rate, t_start in breakable:
+            # hazard rate * (1 + 9 x^2) over the life fraction x: integrate over the cut, invert
+            x0 = frac[j]
+            x1 = x0 + ct / life
+            if self._u() < -math.expm1(-rate * life * ((x1 - x0) + 3.0 * (x1 ** 3 - x0 ** 3))):
+                broken_at = t_start + ct * self._u()
+                break
+        for j, ct, life, _e, st, fin, diam, ra0, vbm, _r, clear in rows:
+            x = frac[j] + ct / life
+            frac[j] = x
+            if fin:
+                vb_fin = vb = K.flank_wear_vb(x * life, life, vbm)
+                ra = K.ra_with_wear(ra0, vb, vbm, s.quality.ra_wear_factor) * (1.0 if st else 3.0)
+                if diam > 0.0:
+                    dev = K.dimensional_deviation(vb, clear, diam, 12e-6, s.quality.thermal_dT)
+        used = self.tool_parts[k]
+        changes = 0
+        for j, wear_policy, max_parts in policies:  # replace worn tools after the part (wear policy) or by count
             used[j] += 1
-            tool = s.tools[self.tool_names[j]]
             # VB reaches vb_max exactly when the life fraction reaches 1 (flank_wear_vb is calibrated so)
-            worn = frac[j] >= 1.0 - 1e-12 if tool.policy == "wear" else used[j] >= tool.max_parts
-            if worn:
+            if (frac[j] >= 1.0 - 1e-12) if wear_policy else (used[j] >= max_parts):
                 frac[j] = 0.0
                 used[j] = 0
                 changes += 1
-        total += changes * s.tool_replace
+        total = nominal + changes * s.tool_replace
         self.tool_changes += changes
         self.cutting_time += cut_time
-        self.extra_energy_J += energy / s.efficiency
+        e = energy / s.efficiency
+        self.extra_energy_J += e
         if broken_at >= 0:
             self.breakages += 1
             self._schedule_breakage(unit, broken_at / self.feed_override)
         d = total / self.feed_override
-        part.data = {"ra": ra, "dev": dev, "stable": stable, "broken": broken_at >= 0}
-        cols = self._cols
-        for name, v in (("t", self.env._now), ("part", part.id), ("unit", k), ("cycle_s", d), ("cut_s", cut_time), ("ra_m", ra),
-                        ("dev_m", dev), ("vb_max_m", vb_max), ("stable", int(stable)), ("broken", int(broken_at >= 0)),
-                        ("energy_J", energy / s.efficiency), ("tool_changes", changes)):
-            cols[name].append(v)
+        part.data = (ra, dev, stable, broken_at >= 0)
+        c = self._app
+        c[0](self.env._now)
+        c[1](part.id)
+        c[2](k)
+        c[3](d)
+        c[4](cut_time)
+        c[5](ra)
+        c[6](dev)
+        c[7](vb_fin)
+        c[8](stable)
+        c[9](broken_at >= 0)
+        c[10](e)
+        c[11](changes)
         return d
 
     def _schedule_breakage(self, unit, after: float) -> None:
@@ -352,16 +374,17 @@ class Machining(Machine):
     def outcome(self, part, unit) -> int:
         d = part.data
         if d is not None:
+            ra, dev, stable, broken = d
             q = self.spec.quality
-            if d["broken"]:
+            if broken:
                 return SCRAP
-            if q.ra_max is not None and d["ra"] > q.ra_max:
+            if q.ra_max is not None and ra > q.ra_max:
                 return SCRAP
-            if q.diameter_tol is not None and abs(d["dev"]) > q.diameter_tol:
+            if q.diameter_tol is not None and abs(dev) > q.diameter_tol:
                 return SCRAP
-            if not d["stable"] and self.spec.dynamics is not None and self._rng.random() < self.spec.dynamics.chatter_scrap:
+            if not stable and self.spec.dynamics is not None and self._u() < self.spec.dynamics.chatter_scrap:
                 return SCRAP
-        return super().outcome(part, unit)
+        return GOOD if self._q is None else super().outcome(part, unit)
 
     def tags(self) -> dict:
         t = super().tags()
