@@ -204,10 +204,12 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
 
     @app.get("/v1/runs/{rid}/kpis")
     def run_kpis(rid: str):
-        row = _run_row(rid)
-        if row["status"] != "done":
-            raise HTTPException(409, detail=f"run is {row['status']}")
-        return row["kpis"]
+        status, text = store.run_kpis_json(rid)
+        if status is None:
+            raise HTTPException(404, detail=f"no run {rid!r}")
+        if status != "done":
+            raise HTTPException(409, detail=f"run is {status}")
+        return Response(content=text, media_type="application/json")
 
     @app.get("/v1/runs/{rid}/events")
     def run_events(rid: str, format: Literal["json", "parquet"] = "json", offset: int = Query(0, ge=0, le=1_000_000_000), limit: int = Query(1000, ge=1, le=100000)):

@@ -140,6 +140,12 @@ class Store:
             row = c.execute(sa.select(runs).where(runs.c.id == rid)).mappings().first()
         return None if row is None else _run_dict(row)
 
+    def run_kpis_json(self, rid: str) -> tuple[str | None, str | None]:
+        """(status, KPI JSON text) of a run without decoding it (fast path for the API)."""
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(runs.c.status, runs.c.kpis).where(runs.c.id == rid)).first()
+        return (None, None) if row is None else (row[0], row[1])
+
     def list_runs(self, limit: int = 100, offset: int = 0, parent: str | None = None, status: str | None = None) -> list[dict]:
         q = sa.select(runs).order_by(runs.c.created_at.desc()).limit(limit).offset(offset)
         if parent is not None:
