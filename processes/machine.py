@@ -104,8 +104,8 @@ class PowerSpec(_M):
     @classmethod
     def _yaml_off(cls, data):
         # YAML 1.1 reads a bare `off:` key as the boolean false
-        if isinstance(data, dict) and False in data:
-            data = {("off" if k is False else k): v for k, v in data.items()}
+        if isinstance(data, dict) and (False in data or "false" in data):  # "false" once JSON-encoded
+            data = {("off" if (k is False or k == "false") else k): v for k, v in data.items()}
         return data
 
     def by_code(self) -> list[float]:
