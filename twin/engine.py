@@ -187,6 +187,10 @@ class Run:
             st.start()
         for src in self.sources:
             src.start()
+        if sc.rules:
+            from .rules import install_rules
+
+            install_rules(self, sc.rules)
 
     def _schedule_calendar(self, cal: Calendar | None) -> None:
         if cal is None:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from .calendar import Calendar
 from .distributions import Distribution
 from .registry import registry
+from .rules import Rule
 from .units import Seconds
 
 __all__ = [
@@ -129,6 +130,7 @@ class ScenarioBase(_M):
     groups: dict[str, list[str]] = Field(default_factory=dict, description="named groups of parallel stations")
     products: dict[str, Product] = Field(min_length=1)
     release: Release = Field(default_factory=SaturatedRelease)
+    rules: list["Rule"] = Field(default_factory=list, description="automation rules: when TAG condition then command")
 
     @model_validator(mode="before")
     @classmethod
@@ -275,6 +277,23 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
             for s in w.stations:
                 if s not in stations:
                     errs.append((f"calendar.maintenance[{i}].stations", f"names station {s!r}, which does not exist"))
+    targets = set(sc.stations) | set(sc.buffers)
+    for i, r in enumerate(sc.rules):
+        tag = r.parts()[0]
+        head = tag.split(".")[0]
+        if head != "plant" and head not in targets:
+            errs.append((f"rules[{i}].when", f"tag {tag!r} names {head!r}, which is neither a station, a buffer nor 'plant'"))
+        for key in ("then", "otherwise"):
+            cmd = getattr(r, key)
+            if cmd is None:
+                continue
+            from .commands import COMMANDS
+
+            if cmd.get("command") not in COMMANDS:
+                errs.append((f"rules[{i}].{key}.command", f"unknown command {cmd.get('command')!r}; commands: {', '.join(COMMANDS)}"))
+            t = cmd.get("target")
+            if t and t not in targets:
+                errs.append((f"rules[{i}].{key}.target", f"names {t!r}, which is neither a station nor a buffer"))
     for sname, spec in sc.stations.items():
         check = getattr(spec, "cross_check", None)
         if check is not None:

@@ -70,3 +70,22 @@ def test_buffer_capacity_change_releases_blocked_producer():
     run.buffers["AB"].set_capacity(5)
     run.run_until(60)
     assert run.tags()["AB.level"] == 5
+
+
+def test_rules_with_hysteresis_and_delay_act_through_the_command_layer():
+    d = dict(SC, stations={"A": {"process_time": 1}, "B": {"process_time": 2}},
+             buffers={"AB": {"capacity": None, "between": ["A", "B"]}},
+             rules=[{"name": "limit", "when": "AB.level >= 10", "then": {"command": "hold", "target": "A"},
+                     "otherwise": {"command": "start", "target": "A"}, "hysteresis": 6, "delay": "3 s", "scan": "1 s"}])
+    res = twin.simulate(twin.parse_scenario(d))
+    cmds = [(t, src, target, c) for t, src, target, c, v, ok, msg in res.commands if ok]
+    assert cmds[0][1:] == ("rule:limit", "A", "hold") and cmds[1][3] == "start"
+    # the buffer fills at 0.5 parts/s: level 10 at ~20 s, held after the 3 s delay, released once level < 10 - 6
+    assert 22 <= cmds[0][0] <= 25
+    lv = res.levels
+    assert lv["level"].max() <= 13
+    assert len(cmds) > 20  # the rule keeps cycling the hold
+    with pytest.raises(twin.ScenarioError) as e:
+        twin.parse_scenario(dict(d, rules=[{"when": "Q.level >= 1", "then": {"command": "fly"}}]))
+    paths = {p for p, _ in e.value.errors}
+    assert {"rules[0].when", "rules[0].then.command"} <= paths
