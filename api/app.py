@@ -58,6 +58,14 @@ class RunRequest(BaseModel):
     seed: int | None = Field(default=None, ge=0)
 
 
+class CompareRequest(BaseModel):
+    baseline: dict[str, Any]
+    candidate: dict[str, Any]
+    replications: int = Field(default=10, ge=2, le=50)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    gates: list[str] = Field(default_factory=list, description="e.g. 'oee >= -0.5pt', 'throughput_per_hour >= -2%'")
+
+
 class SessionRequest(BaseModel):
     scenario: dict[str, Any] | None = None
     scenario_id: str | None = None
@@ -225,6 +233,33 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
         page = t.slice(offset, limit).to_pylist()
         return {"total": t.num_rows, "offset": offset, "limit": limit, "rows": page}
 
+    # ---- compare ----------------------------------------------------------------------------------
+    @app.post("/v1/compare", dependencies=[Depends(need_token)])
+    async def compare(req: CompareRequest):
+        """Baseline vs candidate with common random numbers: per-KPI deltas with paired confidence
+        intervals, the variance reduction from pairing, and a pass/fail verdict per gate."""
+        from twin.experiments import parse_gate
+
+        for i, g in enumerate(req.gates):
+            try:
+                parse_gate(g)
+            except ValueError as e:
+                raise HTTPException(422, detail=[{"path": f"gates[{i}]", "message": str(e)}])
+        b = await asyncio.to_thread(parse, req.baseline, None)
+        c = await asyncio.to_thread(parse, req.candidate, None)
+        if len(active) >= limits.max_running + limits.max_queued:
+            raise HTTPException(429, detail="workers busy; retry later", headers={"Retry-After": "5"})
+        from .worker import execute_compare
+
+        fut = asyncio.get_running_loop().run_in_executor(pool, execute_compare, b.dump(), c.dump(), req.replications,
+                                                         req.confidence, list(req.gates))
+        key = f"compare:{uuid.uuid4()}"
+        active[key] = fut
+        try:
+            return await fut
+        finally:
+            active.pop(key, None)
+
     # ---- lockstep sessions ---------------------------------------------------------------------------
     def _session(sid: str) -> Session:
         s = sessions.get(sid)
@@ -250,9 +285,9 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
             if req.event:
                 changed = run.step_event()
             elif req.until is not None:
-                before = run.tags()
+                before = run.observed_tags()
                 run.run_until(req.until)
-                changed = {k: v for k, v in run.tags().items() if before.get(k) != v}
+                changed = {k: v for k, v in run.observed_tags().items() if before.get(k) != v}
             else:
                 changed = run.step(req.dt or 0.0)
             return {"sim_time": run.now, "finished": run.finished, "changed": changed, "wall_ms": (time.perf_counter() - t0) * 1e3}
@@ -277,7 +312,7 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
     def tags(sid: str, prefix: str | None = None):
         s = _session(sid)
         with s.lock:
-            t = s.run.tags()
+            t = s.run.observed_tags()
         return {k: v for k, v in t.items() if prefix is None or k.startswith(prefix)}
 
     @app.post("/v1/sessions/{sid}/commands", dependencies=[Depends(need_token)])

@@ -82,7 +82,7 @@ class OpcUaTwin:
             self.session.run.step(dt)
 
     async def refresh(self) -> None:
-        tags = self.session.run.tags()
+        tags = self.session.run.observed_tags()
         self._writing = True
         try:
             for key, node in self.nodes.items():

@@ -33,3 +33,13 @@ def execute_run(db: str, data_dir: str, run_id: str, body: dict, seed: int, chun
     except Exception as exc:  # recorded, never lost
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
         return "failed"
+
+
+def execute_compare(base: dict, cand: dict, replications: int, confidence: float, gates: list[str]) -> dict:
+    """Paired comparison on common random numbers (twin.experiments.compare), in a worker."""
+    from twin.experiments import compare, parse_gate
+    from twin.scenario import parse_scenario
+
+    b = parse_scenario(base)
+    c = parse_scenario(cand, seed=b.seed)
+    return compare(b, c, n=replications, conf=confidence, gates=[parse_gate(g) for g in gates])

@@ -142,6 +142,20 @@ class Buffer:
             return part
         return None
 
+    def take(self, part):
+        """Remove a given queued part (dispatching rules); space freed lets a blocked producer in."""
+        self.q.remove(part)
+        if self.producers:
+            prod = self.producers.popleft()
+            p2 = prod.part
+            p2.t_enter = self._env._now
+            self.q.append(p2)
+            self._level()
+            prod.handed_over()
+        else:
+            self._level()
+        return part
+
     def wait(self, consumer) -> None:
         self.consumers.append(consumer)
 

@@ -135,6 +135,8 @@ class MachineSpec(_M):
     failures: list[FailureProfile] = Field(default_factory=list)
     power: PowerSpec = Field(default_factory=PowerSpec)
     layout: Layout | None = None
+    dispatch: Literal["fifo", "spt", "edd", "setup"] = Field(
+        default="fifo", description="which waiting part to take next: first in, shortest ideal time, earliest due date, least setup")
 
     @model_validator(mode="after")
     def _probs(self):
@@ -193,6 +195,8 @@ class Machine:
         self.parts_good = 0
         self.parts_bad = 0
         self.feed_override = 1.0
+        self.next_part: int | None = None  # set by the `dispatch` command: take this part next
+        self._fifo = spec.dispatch == "fifo"
         self.extra_energy_J = 0.0  # physics energy of process models, added to the state-based energy
         cls = type(self)
         self._plain_duration = cls.process_duration is Machine.process_duration
@@ -257,7 +261,47 @@ class Machine:
         """Called after each operation (hook for process models)."""
 
     # ---- inputs ------------------------------------------------------------------------------
+    def _dispatch_key(self, part):
+        rule = self.spec.dispatch
+        if rule == "spt":
+            return (self.pri.get((part.product, part.step), 0.0), part.t_enter)
+        if rule == "edd":
+            return (part.due, part.t_enter)
+        return (self.setup_time(self.units[0].last_product, part), self.pri.get((part.product, part.step), 0.0), part.t_enter)
+
+    def _pull_by_rule(self, unit):
+        """Dispatching rule or a commanded next part: scan the queued parts of every input."""
+        forced = self.next_part
+        best, best_buf, best_key = None, None, None
+        for b in self.inputs:
+            q = getattr(b, "q", None)
+            if not q:
+                continue
+            for part in q:
+                if forced is not None:
+                    if part.id == forced:
+                        best, best_buf = part, b
+                        break
+                    continue
+                k = self._dispatch_key(part)
+                if best_key is None or k < best_key:
+                    best, best_key, best_buf = part, k, b
+            if forced is not None and best is not None:
+                break
+        if best is None:
+            if forced is None:
+                return None
+            self.next_part = None  # the commanded part is not here (any more): fall back to the rule
+            return self.pull(unit)
+        if forced is not None:
+            self.next_part = None
+        return best_buf.take(best)
+
     def pull(self, unit):
+        if self.next_part is not None or not self._fifo:
+            part = self._pull_by_rule(unit)
+            if part is not None:
+                return part
         inputs = self.inputs
         if len(inputs) == 1:
             part = inputs[0].get()
@@ -516,7 +560,7 @@ class Unit:
             if dest.put(part, self):
                 self.part = None
                 inputs = m.inputs
-                if len(inputs) == 1:  # inline of _try_start for the common single-input station
+                if len(inputs) == 1 and m._fifo and m.next_part is None:  # inline of _try_start: single input, FIFO
                     b = inputs[0]
                     nxt = b.get()
                     if nxt is None:

@@ -13,6 +13,7 @@ Commands:
 * ``buffer_limit`` of a buffer (CONWIP; null for unbounded);
 * ``release_hold`` / ``release_resume`` of the part release (sources);
 * ``request_maintenance`` of a station for a duration (planned maintenance stop now);
+* ``dispatch``: the part (id) a station takes next from its queue;
 * ``release`` (give up ownership of a target).
 """
 
@@ -26,7 +27,7 @@ from .states import Code
 __all__ = ["CommandError", "apply_command", "COMMANDS", "Command"]
 
 COMMANDS = ("hold", "stop", "start", "feed_override", "buffer_limit", "release_hold", "release_resume",
-            "request_maintenance", "release")
+            "request_maintenance", "dispatch", "release")
 
 
 class CommandError(ValueError):
@@ -131,6 +132,16 @@ def _apply(run, cmd: Command) -> str:
         for s in run.sources:
             s.set_held(c == "release_hold")
         return "release held" if c == "release_hold" else "release resumed"
+    if c == "dispatch":
+        st = _station(run, cmd.target)
+        if not isinstance(cmd.value, int) or isinstance(cmd.value, bool):
+            raise CommandError(f"dispatch needs a part id (integer), got {cmd.value!r}")
+        queued = {p.id for b in st.inputs for p in getattr(b, "q", ())}
+        if cmd.value not in queued:
+            raise CommandError(f"part {cmd.value} is not waiting at {cmd.target} (waiting: {sorted(queued)[:20]})")
+        _own(run, cmd)
+        st.next_part = cmd.value
+        return f"{cmd.target} takes part {cmd.value} next"
     if c == "request_maintenance":
         st = _station(run, cmd.target)
         try:

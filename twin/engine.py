@@ -259,21 +259,52 @@ class Run:
             _drive(self.env, t)
 
     def step(self, dt: float) -> dict[str, Any]:
-        """Advance by ``dt`` seconds; return the tags whose values changed."""
-        before = self.tags()
+        """Advance by ``dt`` seconds; return the tags (as automation observes them) that changed."""
+        before = self.observed_tags()
         self.run_until(self.env._now + dt)
-        return _diff(before, self.tags())
+        return _diff(before, self.observed_tags())
 
     def step_event(self) -> dict[str, Any]:
         """Advance to the next scheduled event time (all events at that time); return changed tags."""
-        before = self.tags()
+        before = self.observed_tags()
         t = self.env.peek()
         if t < self.horizon:
             while self.env.peek() == t:
                 self.env.step()
         else:
             self.run_until(self.horizon)
-        return _diff(before, self.tags())
+        return _diff(before, self.observed_tags())
+
+    def observed_tags(self) -> dict[str, Any]:
+        """The tag table as automation sees it: the scenario's ``signals`` non-idealities applied
+        (delay at the resolution of the reads, seeded noise, stuck-at, dropout to null)."""
+        tags = self.tags()
+        sig = self.scenario.signals
+        if not sig:
+            return tags
+        if not hasattr(self, "_sig_hist"):
+            self._sig_hist = {k: [] for k in sig}
+            self._sig_rng = self.streams.generator("signals", "noise")
+        now = self.env._now
+        for name, spec in sig.items():
+            if name not in tags:
+                continue
+            v = tags[name]
+            if spec.delay > 0:
+                hist = self._sig_hist[name]
+                hist.append((now, v))
+                older = [x for t, x in hist if t <= now - spec.delay]
+                v = older[-1] if older else hist[0][1]
+                while len(hist) > 1 and hist[1][0] <= now - spec.delay:
+                    hist.pop(0)
+            if spec.stuck_at is not None:
+                v = spec.stuck_at
+            elif spec.noise > 0 and isinstance(v, (int, float)) and not isinstance(v, bool):
+                v = float(v) + float(self._sig_rng.normal(0.0, spec.noise))
+            if spec.dropout > 0 and self._sig_rng.random() < spec.dropout:
+                v = None
+            tags[name] = v
+        return tags
 
     def run(self, progress: Callable[[float], None] | None = None, chunks: int = 100):
         """Run to the horizon and return the :class:`~twin.result.Result`."""

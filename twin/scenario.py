@@ -118,6 +118,15 @@ class OrderRelease(_M):
 Release = Annotated[Union[SaturatedRelease, ArrivalRelease, OrderRelease], Field(discriminator="kind")]
 
 
+class SignalSpec(_M):
+    """Non-idealities of one tag as automation sees it (API, OPC UA, rules)."""
+
+    delay: Seconds = Field(default=0.0, ge=0, description="transport delay (resolution: the reads)")
+    noise: float = Field(default=0.0, ge=0, description="standard deviation of added Gaussian noise (numeric tags)")
+    stuck_at: Any = Field(default=None, description="the tag always reads this value")
+    dropout: float = Field(default=0.0, ge=0, le=1, description="probability that a read returns null (UNAVAILABLE)")
+
+
 class ScenarioBase(_M):
     """Fields common to every scenario; ``stations`` and ``buffers`` are added from the registry."""
 
@@ -131,6 +140,7 @@ class ScenarioBase(_M):
     products: dict[str, Product] = Field(min_length=1)
     release: Release = Field(default_factory=SaturatedRelease)
     rules: list["Rule"] = Field(default_factory=list, description="automation rules: when TAG condition then command")
+    signals: dict[str, SignalSpec] = Field(default_factory=dict, description="tag name -> non-idealities (delay, noise, stuck-at, dropout)")
 
     @model_validator(mode="before")
     @classmethod
@@ -278,6 +288,10 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
                 if s not in stations:
                     errs.append((f"calendar.maintenance[{i}].stations", f"names station {s!r}, which does not exist"))
     targets = set(sc.stations) | set(sc.buffers)
+    for tag in sc.signals:
+        head = tag.split(".")[0]
+        if head != "plant" and head not in targets:
+            errs.append((f"signals.{tag}", f"names {head!r}, which is neither a station, a buffer nor 'plant'"))
     for i, r in enumerate(sc.rules):
         tag = r.parts()[0]
         head = tag.split(".")[0]

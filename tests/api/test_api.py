@@ -198,3 +198,19 @@ def test_restart_after_kill_keeps_finished_runs(tmp_path):
     finally:
         os.killpg(p.pid, signal.SIGTERM)
         p.wait(timeout=10)
+
+
+def test_compare_endpoint_gives_paired_verdict(live):
+    cand = dict(LINE, buffers={"AB": {"capacity": 10, "between": ["A", "B"]}})
+    with live() as srv, httpx.Client(base_url=srv.url, timeout=120) as c:
+        r = c.post("/v1/compare", json={"baseline": LINE, "candidate": cand, "replications": 5,
+                                         "gates": ["throughput_per_hour >= 0", "wip_mean <= 0"]})
+        assert r.status_code == 200, r.text
+        rep = r.json()
+        thr = rep["kpis"]["line.throughput_per_hour"]
+        assert thr["delta"] > 0 and thr["half_width"] < thr["half_width_independent"]
+        gates = {g["gate"]: g["pass"] for g in rep["gates"]}
+        assert gates["throughput_per_hour >= 0"] and not gates["wip_mean <= 0"]
+        assert rep["pass"] is False
+        bad = c.post("/v1/compare", json={"baseline": LINE, "candidate": cand, "gates": ["oee is fine"]})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["path"] == "gates[0]"

@@ -1,5 +1,6 @@
 """Run control, tags and stops as automation code sees them."""
 
+import numpy as np
 import pytest
 
 import twin
@@ -89,3 +90,56 @@ def test_rules_with_hysteresis_and_delay_act_through_the_command_layer():
         twin.parse_scenario(dict(d, rules=[{"when": "Q.level >= 1", "then": {"command": "fly"}}]))
     paths = {p for p, _ in e.value.errors}
     assert {"rules[0].when", "rules[0].then.command"} <= paths
+
+
+@pytest.mark.parametrize("rule", ["fifo", "spt", "edd"])
+def test_dispatch_rules_order_the_queue(rule):
+    d = {"horizon": 2000, "seed": 1,
+         "release": {"kind": "orders", "orders": [{"product": "long", "quantity": 3, "release": 0, "due": 900},
+                                                   {"product": "short", "quantity": 3, "release": 1, "due": 300}]},
+         "stations": {"M": {"process_time": 50, "dispatch": rule}},
+         "products": {"long": {"routing": [{"station": "M", "process_time": 100}]}, "short": {"routing": [{"station": "M", "process_time": 10}]}}}
+    res = twin.simulate(twin.parse_scenario(d))
+    order = [res.products[res.part_product[p]] for p in res.ops["part"]]
+    if rule == "fifo":
+        assert order == ["long"] * 3 + ["short"] * 3
+    else:  # both take the short (and earlier due) jobs as soon as they wait
+        assert order == ["long"] + ["short"] * 3 + ["long"] * 2
+    mean_flow = (res.parts["t_exit"] - res.parts["t_release"]).mean()
+    if rule != "fifo":
+        fifo = twin.simulate(twin.parse_scenario(dict(d, stations={"M": {"process_time": 50}})))
+        assert mean_flow < (fifo.parts["t_exit"] - fifo.parts["t_release"]).mean()
+
+
+def test_dispatch_command_takes_the_named_part_next():
+    from twin.commands import CommandError, apply_command
+
+    d = {"horizon": 2000, "seed": 1, "release": {"kind": "orders", "orders": [{"product": "p", "quantity": 5}]},
+         "stations": {"M": {"process_time": 10}}, "products": {"p": {"routing": [{"station": "M"}]}}}
+    run = twin.Run(twin.parse_scenario(d))
+    run.run_until(1)
+    apply_command(run, {"command": "dispatch", "target": "M", "value": 4, "source": "mes"})
+    with pytest.raises(CommandError):
+        apply_command(run, {"command": "dispatch", "target": "M", "value": 0, "source": "mes"})  # in process, not waiting
+    res = run.run()
+    assert list(res.ops["part"]) == [0, 4, 1, 2, 3]
+
+
+def test_signal_non_idealities_change_what_automation_sees():
+    d = dict(SC, signals={"AB.level": {"delay": "100 s"}, "A.power_W": {"noise": 50.0}, "B.execution": {"stuck_at": "ACTIVE"},
+                          "plant.wip": {"dropout": 1.0}})
+    run = twin.Run(twin.parse_scenario(d))
+    seen = []
+    for _ in range(30):
+        run.step(20.0)
+        seen.append((run.now, run.tags()["AB.level"], run.observed_tags()))
+    true_by_t = {t: lv for t, lv, _ in seen}
+    for t, _, obs in seen:
+        if t >= 120:
+            assert obs["AB.level"] == true_by_t[t - 100]  # delayed by 100 s
+        assert obs["B.execution"] == "ACTIVE" and obs["plant.wip"] is None
+    powers = [obs["A.power_W"] for _, _, obs in seen]
+    assert len(set(powers)) > 20 and abs(np.mean(powers) - 5000) < 50
+    assert twin.Run(twin.parse_scenario(SC)).observed_tags() == twin.Run(twin.parse_scenario(SC)).tags()
+    with pytest.raises(twin.ScenarioError):
+        twin.parse_scenario(dict(SC, signals={"ZZ.level": {"delay": 1}}))
