@@ -347,6 +347,32 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
         sessions.pop(sid, None)
         return {"id": sid, "closed": True}
 
+    @app.websocket("/v1/runs/{rid}/ws")
+    async def run_ws(ws: WebSocket, rid: str):
+        """Progress of a run as it executes in a worker, then its KPIs: messages
+        ``{status, progress}`` on every change and a final ``{status: done, kpis}``."""
+        await ws.accept()
+        last = None
+        try:
+            while True:
+                row = await asyncio.to_thread(store.get_run, rid)
+                if row is None:
+                    await ws.send_json({"error": f"no run {rid!r}"})
+                    break
+                cur = (row["status"], row["progress"])
+                if cur != last:
+                    msg = {"status": row["status"], "progress": row["progress"]}
+                    if row["status"] == "done":
+                        msg["kpis"] = row["kpis"]
+                    await ws.send_json(msg)
+                    last = cur
+                if row["status"] in ("done", "failed", "cancelled", "interrupted"):
+                    break
+                await asyncio.sleep(0.2)
+            await ws.close()
+        except WebSocketDisconnect:
+            return
+
     @app.websocket("/v1/sessions/{sid}/ws")
     async def session_ws(ws: WebSocket, sid: str):
         """Send ``{"dt": 60}``, ``{"until": t}``, ``{"event": true}`` or ``{"command": ...}``;

@@ -230,7 +230,15 @@ class Machine:
         d = self._dest.get(key)
         if d is None:
             d = self._dest[key] = self.run._dest[(part.product, part.step, self.name)]
-        return d.pick() if type(d) is _Choice else d
+        if type(d) is _Choice:
+            routes = self.run.routes
+            if routes and part.id in routes:  # a commanded route picks the buffer that feeds that station
+                want = routes.pop(part.id)
+                for b in d.cands:
+                    if want in getattr(b, "to_stations", ()):
+                        return b
+            return d.pick()
+        return d
 
     def add_input(self, buf) -> None:
         if buf not in self.inputs:
@@ -556,7 +564,7 @@ class Unit:
             if fail_now:
                 self._try_push(True)
                 return
-            dest = m._dest_fast or m.destination(part)
+            dest = (None if m.run.routes else m._dest_fast) or m.destination(part)
             if dest.put(part, self):
                 self.part = None
                 inputs = m.inputs

@@ -14,6 +14,8 @@ Commands:
 * ``release_hold`` / ``release_resume`` of the part release (sources);
 * ``request_maintenance`` of a station for a duration (planned maintenance stop now);
 * ``dispatch``: the part (id) a station takes next from its queue;
+* ``route``: send a part (id) to a given station at its next step where the routing offers
+  several buffers (e.g. one per parallel machine);
 * ``release`` (give up ownership of a target).
 """
 
@@ -27,7 +29,7 @@ from .states import Code
 __all__ = ["CommandError", "apply_command", "COMMANDS", "Command"]
 
 COMMANDS = ("hold", "stop", "start", "feed_override", "buffer_limit", "release_hold", "release_resume",
-            "request_maintenance", "dispatch", "release")
+            "request_maintenance", "dispatch", "route", "release")
 
 
 class CommandError(ValueError):
@@ -142,6 +144,12 @@ def _apply(run, cmd: Command) -> str:
         _own(run, cmd)
         st.next_part = cmd.value
         return f"{cmd.target} takes part {cmd.value} next"
+    if c == "route":
+        st = _station(run, cmd.target)
+        if not isinstance(cmd.value, int) or isinstance(cmd.value, bool) or not 0 <= cmd.value < run.next_part_id:
+            raise CommandError(f"route needs the id of a released part, got {cmd.value!r}")
+        run.routes[cmd.value] = cmd.target
+        return f"part {cmd.value} goes to {st.name} next (where its routing offers a choice)"
     if c == "request_maintenance":
         st = _station(run, cmd.target)
         try:

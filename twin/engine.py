@@ -109,6 +109,7 @@ class Run:
         self._implicit: dict[tuple, Any] = {}
         self._dest: dict[tuple[int, int, str], Any] = {}
         self._finished = False
+        self.routes: dict[int, str] = {}  # part id -> station it must go to next (`route` command)
         self._build()
 
     # ---- assembly ---------------------------------------------------------------------------
@@ -140,6 +141,7 @@ class Run:
             frm, to = spec.ends()
             expand = lambda names: {m for n in names for m in sc.groups.get(n, [n])}
             explicit.append((buf, expand(frm), expand(to)))
+            buf.to_stations = expand(to)
         # routing table: (product, next step, from station) -> destination
         saturated = sc.release.kind == "saturated"
         first_groups: dict[frozenset, list[int]] = {}

@@ -214,3 +214,22 @@ def test_compare_endpoint_gives_paired_verdict(live):
         assert rep["pass"] is False
         bad = c.post("/v1/compare", json={"baseline": LINE, "candidate": cand, "gates": ["oee is fine"]})
         assert bad.status_code == 422 and bad.json()["detail"][0]["path"] == "gates[0]"
+
+
+def test_run_websocket_streams_progress_then_kpis(live):
+    import websockets
+
+    with live() as srv, httpx.Client(base_url=srv.url) as c:
+        rid = c.post("/v1/runs", json={"scenario": dict(LINE, horizon=400000)}).json()["id"]
+
+        async def go():
+            msgs = []
+            async with websockets.connect(srv.url.replace("http", "ws") + f"/v1/runs/{rid}/ws") as ws:
+                async for m in ws:
+                    msgs.append(json.loads(m))
+            return msgs
+
+        msgs = asyncio.run(go())
+        assert msgs[-1]["status"] == "done" and msgs[-1]["kpis"]["line"]["parts_completed"] > 0
+        prog = [m["progress"] for m in msgs]
+        assert prog == sorted(prog)

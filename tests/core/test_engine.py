@@ -143,3 +143,21 @@ def test_signal_non_idealities_change_what_automation_sees():
     assert twin.Run(twin.parse_scenario(SC)).observed_tags() == twin.Run(twin.parse_scenario(SC)).tags()
     with pytest.raises(twin.ScenarioError):
         twin.parse_scenario(dict(SC, signals={"ZZ.level": {"delay": 1}}))
+
+
+def test_route_command_sends_a_part_to_the_chosen_parallel_machine():
+    from twin.commands import apply_command
+
+    d = {"horizon": 500, "seed": 1, "release": {"kind": "orders", "orders": [{"product": "p", "quantity": 6}]},
+         "stations": {"S": {"process_time": 10}, "M1": {"process_time": 30}, "M2": {"process_time": 30}},
+         "buffers": {"B1": {"capacity": 10, "between": ["S", "M1"]}, "B2": {"capacity": 10, "between": ["S", "M2"]}},
+         "products": {"p": {"routing": [{"station": "S"}, {"station": ["M1", "M2"]}]}}}
+    base = twin.simulate(twin.parse_scenario(d))
+    res_of = lambda r: {int(p): r.resources[int(x)][0] for p, x in zip(r.ops["part"], r.ops["resource"]) if r.resources[int(x)][0] != "S"}
+    run = twin.Run(twin.parse_scenario(d))
+    run.run_until(1)
+    for pid in range(6):
+        apply_command(run, {"command": "route", "target": "M2", "value": pid, "source": "mes"})
+    routed = res_of(run.run())
+    assert set(res_of(base).values()) == {"M1", "M2"}
+    assert set(routed.values()) == {"M2"}
