@@ -197,6 +197,8 @@ class Machine:
         self.feed_override = 1.0
         self.next_part: int | None = None  # set by the `dispatch` command: take this part next
         self._fifo = spec.dispatch == "fifo"
+        self._simple = self._fifo  # FIFO and no commanded next part (kept in step by set_next_part)
+        self._routes = run.routes
         self.extra_energy_J = 0.0  # physics energy of process models, added to the state-based energy
         cls = type(self)
         self._plain_duration = cls.process_duration is Machine.process_duration
@@ -277,6 +279,10 @@ class Machine:
             return (part.due, part.t_enter)
         return (self.setup_time(self.units[0].last_product, part), self.pri.get((part.product, part.step), 0.0), part.t_enter)
 
+    def set_next_part(self, part_id: int | None) -> None:
+        self.next_part = part_id
+        self._simple = self._fifo and part_id is None
+
     def _pull_by_rule(self, unit):
         """Dispatching rule or a commanded next part: scan the queued parts of every input."""
         forced = self.next_part
@@ -299,10 +305,10 @@ class Machine:
         if best is None:
             if forced is None:
                 return None
-            self.next_part = None  # the commanded part is not here (any more): fall back to the rule
+            self.set_next_part(None)  # the commanded part is not here (any more): fall back to the rule
             return self.pull(unit)
         if forced is not None:
-            self.next_part = None
+            self.set_next_part(None)
         return best_buf.take(best)
 
     def pull(self, unit):
@@ -564,11 +570,11 @@ class Unit:
             if fail_now:
                 self._try_push(True)
                 return
-            dest = (None if m.run.routes else m._dest_fast) or m.destination(part)
+            dest = (None if m._routes else m._dest_fast) or m.destination(part)
             if dest.put(part, self):
                 self.part = None
                 inputs = m.inputs
-                if len(inputs) == 1 and m._fifo and m.next_part is None:  # inline of _try_start: single input, FIFO
+                if m._simple and len(inputs) == 1:  # inline of _try_start: single input, FIFO, no commanded part
                     b = inputs[0]
                     nxt = b.get()
                     if nxt is None:

@@ -142,7 +142,7 @@ def _apply(run, cmd: Command) -> str:
         if cmd.value not in queued:
             raise CommandError(f"part {cmd.value} is not waiting at {cmd.target} (waiting: {sorted(queued)[:20]})")
         _own(run, cmd)
-        st.next_part = cmd.value
+        st.set_next_part(cmd.value)
         return f"{cmd.target} takes part {cmd.value} next"
     if c == "route":
         st = _station(run, cmd.target)
