@@ -265,26 +265,25 @@ def fd_transient(geometry, L, k, rho, cp, T_init, dt, n_steps, left_type, left_v
 
 
 @njit(cache=True)
+def _convective_transient(geometry, L, k, rho, cp, h, T0, Tinf, t_end, nx, n_steps):
+    if t_end <= 0.0 or n_steps < 1:
+        raise ValueError("need t_end > 0 and n_steps >= 1")
+    amb = np.full(n_steps, Tinf)
+    _, core, surf = fd_transient(geometry, L, k, rho, cp, np.full(nx, T0), t_end / n_steps, n_steps, INSULATED, amb, CONVECTIVE, amb, h)
+    return np.linspace(0.0, t_end, n_steps + 1), core, surf
+
+
+@njit(cache=True)
 def slab_fd_transient(L_half, k, rho, cp, h, T0, Tinf, t_end, nx=41, n_steps=2000):
     """Plate of half-thickness L_half heated (or quenched) by convection on both faces:
     returns (times, core temperature, surface temperature) [s, K, K] (implicit FD)."""
-    if t_end <= 0.0 or n_steps < 1:
-        raise ValueError("need t_end > 0 and n_steps >= 1")
-    Ti = np.full(nx, T0)
-    amb = np.full(n_steps, Tinf)
-    _, core, surf = fd_transient(SLAB, L_half, k, rho, cp, Ti, t_end / n_steps, n_steps, INSULATED, amb, CONVECTIVE, amb, h)
-    return np.linspace(0.0, t_end, n_steps + 1), core, surf
+    return _convective_transient(SLAB, L_half, k, rho, cp, h, T0, Tinf, t_end, nx, n_steps)
 
 
 @njit(cache=True)
 def cylinder_fd_transient(R, k, rho, cp, h, T0, Tinf, t_end, nx=41, n_steps=2000):
     """Long cylinder (radius R) heated or quenched by convection: (times, core T, surface T)."""
-    if t_end <= 0.0 or n_steps < 1:
-        raise ValueError("need t_end > 0 and n_steps >= 1")
-    Ti = np.full(nx, T0)
-    amb = np.full(n_steps, Tinf)
-    _, core, surf = fd_transient(CYLINDER, R, k, rho, cp, Ti, t_end / n_steps, n_steps, INSULATED, amb, CONVECTIVE, amb, h)
-    return np.linspace(0.0, t_end, n_steps + 1), core, surf
+    return _convective_transient(CYLINDER, R, k, rho, cp, h, T0, Tinf, t_end, nx, n_steps)
 
 
 @njit(cache=True)

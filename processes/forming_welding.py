@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 import twin.kernels as K
 from twin.registry import register
 from twin.states import Outcome
 from twin.units import Meters, MetersPerSecond, Newton, Seconds
 
-from .machine import Machine, MachineSpec
+from .machine import Machine, MachineSpec, check_step_operations
 
 SCRAP = Outcome.SCRAP.value
 
@@ -54,28 +54,6 @@ class Seam(_M):
     preheat: float = Field(default=20.0, lt=500, description="degC")
 
 
-def _check_ops(model, name, kind, sc, extra=None):
-    errs = []
-    for pname, prod in sc.products.items():
-        for i, step in enumerate(prod.routing):
-            if name not in step.members(sc.groups):
-                continue
-            path = f"products.{pname}.routing[{i}].operations"
-            if not step.operations:
-                errs.append((path, f"station {name!r} ({kind}) needs the operations of this step"))
-                continue
-            for j, op in enumerate(step.operations):
-                try:
-                    o = model.model_validate(op)
-                except ValidationError as e:
-                    for er in e.errors(include_url=False):
-                        errs.append((f"{path}[{j}].{'.'.join(map(str, er['loc']))}", er["msg"]))
-                    continue
-                if extra:
-                    errs.extend(extra(o, f"{path}[{j}]", pname))
-    return errs
-
-
 class PressSpec(MachineSpec):
     kind: Literal["press"] = "press"  # type: ignore[assignment]
     capacity_force: Newton = Field(alias="force_capacity", gt=0, description="nominal press force, e.g. '2500 kN'")
@@ -99,7 +77,7 @@ class PressSpec(MachineSpec):
                                f"{self.load_margin * self.capacity_force / 1e3:.0f} kN ({self.capacity_force / 1e3:.0f} kN x {self.load_margin})")]
             return []
 
-        return _check_ops(Stroke, name, "press", sc, force)
+        return check_step_operations(Stroke, name, self, sc, force)
 
 
 class Press(Machine):
@@ -159,7 +137,7 @@ class WeldCellSpec(MachineSpec):
     t85_window: tuple[float, float] = Field(default=(5.0, 25.0), description="allowed cooling time 800->500 degC [s]")
 
     def cross_check(self, name, sc):
-        return _check_ops(Seam, name, "weld_cell", sc)
+        return check_step_operations(Seam, name, self, sc)
 
 
 class WeldCell(Machine):

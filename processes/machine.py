@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from twin.distributions import Distribution, make_sampler
 from twin.engine import Wake as _Wake, _Choice, wake
@@ -156,6 +156,33 @@ class MachineSpec(_M):
                 if b not in sc.products:
                     errs.append((f"stations.{name}.setup.changes", f"names product {b!r}, which does not exist"))
         return errs
+
+
+def check_step_operations(model, name: str, spec, sc, extra=None) -> list[tuple[str, str]]:
+    """Cross-check of a physics station: every routing step on station ``name`` lists its
+    ``operations`` (or has a process time), each valid as ``model``; ``extra(op, path, product)``
+    adds kind-specific checks. Errors carry the operation's field path."""
+    errs = []
+    for pname, prod in sc.products.items():
+        for i, step in enumerate(prod.routing):
+            if name not in step.members(sc.groups):
+                continue
+            path = f"products.{pname}.routing[{i}].operations"
+            if not step.operations:
+                if step.process_time is None and spec.process_time is None:
+                    errs.append((path, f"station {name!r} ({spec.kind}) needs the operations of this step (or a process_time)"))
+                continue
+            for j, op in enumerate(step.operations):
+                try:
+                    o = model.model_validate(op)
+                except ValidationError as e:
+                    for er in e.errors(include_url=False):
+                        loc = ".".join(str(x) for x in er["loc"])
+                        errs.append((f"{path}[{j}]{'.' + loc if loc else ''}", er["msg"].replace("Value error, ", "")))
+                    continue
+                if extra is not None:
+                    errs.extend(extra(o, f"{path}[{j}]", pname))
+    return errs
 
 
 class Machine:

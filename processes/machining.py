@@ -32,14 +32,14 @@ import math
 from array import array
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 import twin.kernels as K
 from twin.registry import register
 from twin.states import Code, Outcome
 from twin.units import Meters, MetersPerSecond, Pascal, Seconds, Watts
 
-from .machine import Machine, MachineSpec
+from .machine import Machine, MachineSpec, check_step_operations
 
 __all__ = ["ToolSpec", "CutSpec", "DynamicsSpec", "QualitySpec", "MachiningSpec", "Machining"]
 
@@ -139,33 +139,19 @@ class MachiningSpec(MachineSpec):
     quality: QualitySpec = Field(default_factory=QualitySpec)
 
     def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
-        errs = []
-        for pname, prod in sc.products.items():
-            for i, step in enumerate(prod.routing):
-                if name not in step.members(sc.groups):
-                    continue
-                path = f"products.{pname}.routing[{i}].operations"
-                if not step.operations:
-                    if step.process_time is None and self.process_time is None:
-                        errs.append((path, f"station {name!r} ({self.kind}) needs the cuts of this step (or a process_time)"))
-                    continue
-                for j, op in enumerate(step.operations):
-                    try:
-                        cut = CutSpec.model_validate(op)
-                    except ValidationError as e:
-                        for er in e.errors(include_url=False):
-                            loc = ".".join(str(x) for x in er["loc"])
-                            errs.append((f"{path}[{j}]{'.' + loc if loc else ''}", er["msg"].replace("Value error, ", "")))
-                        continue
-                    if cut.tool not in self.tools:
-                        errs.append((f"{path}[{j}].tool", f"tool {cut.tool!r} is not in station {name!r}'s magazine ({', '.join(self.tools)})"))
-                    if cut.material not in K.MATERIALS:
-                        errs.append((f"{path}[{j}].material", f"unknown material {cut.material!r} (known: {', '.join(sorted(K.MATERIALS))})"))
-                    else:
-                        fc, pc = _force_power(cut, self.tools.get(cut.tool, ToolSpec()))
-                        if pc / self.efficiency > self.rated_power:
-                            errs.append((f"{path}[{j}]", f"needs {pc / self.efficiency / 1e3:.1f} kW at the spindle, above {name!r}'s rated {self.rated_power / 1e3:.1f} kW"))
-        return errs
+        def cut_checks(cut, path, pname):
+            errs = []
+            if cut.tool not in self.tools:
+                errs.append((f"{path}.tool", f"tool {cut.tool!r} is not in station {name!r}'s magazine ({', '.join(self.tools)})"))
+            if cut.material not in K.MATERIALS:
+                errs.append((f"{path}.material", f"unknown material {cut.material!r} (known: {', '.join(sorted(K.MATERIALS))})"))
+            else:
+                fc, pc = _force_power(cut, self.tools.get(cut.tool, ToolSpec()))
+                if pc / self.efficiency > self.rated_power:
+                    errs.append((path, f"needs {pc / self.efficiency / 1e3:.1f} kW at the spindle, above {name!r}'s rated {self.rated_power / 1e3:.1f} kW"))
+            return errs
+
+        return check_step_operations(CutSpec, name, self, sc, cut_checks)
 
     def base_process_time(self):
         return None
