@@ -1,0 +1,44 @@
+"""Conveyor transit times follow the layout distance; capacity and accumulation follow the pitch."""
+
+import math
+
+import pytest
+
+import twin
+
+
+def scen(up_pt=10, down_pt=5, speed="0.5 m/s", pitch="1 m"):
+    return twin.parse_scenario({
+        "horizon": 3000, "seed": 1,
+        "stations": {"A": {"process_time": up_pt, "layout": {"x": 0, "y": 0}}, "B": {"process_time": down_pt, "layout": {"x": 12, "y": 9}}},
+        "buffers": {"C": {"kind": "conveyor", "between": ["A", "B"], "speed": speed, "pitch": pitch}},
+        "products": {"p": {"routing": [{"station": "A"}, {"station": "B"}]}},
+    })
+
+
+def test_transit_time_is_layout_distance_over_speed():
+    run = twin.Run(scen())
+    res = run.run()
+    conv = run.buffers["C"]
+    assert conv.length == pytest.approx(15.0)  # 3-4-5 triangle
+    assert conv.capacity == 15
+    for part, t_put, t_arr in conv.transits[:20]:
+        assert t_arr - t_put == pytest.approx(30.0)
+    ops = res.ops
+    # B starts each part exactly when it arrives (B is faster than A): start = end at A + 30 s
+    a_end = {int(p): t for p, r, t in zip(ops["part"], ops["resource"], ops["t_end"]) if res.resources[int(r)][0] == "A"}
+    b_start = {int(p): t for p, r, t in zip(ops["part"], ops["resource"], ops["t_start"]) if res.resources[int(r)][0] == "B"}
+    for p in list(b_start)[:20]:
+        assert b_start[p] - a_end[p] == pytest.approx(30.0)
+
+
+def test_accumulation_and_blocking_when_downstream_is_slow():
+    run = twin.Run(scen(up_pt=1, down_pt=20))
+    res = run.run()
+    conv = run.buffers["C"]
+    assert max(res.levels["level"][res.levels["buffer"] == res.buffer_names.index("C")]) == conv.capacity
+    assert res.kpis["stations"]["A"]["blocked_share"] > 0.5
+    arrivals = sorted(t for _, _, t in conv.transits)
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    assert min(gaps) >= 2.0 - 1e-9  # pitch / speed
+    assert res.kpis["line"]["throughput_per_hour"] == pytest.approx(3600 / 20, rel=0.03)
