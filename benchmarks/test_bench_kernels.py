@@ -115,11 +115,13 @@ def test_cuts_numba_vs_numpy_vs_python(benchmark):
     benchmark.extra_info.update(info)
     print("\ncuts:", {k: round(v, 3) if isinstance(v, float) else v for k, v in info.items()})
     # issue targets: >= 3x numpy, >= 100x pure Python, >= half the copy bandwidth. Measured here
-    # (2 cores): ~2.6x, ~64x, ~0.64: scalar libm exp/log bound (no SVML in PyPI's llvmlite). The
-    # asserts guard against regressions below what is achieved, the targets are in extra_info.
+    # (2 cores, vectorised fdlibm exp/log from kernels/vecmath.py): ~4.9x numpy, ~72x Python,
+    # ~0.67 of copy bandwidth. 100x Python would need 7.6 ns per cut = 80 B per cut at 10.6 GB/s,
+    # more than the ~11 GB/s copy rate allows with write-allocate: the kernel is memory-bound.
+    # The asserts guard against regressions below what is achieved; the targets are in extra_info.
     info.update({"target_vs_numpy": 3.0, "target_vs_python": 100.0})
-    assert info["speedup_vs_numpy"] >= 2.0
-    assert info["speedup_vs_python"] >= 50.0
+    assert info["speedup_vs_numpy"] >= 3.0
+    assert info["speedup_vs_python"] >= 60.0
     assert info["fraction_of_copy_bandwidth"] >= 0.5
 
 
