@@ -242,10 +242,10 @@ class Machining(Machine):
 
         _g = run.streams.generator(name, "machining")
         self._u = _blocks(lambda n: _g.random(n)).__next__  # buffered uniforms (one numpy call per 512)
-        self._cols = {c: array(t) for c, t in (("t", "d"), ("part", "q"), ("unit", "i"), ("cycle_s", "d"), ("cut_s", "d"),
-                                                ("ra_m", "d"), ("dev_m", "d"), ("vb_finish_m", "d"), ("stable", "b"),
-                                                ("broken", "b"), ("energy_J", "d"), ("tool_changes", "i"))}
-        self._app = [col.append for col in self._cols.values()]
+        # per-part physics record: one flat float64 row per part (one append call on the hot path)
+        self._rec = array("d")
+        self._rec_ext = self._rec.extend
+        self._table = None
         self._plan_cache: dict = {}
         self._vb_crit = [spec.tools[t].vb_max for t in self.tool_names]
         self._plain_duration = False
@@ -327,19 +327,7 @@ class Machining(Machine):
             self._schedule_breakage(unit, broken_at / self.feed_override)
         d = total / self.feed_override
         part.data = (ra, dev, stable, broken_at >= 0)
-        c = self._app
-        c[0](self.env._now)
-        c[1](part.id)
-        c[2](k)
-        c[3](d)
-        c[4](cut_time)
-        c[5](ra)
-        c[6](dev)
-        c[7](vb_fin)
-        c[8](stable)
-        c[9](broken_at >= 0)
-        c[10](e)
-        c[11](changes)
+        self._rec_ext((self.env._now, part.id, k, d, cut_time, ra, dev, vb_fin, stable, broken_at >= 0, e, changes))
         return d
 
     def _schedule_breakage(self, unit, after: float) -> None:
@@ -390,12 +378,23 @@ class Machining(Machine):
             t["spindle_speed_rpm"] = 60.0 * cuts[0].spindle_hz
         return t
 
+    _COLS = (("t", "float64"), ("part", "int64"), ("unit", "int32"), ("cycle_s", "float64"), ("cut_s", "float64"),
+             ("ra_m", "float64"), ("dev_m", "float64"), ("vb_finish_m", "float64"), ("stable", "bool"),
+             ("broken", "bool"), ("energy_J", "float64"), ("tool_changes", "int32"))
+
     def physics_table(self):
+        """Per-part physics record as an Arrow table (None before the first part)."""
+        import numpy as np
         import pyarrow as pa
 
-        if not len(self._cols["t"]):
+        n = len(self._rec) // len(self._COLS)
+        if not n:
             return None
-        return pa.table({k: pa.array(list(v)) for k, v in self._cols.items()})
+        if self._table is not None and self._table.num_rows == n:
+            return self._table
+        rows = np.frombuffer(self._rec, dtype=np.float64, count=n * len(self._COLS)).reshape(n, len(self._COLS))
+        self._table = pa.table({c: pa.array(rows[:, j].astype(t)) for j, (c, t) in enumerate(self._COLS)})
+        return self._table
 
 
 class LatheSpec(MachiningSpec):

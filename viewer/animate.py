@@ -1,9 +1,13 @@
-"""Replay of a run: stations in stacklight colours over time, buffer fill as stacked parts, a
-clock. Each frame looks the state up by time (``np.searchsorted`` on each resource's rows), so
-the cost of a frame does not grow with the length of the event log.
+"""Replay of a run: stations in stacklight colours over time, buffer fill as stacked parts, parts
+riding conveyors, AGVs driving between stations, a clock and a part counter.
+
+The scene is built once (:func:`twin.viewer.scene.build_scene` in ``state`` mode); a frame only
+recolours actors and moves parts. Every lookup goes through a time index
+(:mod:`twin.viewer.timeline`: ``np.searchsorted`` on each resource's or buffer's rows), so the
+cost of a frame does not grow with the length of the event log.
 
 Stacklight convention: green executing, blue setup, yellow idle (starved, blocked, held), red
-failure, orange planned maintenance, grey off shift or break.
+failure, orange planned maintenance, grey break or off shift.
 """
 
 from __future__ import annotations
@@ -15,134 +19,175 @@ import numpy as np
 
 from twin.states import Code
 
-from .layout import plant_layout
-from .scene import _model_name, quiet_vtk, station_model
+from .layout import polyline_point
+from .scene import STATE_COLOURS, _rgb, build_scene, quiet_vtk
+from .timeline import BufferIndex, StateIndex, TripIndex, frame_times, worst_code
 
-__all__ = ["STATE_COLOURS", "StateIndex", "animate", "frame_times"]
-
-STATE_COLOURS = {
-    Code.PROCESSING: (46, 125, 50), Code.SETUP: (21, 101, 192), Code.STARVED: (249, 168, 37), Code.BLOCKED: (249, 168, 37),
-    Code.HELD: (249, 168, 37), Code.FAILURE: (198, 40, 40), Code.PLANNED_MAINTENANCE: (239, 108, 0), Code.BREAK: (158, 158, 158),
-    Code.OFF_SHIFT: (158, 158, 158),
-}
+__all__ = ["STATE_COLOURS", "StateIndex", "animate", "frame_times", "Replay", "parse_speed"]
 
 
-class StateIndex:
-    """Per-resource and per-buffer time index of a result's logs."""
-
-    def __init__(self, result):
-        st = result.state
-        order = np.argsort(st["resource"], kind="stable")
-        res = st["resource"][order]
-        self.t = st["t"][order]
-        self.code = st["code"][order]
-        n = len(result.resources)
-        self.bounds = np.searchsorted(res, np.arange(n + 1))
-        lv = result.levels
-        o2 = np.argsort(lv["buffer"], kind="stable")
-        self.lt, self.ll = lv["t"][o2], lv["level"][o2]
-        self.lb = np.searchsorted(lv["buffer"][o2], np.arange(len(result.buffer_names) + 1))
-
-    def code_at(self, rid: int, t: float) -> int:
-        a, b = self.bounds[rid], self.bounds[rid + 1]
-        i = np.searchsorted(self.t[a:b], t, side="right") - 1
-        return int(self.code[a + i]) if i >= 0 else int(Code.STARVED)
-
-    def level_at(self, bid: int, t: float) -> int:
-        a, b = self.lb[bid], self.lb[bid + 1]
-        i = np.searchsorted(self.lt[a:b], t, side="right") - 1
-        return int(self.ll[a + i]) if i >= 0 else 0
-
-
-def frame_times(t0: float, t1: float, speed: float, fps: float) -> np.ndarray:
-    """Sim times of the frames: the replay lasts (t1 - t0) / speed seconds at ``fps``."""
-    if t1 <= t0 or speed <= 0 or fps <= 0:
-        raise ValueError("need t1 > t0, speed > 0 and fps > 0")
-    n = max(1, int(math.ceil((t1 - t0) / speed * fps)))
-    return t0 + np.arange(n) * speed / fps
+def parse_speed(text) -> float:
+    """``'600x'``, ``'600'`` or ``600`` -> 600.0 (simulated seconds per replay second)."""
+    try:
+        v = float(str(text).strip().rstrip("xX").strip())
+    except ValueError:
+        raise ValueError(f"speed must look like '600x', got {text!r}") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise ValueError(f"speed must be > 0, got {text!r}")
+    return v
 
 
 def _clock(t: float) -> str:
-    d, r = divmod(t, 86400)
+    d, r = divmod(max(t, 0.0), 86400)
     h, r = divmod(r, 3600)
     m, sec = divmod(r, 60)
-    return f"day {int(d)}  {int(h):02d}:{int(m):02d}:{int(sec):02d}"
+    return f"day {int(d) + 1}  {int(h):02d}:{int(m):02d}:{int(sec):02d}"
 
 
-def animate(result, path, speed: float = 600.0, fps: float = 10.0, t0: float | None = None, t1: float | None = None,
-            window_size=(1280, 720), max_parts: int = 10) -> dict:
-    """Write a replay as MP4 (imageio-ffmpeg) or GIF, by the file suffix. Returns frame count,
-    duration [s] and the plotter's station positions (for tests)."""
+class Replay:
+    """A replay scene that can be set to any time ``t`` (``update(t)``), then rendered."""
+
+    def __init__(self, result, window_size=(1280, 720), title: str | None = None, off_screen: bool = True):
+        self.result = result
+        self.scene = build_scene(result, mode="state", window_size=window_size, off_screen=off_screen, title=title)
+        self.plotter = self.scene.plotter
+        lay = self.scene.layout
+        self.idx = StateIndex(result)
+        self.rids: dict[str, list[int]] = {}
+        for rid, (_, st) in enumerate(result.resources):
+            self.rids.setdefault(st, []).append(rid)
+        bid = {b: i for i, b in enumerate(result.buffer_names)}
+        self.buffers = {name: (BufferIndex.for_result(result, bid[name]), slots)
+                        for name, slots in self.scene.buffer_slots.items() if name in bid}
+        self.conveyors = {}
+        for name, (path, cum, pool) in self.scene.conveyor_parts.items():
+            if name in bid:
+                spec = lay.buffer_specs.get(name, {})
+                speed = float(spec.get("speed", 0.5) or 0.5)
+                pitch = float(spec.get("pitch", 0.5) or 0.5)
+                self.conveyors[name] = (BufferIndex.for_result(result, bid[name]), path, cum, pool, speed, pitch)
+        self.trips = TripIndex(result, set(self.scene.agv_actors)) if self.scene.agv_actors else None
+        pe = result.part_events
+        from twin.states import PartEvent
+
+        self.t_out = np.sort(np.asarray(pe["t"], float)[np.asarray(pe["event"]) == PartEvent.COMPLETE])
+        self.title = title or result.scenario_name
+        self._last: dict[str, int] = {}
+
+    def codes_at(self, t: float) -> dict[str, int]:
+        return {s: worst_code(self.idx.codes_at(self.rids.get(s, []), t)) if s in self.rids else int(Code.OFF_SHIFT)
+                for s in self.scene.station_actors}
+
+    def update(self, t: float, speed: float | None = None) -> dict[str, int]:
+        """Set every actor to its state at sim time ``t``; returns the station codes shown."""
+        sc = self.scene
+        codes = self.codes_at(t)
+        for s, c in codes.items():
+            if self._last.get(s) != c:
+                rgb = _rgb(STATE_COLOURS[Code(c)])
+                sc.station_actors[s].prop.color = rgb
+                if s in sc.lamp_actors:
+                    sc.lamp_actors[s].prop.color = rgb
+                self._last[s] = c
+        for name, (bi, slots) in self.buffers.items():
+            n = len(bi.contents(t))
+            for k, a in enumerate(slots):
+                vis = k < n
+                if a.visibility != vis:
+                    a.visibility = vis
+        for name, (bi, path, cum, pool, v, pitch) in self.conveyors.items():
+            inside = bi.contents(t)  # put times, first out first
+            L = cum[-1]
+            gap = max(pitch, 0.45)
+            # travelled distance, and the queue at the end: the k-th part from the front stops k pitches back
+            s = np.minimum((t - inside) * v, L - 0.3 - gap * np.arange(len(inside)))
+            s = np.maximum.accumulate(s[::-1])[::-1] if len(s) else s  # no overtaking
+            pts = polyline_point(path, s, cum) if len(s) else np.zeros((0, 2))
+            for k, a in enumerate(pool):
+                if k < len(pts):
+                    a.position = (pts[k][0], pts[k][1], 0.78)
+                    if not a.visibility:
+                        a.visibility = True
+                elif a.visibility:
+                    a.visibility = False
+        if self.trips is not None:
+            lay = sc.layout
+            for s, units in sc.agv_actors.items():
+                for k, (ab, at, home) in enumerate(units):
+                    rid = self.rids.get(s, [None] * (k + 1))[k] if k < len(self.rids.get(s, [])) else None
+                    if rid is None:
+                        continue
+                    src, dst, f = self.trips.trip_at(rid, t)
+                    if src is not None and dst is not None and src in lay.stations and dst in lay.stations:
+                        a = np.array(lay.port(src, True))
+                        b = np.array(lay.port(dst, False))
+                        q = a + (b - a) * f
+                        heading = math.degrees(math.atan2(*(b - a)[::-1]))
+                        loaded = True
+                    elif dst is not None and dst in lay.stations:
+                        q = np.array(lay.port(dst, False)) + np.array([0.0, -1.4])
+                        heading, loaded = 0.0, False
+                    else:
+                        q, heading, loaded = np.array(home), 0.0, False
+                    for a_ in (ab, at):
+                        a_.position = (float(q[0]), float(q[1]), 0.0)
+                        a_.orientation = (0.0, 0.0, heading)
+                    c = Code.PROCESSING if loaded else self.idx.code_at(rid, t)
+                    ab.prop.color = _rgb(STATE_COLOURS[Code(c)])
+        n_out = int(np.searchsorted(self.t_out, t, side="right"))
+        sc.texts["clock"].SetInput(_clock(t) + (f"   x{speed:g}" if speed else ""))
+        wip = sum(len(bi.contents(t)) for bi, _ in self.buffers.values())
+        sc.texts["counter"].SetInput(f"parts completed {n_out}    parts in buffers {wip}")
+        return codes
+
+    def frame(self) -> np.ndarray:
+        self.plotter.render()
+        return self.plotter.screenshot(return_img=True)
+
+    def close(self) -> None:
+        self.plotter.close()
+
+
+def animate(result, path, speed: float | str = 600.0, fps: float = 10.0, t0: float | None = None, t1: float | None = None,
+            window_size=(1280, 720), title: str | None = None, max_parts: int | None = None) -> dict:
+    """Write a replay of ``result`` to ``path``: MP4 (H.264 through imageio-ffmpeg) or GIF, by
+    the suffix. One frame every ``speed / fps`` simulated seconds from ``t0`` (default: end
+    of warm-up) to ``t1`` (default: horizon), played at ``fps``.
+
+    Returns ``frames``, ``duration_s`` (replay length), ``times`` (sim time of each frame),
+    ``codes`` (station -> state code shown in each frame) and ``pixels`` (image position of
+    each station's probe point, for checks)."""
     import imageio.v2 as imageio
-    import pyvista as pv
 
     quiet_vtk()
     path = Path(path)
-    t0 = result.warmup if t0 is None else t0
-    t1 = result.horizon if t1 is None else t1
+    suffix = path.suffix.lower()
+    if suffix not in (".mp4", ".gif"):
+        raise ValueError(f"replay file must end in .mp4 or .gif, got {path.name!r}")
+    speed = parse_speed(speed)
+    t0 = float(result.warmup) if t0 is None else float(t0)
+    t1 = float(result.horizon) if t1 is None else float(t1)
+    if t0 < 0 or t1 > result.horizon + 1e-9:
+        raise ValueError(f"replay window {t0:g}-{t1:g} s lies outside the run (0-{result.horizon:g} s)")
     times = frame_times(t0, t1, speed, fps)
-    idx = StateIndex(result)
-    lay = plant_layout(result.scenario)
-    p = pv.Plotter(off_screen=True, window_size=list(window_size))
-    p.set_background("white")
-    x0, x1, y0, y1 = lay.bounds()
-    pad = 8.0
-    p.add_mesh(pv.Plane(center=((x0 + x1) / 2, (y0 + y1) / 2, -0.02), i_size=x1 - x0 + 2 * pad, j_size=y1 - y0 + 2 * pad,
-                        i_resolution=int((x1 - x0 + 2 * pad) / 2), j_resolution=int((y1 - y0 + 2 * pad) / 2)),
-               color="#eceff1", show_edges=True, edge_color="#cfd8dc", lighting=False)
-    rids: dict[str, list[int]] = {}
-    for rid, (_, st) in enumerate(result.resources):
-        rids.setdefault(st, []).append(rid)
-    actors = {}
-    for s, (x, y, rot) in lay.stations.items():
-        meshes = station_model(_model_name(s, lay.kinds[s]), x, y, rot)
-        body = meshes[0].merge(meshes[1:]) if len(meshes) > 1 else meshes[0]
-        actors[s] = p.add_mesh(body, color="grey", lighting=False)
-        p.add_point_labels(np.array([[x, y, max(m.bounds[5] for m in meshes) + 0.8]]), [s], font_size=12, point_size=1,
-                           shape_opacity=0.7, text_color="black", shape_color="white", always_visible=True, show_points=False)
-    bufs = {}
-    for name, (bx, by, _, _) in lay.buffers.items():
-        if name in result.buffer_names:
-            p.add_mesh(pv.Box((bx - 0.6, bx + 0.6, by - 0.6, by + 0.6, 0, 0.15)), color="#90a4ae")
-            stack = [p.add_mesh(pv.Cylinder(center=(bx, by, 0.25 + 0.2 * k), direction=(0, 0, 1), radius=0.35, height=0.16),
-                                color="#8d6e63") for k in range(max_parts)]
-            bufs[name] = (result.buffer_names.index(name), stack)
-    clock = p.add_text("", position="upper_left", font_size=14, color="black")
-    span = max(x1 - x0, y1 - y0, 10.0)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    p.camera.focal_point = (cx, cy, 0.5)
-    p.camera.position = (cx - 0.1 * span, cy - 0.9 * span, 0.8 * span)
-    p.camera.up = (0, 0, 1)
-    p.reset_camera(bounds=(x0 - 4, x1 + 4, y0 - 4, y1 + 4, 0, 4))
-    p.camera.zoom(1.35)
-    writer = imageio.get_writer(str(path), fps=fps, **({"loop": 0} if path.suffix.lower() == ".gif" else {"macro_block_size": 8}))
+    w, h = window_size
+    if suffix == ".mp4":  # H.264 wants even sizes; macro blocks of 16 avoid rescaling
+        w, h = w - w % 16 or 16, h - h % 16 or 16
+    rp = Replay(result, window_size=(w, h), title=title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".gif":
+        writer = imageio.get_writer(str(path), mode="I", duration=1000.0 / fps, loop=0)
+    else:
+        writer = imageio.get_writer(str(path), fps=fps, codec="libx264", quality=7, macro_block_size=16,
+                                    ffmpeg_params=["-pix_fmt", "yuv420p"])
     shown = []
     try:
         for t in times:
-            frame_codes = {}
-            for s, actor in actors.items():
-                codes = [idx.code_at(r, t) for r in rids.get(s, [])]
-                # a station with parallel units shows its worst unit: failure > maintenance > processing > setup > idle > off
-                rank = [Code.FAILURE, Code.PLANNED_MAINTENANCE, Code.PROCESSING, Code.SETUP, Code.STARVED, Code.BLOCKED, Code.HELD, Code.BREAK, Code.OFF_SHIFT]
-                c = min(codes, key=lambda c: rank.index(Code(c))) if codes else int(Code.OFF_SHIFT)
-                frame_codes[s] = c
-                actor.prop.color = tuple(v / 255 for v in STATE_COLOURS[Code(c)])
-            for name, (bid, stack) in bufs.items():
-                n = idx.level_at(bid, t)
-                for k, a in enumerate(stack):
-                    a.visibility = k < n
-            clock.set_text("upper_left", f"{result.scenario_name}   {_clock(t)}   x{speed:g}")
-            p.render()
-            writer.append_data(p.screenshot(return_img=True))
-            shown.append(frame_codes)
+            shown.append(rp.update(float(t), speed))
+            writer.append_data(rp.frame())
     finally:
         writer.close()
-        positions = {}
-        ren = p.renderer
-        for s, (x, y, _) in lay.stations.items():
-            ren.SetWorldPoint(x, y - 0.9, 0.4, 1.0)
-            ren.WorldToDisplay()
-            dx, dy, _ = ren.GetDisplayPoint()
-            positions[s] = (int(round(dx)), int(round(window_size[1] - 1 - dy)))
-        p.close()
-    return {"frames": len(times), "duration_s": len(times) / fps, "times": times, "codes": shown, "pixels": positions}
+        pixels = {s: rp.scene.pixel(s) for s in rp.scene.probes}
+        rp.close()
+    return {"frames": len(times), "duration_s": len(times) / fps, "times": times, "codes": shown, "pixels": pixels,
+            "size": (w, h)}

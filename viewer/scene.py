@@ -1,200 +1,62 @@
 """PyVista scene of a plant: parametric station models on a floor grid, buffers as racks with
-stacked parts, flow lines whose width follows the part flow, labels, a KPI colour legend and the
-line KPIs. Off-screen rendering needs no display (VTK wheel only)."""
+stacked parts, conveyors as belts, AGVs, flow ribbons on the floor whose width follows the part
+flow, labels, a colour legend and the line KPIs. Off-screen rendering needs no display (the VTK
+wheel alone).
+
+:func:`build_scene` makes the scene once for both uses: a static picture coloured by a KPI
+(:func:`plot_plant`, :func:`render_png`, :func:`export_html`) and the replay
+(:func:`twin.viewer.animate`), which only recolours actors and moves parts between frames.
+"""
 
 from __future__ import annotations
 
-import os
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .layout import flows, plant_layout
+from twin.states import Code
 
-__all__ = ["plot_plant", "render_png", "KPI_CHOICES", "station_model"]
+from .layout import PlantLayout, flows, plant_layout, polyline_length, polyline_point
+from .models import ROLE_STYLE, agv_vehicle, build_model, model_name, place, placed
+from .timeline import state_shares
 
-#: KPI -> (title, colormap, higher is better)
+__all__ = ["plot_plant", "render_png", "export_html", "build_scene", "Scene", "KPI_CHOICES", "STATE_COLOURS",
+           "kpi_colour", "quiet_vtk", "fit_camera", "project"]
+
+#: KPI -> (legend title, higher is better)
 KPI_CHOICES = {
-    "utilization": ("utilisation", "RdYlGn", True),
-    "oee": ("OEE", "RdYlGn", True),
-    "availability": ("availability", "RdYlGn", True),
-    "blocked_share": ("blocked share", "RdYlGn_r", False),
-    "starved_share": ("starved share", "RdYlGn_r", False),
-    "down_share": ("down share", "RdYlGn_r", False),
+    "utilization": ("utilisation", True),
+    "oee": ("OEE", True),
+    "availability": ("availability", True),
+    "effectiveness": ("performance", True),
+    "quality_ratio": ("quality ratio", True),
+    "blocked_share": ("blocked share", False),
+    "starved_share": ("starved share", False),
+    "down_share": ("down share", False),
+    "setup_rate": ("setup share", False),
 }
 
-_NAME_HINTS = [  # (substring of a station name, model) for generic `machine` stations
-    ("LATHE", "lathe"), ("TURN", "lathe"), ("MILL", "mill"), ("SAW", "saw"), ("GRIND", "grinder"),
-    ("HT", "furnace"), ("FURN", "furnace"), ("OVEN", "furnace"), ("CMM", "cmm"), ("INSP", "cmm"),
-    ("PACK", "pack"), ("PRESS", "press"), ("WELD", "weld"), ("DEBURR", "deburr"), ("WASH", "wash"),
-    ("DRILL", "mill"), ("ROBOT", "weld"),
-]
-_KIND_MODEL = {"cnc_lathe": "lathe", "cnc_mill": "mill", "drill": "mill", "furnace": "furnace", "press": "press",
-               "weld_cell": "weld", "inspection": "cmm", "wash": "wash", "deburr": "deburr", "robot": "weld",
-               "conveyor": "conveyor", "agv_fleet": "agv"}
+#: stacklight colours (RGB 0-255): green executing, blue setup, yellow idle (starved, blocked,
+#: held), red failure, orange planned maintenance, grey break / off shift
+STATE_COLOURS = {
+    Code.PROCESSING: (46, 160, 67), Code.SETUP: (30, 100, 220), Code.STARVED: (250, 200, 30), Code.BLOCKED: (250, 200, 30),
+    Code.HELD: (250, 200, 30), Code.FAILURE: (215, 35, 35), Code.PLANNED_MAINTENANCE: (245, 124, 0), Code.BREAK: (150, 150, 150),
+    Code.OFF_SHIFT: (150, 150, 150),
+}
+STATE_LEGEND = [("executing", Code.PROCESSING), ("setup", Code.SETUP), ("starved / blocked", Code.STARVED),
+                ("failure", Code.FAILURE), ("maintenance", Code.PLANNED_MAINTENANCE), ("break / off shift", Code.OFF_SHIFT)]
 
+# ColorBrewer RdYlGn (11 classes), red (bad) to green (good)
+_RDYLGN = np.array([(165, 0, 38), (215, 48, 39), (244, 109, 67), (253, 174, 97), (254, 224, 139), (255, 255, 191),
+                    (217, 239, 139), (166, 217, 106), (102, 189, 99), (26, 152, 80), (0, 104, 55)], float)
 
-def _model_name(name: str, kind: str) -> str:
-    if kind in _KIND_MODEL:
-        return _KIND_MODEL[kind]
-    up = name.upper()
-    if up.startswith("L") and up[1:].isdigit():
-        return "lathe"
-    for hint, model in _NAME_HINTS:
-        if hint in up:
-            return model
-    return "machine"
-
-
-def _cyl(center, direction, radius, height):
-    import pyvista as pv
-
-    return pv.Cylinder(center=center, direction=direction, radius=radius, height=height)
-
-
-def station_model(model: str, x: float, y: float, rot: float = 0.0):
-    """Meshes (body first) of a recognisable parametric model centred at (x, y) on the floor."""
-    import pyvista as pv
-
-    parts = []
-    if model == "lathe":
-        parts += [pv.Box((-2.2, 2.2, -1.0, 1.0, 0, 1.0)),                 # bed
-                  pv.Box((-2.2, -1.3, -0.9, 0.9, 1.0, 2.0)),               # headstock
-                  _cyl((0.2, 0, 1.45), (1, 0, 0), 0.35, 2.4),       # spindle / work
-                  pv.Box((1.5, 2.1, -0.6, 0.6, 1.0, 1.7))]                 # tailstock
-    elif model == "mill":
-        parts += [pv.Box((-1.6, 1.6, -1.4, 1.4, 0, 1.0)),
-                  pv.Box((-0.5, 0.5, 0.4, 1.4, 1.0, 3.0)),                 # column
-                  pv.Box((-0.4, 0.4, -0.3, 0.6, 2.2, 2.8)),                # head
-                  _cyl((0, 0.1, 1.9), (0, 0, 1), 0.12, 0.6)]        # spindle
-    elif model == "saw":
-        parts += [pv.Box((-1.8, 1.8, -0.7, 0.7, 0, 0.9)),
-                  _cyl((0, 0, 1.4), (0, 1, 0), 0.7, 0.08),          # blade
-                  pv.Box((-0.3, 0.3, -0.6, 0.6, 0.9, 2.2))]
-    elif model == "grinder":
-        parts += [pv.Box((-2.0, 2.0, -1.1, 1.1, 0, 1.0)),
-                  _cyl((0, 0.6, 1.5), (0, 1, 0), 0.6, 0.3),         # wheel
-                  pv.Box((-0.6, 0.6, 0.8, 1.1, 1.0, 2.4))]
-    elif model == "furnace":
-        parts += [pv.Box((-2.2, 2.2, -1.6, 1.6, 0, 2.6)),
-                  _cyl((1.4, 1.0, 3.3), (0, 0, 1), 0.25, 1.4),      # stack
-                  pv.Box((-1.0, 1.0, -1.7, -1.6, 0.3, 2.0))]               # door
-    elif model == "cmm":
-        parts += [pv.Box((-1.5, 1.5, -1.2, 1.2, 0, 0.8)),                  # granite table
-                  pv.Box((-1.4, -1.2, -0.2, 0.2, 0.8, 2.4)), pv.Box((1.2, 1.4, -0.2, 0.2, 0.8, 2.4)),
-                  pv.Box((-1.4, 1.4, -0.2, 0.2, 2.4, 2.7)),                # bridge
-                  _cyl((0, 0, 1.8), (0, 0, 1), 0.08, 1.2)]          # probe
-    elif model == "press":
-        parts += [pv.Box((-1.4, 1.4, -1.2, 1.2, 0, 1.0)),
-                  pv.Box((-1.4, -0.9, -0.6, 0.6, 1.0, 3.4)), pv.Box((0.9, 1.4, -0.6, 0.6, 1.0, 3.4)),
-                  pv.Box((-1.4, 1.4, -0.8, 0.8, 3.4, 4.0)), pv.Box((-0.8, 0.8, -0.5, 0.5, 2.2, 2.8))]
-    elif model == "weld":
-        parts += [pv.Box((-1.6, 1.6, -1.6, 1.6, 0, 0.8)),                  # table
-                  _cyl((-0.9, 0.9, 1.1), (0, 0, 1), 0.3, 0.6),      # robot base
-                  _cyl((-0.6, 0.6, 1.8), (1, -1, 1.2), 0.12, 1.6),  # arm
-                  pv.Sphere(0.2, (-0.1, 0.1, 2.3))]
-    elif model == "pack":
-        parts += [pv.Box((-1.2, 1.2, -1.0, 1.0, 0, 0.9))] + [pv.Box((-1.0 + 0.7 * i, -0.4 + 0.7 * i, -0.6, 0.0, 0.9, 1.4)) for i in range(3)]
-    elif model == "wash" or model == "deburr":
-        parts += [pv.Box((-1.4, 1.4, -1.0, 1.0, 0, 1.8)), pv.Box((-1.5, 1.5, -0.3, 0.3, 0.6, 0.9))]
-    elif model == "conveyor":
-        parts += [pv.Box((-3.0, 3.0, -0.4, 0.4, 0.6, 0.8))]
-    elif model == "agv":
-        parts += [pv.Box((-0.8, 0.8, -0.5, 0.5, 0.1, 0.5)), _cyl((0, 0, 0.6), (0, 0, 1), 0.2, 0.2)]
-    else:
-        parts += [pv.Box((-1.5, 1.5, -1.2, 1.2, 0, 1.8)), pv.Box((-0.4, 0.4, -1.3, -1.2, 1.0, 1.6))]
-    out = []
-    for m in parts:
-        m = m.rotate_z(rot, inplace=False) if rot else m
-        out.append(m.translate((x, y, 0.0), inplace=False))
-    return out
-
-
-def _kpi_values(result, kpi: str, names: list[str]) -> np.ndarray:
-    st = result.kpis["stations"]
-    return np.array([np.nan if st.get(n, {}).get(kpi) is None else float(st[n][kpi]) for n in names])
-
-
-def plot_plant(result, kpi: str = "utilization", window_size=(1600, 900), off_screen: bool = True, title: str | None = None):
-    """A PyVista plotter showing the plant coloured by ``kpi`` (see :data:`KPI_CHOICES`)."""
-    import pyvista as pv
-
-    if kpi not in KPI_CHOICES:
-        raise ValueError(f"unknown kpi {kpi!r}; choose one of {', '.join(KPI_CHOICES)}")
-    label, cmap, _ = KPI_CHOICES[kpi]
-    lay = plant_layout(result.scenario)
-    names = lay.order
-    vals = _kpi_values(result, kpi, names)
-    finite = vals[np.isfinite(vals)]
-    lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
-    if hi - lo < 1e-9:
-        lo, hi = lo - 0.05, hi + 0.05
-    p = pv.Plotter(off_screen=off_screen, window_size=list(window_size))
-    p.set_background("white")
-    x0, x1, y0, y1 = lay.bounds()
-    pad = 8.0
-    floor = pv.Plane(center=((x0 + x1) / 2, (y0 + y1) / 2, -0.02), i_size=x1 - x0 + 2 * pad, j_size=y1 - y0 + 2 * pad,
-                     i_resolution=int((x1 - x0 + 2 * pad) / 2), j_resolution=int((y1 - y0 + 2 * pad) / 2))
-    p.add_mesh(floor, color="#eceff1", show_edges=True, edge_color="#cfd8dc", line_width=1, lighting=False, name="floor")
-    # flow lines, width by flow
-    fl = flows(result)
-    fmax = max(fl.values()) if fl else 1
-    for (a, b), n in fl.items():
-        if a in lay.stations and b in lay.stations:
-            pa, pb = lay.stations[a], lay.stations[b]
-            r = 0.06 + 0.34 * n / fmax
-            line = pv.Line((pa[0], pa[1], 0.05), (pb[0], pb[1], 0.05)).tube(radius=r)
-            p.add_mesh(line, color="#5c6bc0", opacity=0.55, name=f"flow:{a}:{b}")
-    # buffers: rack + stacked parts up to the mean level
-    bk = result.kpis.get("buffers", {})
-    for name, (bx, by, _, _) in lay.buffers.items():
-        p.add_mesh(pv.Box((bx - 0.6, bx + 0.6, by - 0.6, by + 0.6, 0, 0.15)), color="#90a4ae", name=f"rack:{name}")
-        lvl = bk.get(name, {}).get("mean_level", 0.0)
-        n = int(round(min(lvl, 12)))
-        for k in range(n):
-            p.add_mesh(_cyl((bx, by, 0.25 + 0.2 * k), (0, 0, 1), 0.35, 0.16), color="#8d6e63", name=f"part:{name}:{k}")
-    # stations
-    bottleneck = result.kpis["line"].get("bottleneck")
-    labels_pts, labels_txt = [], []
-    for s, v in zip(names, vals):
-        x, y, rot = lay.stations[s]
-        meshes = station_model(_model_name(s, lay.kinds[s]), x, y, rot)
-        body = meshes[0].merge(meshes[1:]) if len(meshes) > 1 else meshes[0]
-        body.cell_data[label] = np.full(body.n_cells, v if np.isfinite(v) else lo)
-        p.add_mesh(body, scalars=label, cmap=cmap, clim=(lo, hi), show_scalar_bar=False, name=f"station:{s}",
-                   nan_color="lightgrey", smooth_shading=False)
-        if s == bottleneck:
-            ring = pv.Disc(center=(x, y, 0.01), inner=3.0, outer=3.4, c_res=60)
-            p.add_mesh(ring, color="#d50000", name="bottleneck")
-        top = max(m.bounds[5] for m in meshes)
-        labels_pts.append((x, y, top + 0.8))
-        vtxt = "-" if not np.isfinite(v) else f"{v:.2f}"
-        labels_txt.append(f"{s}{'  BOTTLENECK' if s == bottleneck else ''}\n{label} {vtxt}")
-    p.add_point_labels(np.array(labels_pts), labels_txt, font_size=13, point_size=1, shape_opacity=0.75,
-                       shape_color="white", text_color="black", always_visible=True, name="labels", show_points=False)
-    # legend for the colour scale: an invisible carrier mesh holds the scalar bar with the data range
-    carrier = pv.PolyData(np.array([[x0, y0, -1.0], [x0, y0, -1.0]]))
-    carrier.point_data[label] = np.array([lo, hi])
-    p.add_mesh(carrier, scalars=label, cmap=cmap, clim=(lo, hi), opacity=0.0, name="legend",
-               scalar_bar_args={"title": label, "vertical": True, "position_x": 0.92, "position_y": 0.25,
-                                "height": 0.5, "width": 0.05, "color": "black", "fmt": "%.2f", "n_labels": 5})
-    line = result.kpis["line"]
-    fmt = lambda v, f="{:.3f}": "-" if v is None else f.format(v)
-    text = (f"{title or result.scenario_name}\n"
-            f"throughput {fmt(line['throughput_per_hour'], '{:.2f}')} parts/h   OEE {fmt(line['oee'])}\n"
-            f"WIP {fmt(line['wip_mean'], '{:.1f}')}   lead time {fmt(None if line['lead_time_mean_s'] is None else line['lead_time_mean_s'] / 60, '{:.0f}')} min\n"
-            f"bottleneck {line.get('bottleneck') or '-'}   colour: {label}")
-    p.add_text(text, position="upper_left", font_size=11, color="black", name="kpis")
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    span = max(x1 - x0, y1 - y0, 10.0)
-    p.camera.focal_point = (cx, cy, 0.5)
-    p.camera.position = (cx - 0.1 * span, cy - 0.9 * span, 0.8 * span)
-    p.camera.up = (0, 0, 1)
-    p.reset_camera(bounds=(x0 - 4, x1 + 4, y0 - 4, y1 + 4, 0, 4))
-    p.camera.zoom(1.35)
-    p._twin_layout = lay
-    p._twin_kpi_range = (lo, hi)
-    return p
+FLOOR = "#eef1f4"
+GRID = "#cfd6dd"
+FLOW = "#3f51b5"
+PART = "#b0bec5"
+RACK = "#78909c"
 
 
 def quiet_vtk() -> None:
@@ -203,6 +65,435 @@ def quiet_vtk() -> None:
     from vtkmodules.vtkCommonCore import vtkLogger
 
     vtkLogger.SetStderrVerbosity(vtkLogger.VERBOSITY_ERROR)
+
+
+def _ramp(higher_is_better: bool, n: int = 256) -> np.ndarray:
+    x = np.linspace(0, 1, n) * (len(_RDYLGN) - 1)
+    i = np.minimum(x.astype(int), len(_RDYLGN) - 2)
+    f = (x - i)[:, None]
+    rgb = _RDYLGN[i] * (1 - f) + _RDYLGN[i + 1] * f
+    return rgb if higher_is_better else rgb[::-1]
+
+
+def kpi_colour(value: float, lo: float, hi: float, higher_is_better: bool = True) -> tuple[int, int, int]:
+    """RGB (0-255) of a KPI value on the legend's scale (ColorBrewer RdYlGn; red is bad)."""
+    ramp = _ramp(higher_is_better)
+    if not np.isfinite(value):
+        return (190, 190, 190)
+    f = 0.5 if hi - lo < 1e-12 else (value - lo) / (hi - lo)
+    k = int(round(float(np.clip(f, 0, 1)) * (len(ramp) - 1)))
+    return tuple(int(round(c)) for c in ramp[k])
+
+
+def _lut(higher_is_better: bool, lo: float, hi: float):
+    import pyvista as pv
+
+    ramp = _ramp(higher_is_better)
+    values = np.column_stack([ramp, np.full(len(ramp), 255)]).astype(np.uint8)
+    return pv.LookupTable(values=values, scalar_range=(lo, hi))
+
+
+def _rgb(c) -> tuple[float, float, float]:
+    return tuple(v / 255.0 for v in c)
+
+
+def project(plotter, xyz) -> tuple[float, float]:
+    """Display coordinates (pixels, origin bottom left) of a world point."""
+    ren = plotter.renderer
+    ren.SetWorldPoint(float(xyz[0]), float(xyz[1]), float(xyz[2]), 1.0)
+    ren.WorldToDisplay()
+    x, y, _ = ren.GetDisplayPoint()
+    return x, y
+
+
+def fit_camera(plotter, bounds, region=(0.02, 0.98, 0.03, 0.80), elevation: float = 48.0, azimuth: float = -12.0,
+               view_angle: float = 24.0) -> None:
+    """Look at ``bounds`` (xmin, xmax, ymin, ymax, zmin, zmax) from the front and above and
+    zoom / pan until its projection fills ``region`` (fractions of the window: x0, x1, y0, y1)."""
+    x0, x1, y0, y1, z0, z1 = bounds
+    c = np.array([(x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2])
+    span = max(x1 - x0, y1 - y0, 8.0)
+    el, az = math.radians(elevation), math.radians(azimuth)
+    d = np.array([math.sin(az) * math.cos(el), -math.cos(az) * math.cos(el), math.sin(el)])
+    cam = plotter.camera
+    cam.view_angle = view_angle
+    cam.focal_point = tuple(c)
+    cam.position = tuple(c + d * span * 2.6)
+    cam.up = (0.0, 0.0, 1.0)
+    plotter.renderer.ResetCameraClippingRange()
+    W, H = plotter.window_size
+    rx0, rx1, ry0, ry1 = region[0] * W, region[1] * W, region[2] * H, region[3] * H
+    corners = np.array([[x, y, z] for x in (x0, x1) for y in (y0, y1) for z in (z0, z1)])
+    ren = plotter.renderer
+    for _ in range(4):
+        pts = np.array([project(plotter, q) for q in corners])
+        w, h = np.ptp(pts[:, 0]), np.ptp(pts[:, 1])
+        scale = min((rx1 - rx0) / max(w, 1.0), (ry1 - ry0) / max(h, 1.0))
+        # pan: move the box centre onto the region centre at the focal depth
+        bc = (pts[:, 0].min() + pts[:, 0].max()) / 2, (pts[:, 1].min() + pts[:, 1].max()) / 2
+        ren.SetWorldPoint(*cam.focal_point, 1.0)
+        ren.WorldToDisplay()
+        fx, fy, fz = ren.GetDisplayPoint()
+        ren.SetDisplayPoint(fx - ((rx0 + rx1) / 2 - bc[0]), fy - ((ry0 + ry1) / 2 - bc[1]), fz)
+        ren.DisplayToWorld()
+        wx, wy, wz, ww = ren.GetWorldPoint()
+        target = np.array([wx, wy, wz]) / (ww or 1.0)
+        delta = target - np.array(cam.focal_point)
+        cam.focal_point = tuple(np.array(cam.focal_point) + delta)
+        cam.position = tuple(np.array(cam.position) + delta)
+        cam.zoom(scale * 0.98)
+        ren.ResetCameraClippingRange()
+
+
+@dataclass
+class Scene:
+    """A built plant scene and the handles a replay needs."""
+
+    plotter: object
+    layout: PlantLayout
+    station_actors: dict = field(default_factory=dict)  # station -> body actor
+    lamp_actors: dict = field(default_factory=dict)  # station -> stacklight lamp actor
+    probes: dict = field(default_factory=dict)  # station -> world point on the body's front face
+    buffer_slots: dict = field(default_factory=dict)  # buffer -> list of part actors (rack order)
+    conveyor_parts: dict = field(default_factory=dict)  # conveyor -> (path, cumulative length, part actors)
+    agv_actors: dict = field(default_factory=dict)  # transport station -> list of (actor, body actor) per unit
+    texts: dict = field(default_factory=dict)
+    kpi_range: tuple = (0.0, 1.0)
+    kpi_values: dict = field(default_factory=dict)
+
+    def pixel(self, station: str) -> tuple[int, int]:
+        """Image (row-major, origin top left) coordinates (x, y) of a station's probe point."""
+        x, y = project(self.plotter, self.probes[station])
+        return int(round(x)), int(round(self.plotter.window_size[1] - 1 - y))
+
+
+def _text(p, text, x, y, size=12, bold=False, color="black", box=True, align="left", valign="top", name=None):
+    """A 2-D text at pixel (x, y) with a translucent white box behind it."""
+    import vtk
+
+    a = vtk.vtkTextActor()
+    a.SetInput(text)
+    tp = a.GetTextProperty()
+    tp.SetFontSize(size)
+    tp.SetBold(bold)
+    tp.SetColor(*_rgb(_hex(color)))
+    tp.SetFontFamilyToArial()
+    tp.SetJustification({"left": 0, "center": 1, "right": 2}[align])
+    tp.SetVerticalJustification({"bottom": 0, "center": 1, "top": 2}[valign])
+    if box:
+        tp.SetBackgroundColor(1, 1, 1)
+        tp.SetBackgroundOpacity(0.85)
+        tp.SetFrame(True)
+        tp.SetFrameColor(0.75, 0.78, 0.8)
+    tp.SetLineSpacing(1.15)
+    a.SetPosition(x, y)
+    p.add_actor(a, name=name, reset_camera=False)
+    return a
+
+
+def _hex(c):
+    if isinstance(c, str):
+        if c == "black":
+            return (0, 0, 0)
+        if c == "white":
+            return (255, 255, 255)
+        c = c.lstrip("#")
+        return tuple(int(c[i:i + 2], 16) for i in (0, 2, 4))
+    return c
+
+
+def _ribbon(a, b, width, z=0.012, head=True):
+    """A flat arrow on the floor from a to b: a strip ``width`` wide with an arrow head at its middle."""
+    import pyvista as pv
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    d = b - a
+    L = float(np.hypot(*d))
+    if L < 1e-6:
+        return None
+    u = d / L
+    n = np.array([-u[1], u[0]])
+    w = width / 2
+    pts = [a + n * w, b + n * w, b - n * w, a - n * w]
+    faces = [4, 0, 1, 2, 3]
+    if head and L > 2.5:
+        m = a + d * 0.5
+        hw, hl = max(w * 2.2, 0.35), max(w * 2.5, 0.6)
+        k = len(pts)
+        pts += [m - u * hl / 2 + n * hw, m + u * hl / 2, m - u * hl / 2 - n * hw]
+        faces += [3, k, k + 1, k + 2]
+    P = np.column_stack([np.array(pts), np.full(len(pts), z)])
+    P[4:, 2] = z + 0.004
+    return pv.PolyData(P, faces=np.array(faces))
+
+
+def _rack_slots(bx, by, n_slots, rot=0.0):
+    """Positions of stacked parts on a rack: 3 x 2 per layer, layers upwards."""
+    out = []
+    for k in range(n_slots):
+        layer, r = divmod(k, 6)
+        i, j = r % 3, r // 3
+        out.append((-0.5 + 0.5 * i, -0.25 + 0.5 * j, 0.3 + 0.36 * layer))
+    return place(np.array(out).reshape(-1, 3), bx, by, rot) if out else np.zeros((0, 3))
+
+
+def build_scene(result, mode: str = "kpi", kpi: str = "utilization", window_size=(1600, 900), off_screen: bool = True,
+                title: str | None = None, labels: bool | None = None, max_slots: int = 24, state_bars: bool = True) -> Scene:
+    """Build the plant scene. ``mode='kpi'``: bodies coloured by ``kpi`` with a legend, the
+    bottleneck ringed, state-share bars in front of each station and line KPIs in a panel.
+    ``mode='state'``: neutral scene with stacklights, part pools and a clock for the replay."""
+    import pyvista as pv
+
+    quiet_vtk()
+    if kpi not in KPI_CHOICES:
+        raise ValueError(f"unknown kpi {kpi!r}; choose one of {', '.join(KPI_CHOICES)}")
+    label, better = KPI_CHOICES[kpi]
+    lay = plant_layout(result.scenario)
+    names = [s for s in lay.order if s in lay.stations]
+    n_st = len(names)
+    labels = (n_st <= 60) if labels is None else labels
+    small = n_st > 60
+    p = pv.Plotter(off_screen=off_screen, window_size=list(window_size), lighting="three lights")
+    p.set_background("white")
+    sc = Scene(p, lay)
+    W, H = window_size
+    fs = max(8, int(round(min(W / 1600, H / 900) * 13)))  # label font size follows the window
+
+    # ---- floor with a 2 m grid -----------------------------------------------------------------
+    x0, x1, y0, y1 = lay.bounds()
+    pad = 5.0
+    fx0, fx1, fy0, fy1 = math.floor((x0 - pad) / 2) * 2, math.ceil((x1 + pad) / 2) * 2, math.floor((y0 - pad - 2) / 2) * 2, math.ceil((y1 + pad) / 2) * 2
+    floor = pv.Plane(center=((fx0 + fx1) / 2, (fy0 + fy1) / 2, -0.02), i_size=fx1 - fx0, j_size=fy1 - fy0,
+                     i_resolution=max(1, int((fx1 - fx0) / 2)), j_resolution=max(1, int((fy1 - fy0) / 2)))
+    p.add_mesh(floor, color=FLOOR, show_edges=not small, edge_color=GRID, line_width=1, lighting=False, name="floor")
+
+    # ---- KPI values and colours ----------------------------------------------------------------
+    st_k = result.kpis.get("stations", {})
+    vals = {s: (np.nan if st_k.get(s, {}).get(kpi) is None else float(st_k[s][kpi])) for s in names}
+    finite = np.array([v for v in vals.values() if np.isfinite(v)])
+    lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    sc.kpi_range, sc.kpi_values = (lo, hi), vals
+    clo, chi = (lo, hi) if hi - lo > 1e-9 else (lo - 0.05, hi + 0.05)
+    bottleneck = result.kpis.get("line", {}).get("bottleneck") if mode == "kpi" else None
+
+    # ---- flow ribbons on the floor ---------------------------------------------------------------
+    fl = flows(result)
+    fmax = max(fl.values()) if fl else 1
+    ribbons = []
+    for (a, b), n in fl.items():
+        if a in lay.stations and b in lay.stations:
+            pa, pb = lay.port(a, True), lay.port(b, False)
+            r = _ribbon(pa, pb, 0.12 + 0.7 * n / fmax)
+            if r is not None:
+                ribbons.append(r)
+    if ribbons:
+        p.add_mesh(ribbons[0].merge(ribbons[1:]) if len(ribbons) > 1 else ribbons[0], color=FLOW, opacity=0.35,
+                   lighting=False, name="flows")
+
+    # ---- stations ------------------------------------------------------------------------------
+    roles: dict[str, list] = {}
+    label_pts, label_txt = [], []
+    shares = state_shares(result) if (mode == "kpi" and state_bars and not small) else {}
+    bars: dict[int, list] = {}
+    for s in names:
+        x, y, rot = lay.stations[s]
+        mdl = build_model(model_name(s, lay.kinds[s]))
+        parts = placed(mdl, x, y, rot)
+        body = parts.pop("body")
+        if mode == "kpi":
+            colour = kpi_colour(vals[s], clo, chi, better)
+        else:
+            colour = STATE_COLOURS[Code.OFF_SHIFT]
+        sc.station_actors[s] = p.add_mesh(body, color=_rgb(colour), ambient=0.35, diffuse=0.7, specular=0.05,
+                                          name=f"station:{s}")
+        for role, mesh in parts.items():
+            roles.setdefault(role, []).append(mesh)
+        sc.probes[s] = tuple(place([mdl.probe], x, y, rot)[0])
+        lx, ly, lz = place([mdl.light], x, y, rot)[0]
+        if mode == "state":  # stacklight: post and lamp
+            roles.setdefault("post", []).append(pv.Cylinder(center=(lx, ly, lz + 0.35), direction=(0, 0, 1), radius=0.05, height=0.7))
+            sc.lamp_actors[s] = p.add_mesh(pv.Cylinder(center=(lx, ly, lz + 0.85), direction=(0, 0, 1), radius=0.16, height=0.35,
+                                                       resolution=20), color=_rgb(colour), lighting=False, name=f"lamp:{s}")
+        top = mdl.top + (1.2 if mode == "state" else 0.0)
+        if s == bottleneck:
+            p.add_mesh(pv.Disc(center=(x, y, 0.03), inner=3.1, outer=3.5, c_res=72), color="#d50000", lighting=False,
+                       name="bottleneck")
+        if labels:
+            label_pts.append((x, y, top + 0.5))
+            if mode == "kpi":
+                v = vals[s]
+                vt = "n/a" if not np.isfinite(v) else f"{100 * v:.0f} %"
+                label_txt.append(f"{s}{'  (bottleneck)' if s == bottleneck else ''}\n{label} {vt}")
+            else:
+                label_txt.append(s)
+        if shares:  # state-share bar on the floor in front of the station
+            sh = shares.get(s)
+            if sh is not None:
+                fr = place([(0.0, mdl.probe[1] - 0.9, 0.0)], x, y, rot)[0]
+                start = -2.0
+                for code, group in ((Code.PROCESSING, [0]), (Code.SETUP, [1]), (Code.STARVED, [2, 3, 4]), (Code.FAILURE, [5]),
+                                    (Code.PLANNED_MAINTENANCE, [6]), (Code.OFF_SHIFT, [7, 8])):
+                    w = 4.0 * float(sh[group].sum())
+                    if w > 0.01:
+                        seg = pv.Box((start, start + w, -0.22, 0.22, 0.0, 0.06))
+                        seg.points = place(seg.points, fr[0], fr[1], rot) + np.array([0, 0, 0.0])
+                        bars.setdefault(int(code), []).append(seg)
+                        start += w
+    for code, segs in bars.items():
+        p.add_mesh(segs[0].merge(segs[1:]) if len(segs) > 1 else segs[0], color=_rgb(STATE_COLOURS[Code(code)]),
+                   lighting=False, name=f"shares:{code}")
+
+    # ---- buffers and conveyors ------------------------------------------------------------------
+    bk = result.kpis.get("buffers", {})
+    buf_pts, buf_txt = [], []
+    for name, (bx, by, _, _) in lay.buffers.items():
+        kind = lay.buffer_kinds.get(name, "buffer")
+        cap = lay.buffer_capacity.get(name, float("inf"))
+        mean = float(bk.get(name, {}).get("mean_level", 0.0) or 0.0)
+        if kind == "conveyor":
+            path = lay.paths[name]
+            cum = polyline_length(path)
+            for i in range(len(path) - 1):
+                a, b = path[i], path[i + 1]
+                L = float(np.hypot(*(b - a)))
+                if L < 1e-6:
+                    continue
+                belt = pv.Box((0, L, -0.4, 0.4, 0.6, 0.78))
+                ang = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+                belt.points = place(belt.points, a[0], a[1], ang)
+                roles.setdefault("belt", []).append(belt)
+                for s_leg in np.arange(0.3, L, 1.5):
+                    leg = pv.Box((s_leg - 0.04, s_leg + 0.04, -0.35, 0.35, 0, 0.6))
+                    leg.points = place(leg.points, a[0], a[1], ang)
+                    roles.setdefault("trim", []).append(leg)
+            n_pool = int(min(cap, max_slots * 2))
+            pool = []
+            for k in range(n_pool):
+                pool.append(p.add_mesh(pv.Box((-0.2, 0.2, -0.2, 0.2, 0.0, 0.28)), color=PART, name=f"cpart:{name}:{k}",
+                                       specular=0.5))
+                pool[-1].visibility = False
+            sc.conveyor_parts[name] = (path, cum, pool)
+            if mode == "kpi":  # mean level as parts accumulated at the end of the belt
+                pitch = float(lay.buffer_specs[name].get("pitch", 0.5))
+                for k, a in enumerate(pool[:int(round(mean))]):
+                    q = polyline_point(path, [cum[-1] - 0.3 - k * max(pitch, 0.45)], cum)[0]
+                    a.position = (q[0], q[1], 0.78)
+                    a.visibility = True
+            mid = polyline_point(path, [cum[-1] / 2], cum)[0]
+            buf_pts.append((mid[0], mid[1], 1.3))
+        else:
+            roles.setdefault("rack", []).append(pv.Box((bx - 0.85, bx + 0.85, by - 0.55, by + 0.55, 0, 0.14)))
+            n_slots = int(min(cap, max_slots)) if math.isfinite(cap) else max_slots
+            slots = _rack_slots(bx, by, n_slots)
+            pool = []
+            for k, q in enumerate(slots):
+                a = p.add_mesh(pv.Cylinder(center=tuple(q), direction=(0, 0, 1), radius=0.19, height=0.32, resolution=16),
+                               color=PART, specular=0.5, name=f"part:{name}:{k}")
+                a.visibility = (mode == "kpi" and k < int(round(mean)))
+                pool.append(a)
+            sc.buffer_slots[name] = pool
+            buf_pts.append((bx, by, 0.4 + 0.36 * math.ceil(max(n_slots, 1) / 6) + 0.3))
+        if mode == "kpi":
+            cap_t = "inf" if not math.isfinite(cap) else f"{cap:.0f}"
+            mx = bk.get(name, {}).get("max_level")
+            buf_txt.append(f"{name}  mean {mean:.1f} / {cap_t}" + (f"  max {mx}" if mx is not None else ""))
+        else:
+            buf_txt.append(name)
+
+    # ---- transports (AGV fleets): vehicles parked at their home until the replay moves them -----
+    for s in names:
+        if lay.kinds[s] != "agv_fleet":
+            continue
+        x, y, rot = lay.stations[s]
+        units = [r for r, (_, st) in enumerate(result.resources) if st == s] or [None]
+        sc.agv_actors[s] = []
+        for k, _ in enumerate(units):
+            v = agv_vehicle()
+            body = v["body"][0].copy()
+            trim = v["trim"][0].merge(v["trim"][1:])
+            home = (x - 1.0 + 0.0 * k, y - 1.6 - 1.3 * k)
+            ab = p.add_mesh(body, color=_rgb(STATE_COLOURS[Code.STARVED] if mode == "kpi" else STATE_COLOURS[Code.OFF_SHIFT]),
+                            name=f"agv:{s}:{k}")
+            at = p.add_mesh(trim, color="#263238", name=f"agvtrim:{s}:{k}")
+            for a in (ab, at):
+                a.position = (home[0], home[1], 0.0)
+            sc.agv_actors[s].append((ab, at, home))
+
+    for role, meshes in roles.items():
+        style = {"belt": {"color": "#546e7a"}, "rack": {"color": RACK}}.get(role) or ROLE_STYLE.get(role, {"color": "grey"})
+        merged = meshes[0].merge(meshes[1:]) if len(meshes) > 1 else meshes[0]
+        p.add_mesh(merged, name=f"role:{role}", **style)
+
+    if labels and label_pts:
+        p.add_point_labels(np.array(label_pts), label_txt, font_size=fs, bold=True, point_size=1, shape_opacity=0.8,
+                           shape_color="white", text_color="#212121", always_visible=True, show_points=False,
+                           margin=4, name="labels", justification_horizontal="center")
+    if labels and buf_pts and len(buf_pts) <= 40:
+        p.add_point_labels(np.array(buf_pts), buf_txt, font_size=max(7, fs - 3), bold=False, point_size=1,
+                           shape_opacity=0.6, shape_color="white", text_color="#455a64", always_visible=True,
+                           show_points=False, margin=2, name="buffer_labels", justification_horizontal="center")
+
+    # ---- camera: fit the plant into the picture below the panels -----------------------------------
+    zmax = 5.0
+    region = (0.02, 0.86, 0.03, 0.78) if mode == "kpi" else (0.02, 0.84, 0.03, 0.84)
+    fit_camera(p, (x0 - 2.5, x1 + 2.5, y0 - 3.5, y1 + 2.0, 0.0, zmax), region=region)
+
+    # ---- legends and panels -------------------------------------------------------------------------
+    name_t = title or getattr(result, "scenario_name", None) or result.scenario.get("name", "plant")
+    if mode == "kpi":
+        carrier = pv.PolyData(np.array([[x0, y0, -5.0], [x0, y0, -5.0]]))
+        lt = f"{label} [%]"
+        carrier.point_data[lt] = np.array([100 * clo, 100 * chi])
+        p.add_mesh(carrier, scalars=lt, cmap=_lut(better, 100 * clo, 100 * chi), clim=(100 * clo, 100 * chi), opacity=0.0,
+                   name="legend", show_scalar_bar=True,
+                   scalar_bar_args={"title": lt, "vertical": True, "position_x": 0.905, "position_y": 0.2, "height": 0.55,
+                                    "width": 0.045, "color": "black", "fmt": "%.0f", "n_labels": 6, "title_font_size": fs + 3,
+                                    "label_font_size": fs + 1, "bold": False})
+        line = result.kpis.get("line", {})
+        f = lambda v, fmt="{:.1f}", k=1.0: "n/a" if v is None else fmt.format(v * k)
+        lt_mean = line.get("lead_time_mean_s")
+        _text(p, name_t, 14, H - 12, size=fs + 7, bold=True, box=False, name="title")
+        kline = (f"throughput {f(line.get('throughput_per_hour'), '{:.2f}')} parts/h    OEE {f(line.get('oee'), '{:.1f} %', 100)}"
+                 f"    availability {f(line.get('availability'), '{:.1f} %', 100)}    scrap {f(line.get('scrap_ratio'), '{:.2f} %', 100)}\n"
+                 f"WIP {f(line.get('wip_mean'))} parts    lead time {f(lt_mean, '{:.0f} min', 1 / 60)}"
+                 f"    energy/good part {f(line.get('energy_per_good_part_J'), '{:.2f} kWh', 1 / 3.6e6)}"
+                 f"    bottleneck {line.get('bottleneck') or 'n/a'}")
+        _text(p, kline, 14, H - 12 - int(2.1 * (fs + 7)), size=fs + 1, name="kpis")
+        foot = (f"colour: {label} per station (legend)    red ring: bottleneck    floor ribbons: part flow, width by parts moved "
+                f"(max {fmax})    bars: time in state    grid 2 m    {result.warmup / 3600:g}-{result.horizon / 3600:g} h")
+        _text(p, foot, 14, 10, size=max(7, fs - 2), color="#455a64", box=False, valign="bottom", name="footer")
+        if shares:
+            _state_legend(p, W, H, fs, title="time in state", y_top=0.17)
+    else:
+        _text(p, name_t, 14, H - 12, size=fs + 5, bold=True, box=False, name="title")
+        sc.texts["clock"] = _text(p, "", W - 14, H - 12, size=fs + 5, bold=True, align="right", name="clock")
+        sc.texts["counter"] = _text(p, "", 14, H - 12 - int(2.0 * (fs + 5)), size=fs, name="counter")
+        _state_legend(p, W, H, fs, title="stacklight", y_top=0.55)
+    return sc
+
+
+def _state_legend(p, W, H, fs, title: str, y_top: float) -> None:
+    """Colour patches with state names at the right edge."""
+    x = W - 14
+    y = y_top * H
+    _text(p, title, x, y, size=fs, bold=True, box=False, align="right", name="state_legend_title")
+    step = int(fs * 1.7)
+    for i, (txt, code) in enumerate(STATE_LEGEND):
+        yy = y - (i + 1) * step
+        _text(p, txt, x - int(fs * 1.8), yy, size=fs - 1, box=False, align="right", name=f"state_legend:{i}")
+        _text(p, "\u2588\u2588", x, yy, size=fs - 1, box=False, align="right", color=STATE_COLOURS[code], name=f"state_patch:{i}")
+
+
+def plot_plant(result, kpi: str = "utilization", window_size=(1600, 900), off_screen: bool = True, title: str | None = None,
+               **opts):
+    """A PyVista plotter showing the plant coloured by ``kpi`` (see :data:`KPI_CHOICES`); call
+    ``.show()`` in a notebook or window, ``.screenshot(path)`` off-screen."""
+    sc = build_scene(result, mode="kpi", kpi=kpi, window_size=window_size, off_screen=off_screen, title=title, **opts)
+    p = sc.plotter
+    p._twin_layout = sc.layout
+    p._twin_kpi_range = sc.kpi_range
+    p._twin_scene = sc
+    return p
 
 
 def render_png(result, path, kpi: str = "utilization", window_size=(1600, 900), **opts) -> Path:
