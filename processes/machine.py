@@ -41,10 +41,11 @@ from twin.scenario import Layout
 from twin.states import EXECUTION, STOP_PRIORITY, Code, Outcome
 from twin.units import Probability, Seconds, Watts
 
-__all__ = ["MachineSpec", "Machine", "Unit", "FailureProfile", "PowerSpec", "SetupSpec"]
+__all__ = ["MachineSpec", "Machine", "Unit", "FailureProfile", "PowerSpec", "SetupSpec", "OperatorNeed", "MaintenanceSpec"]
 
 PROCESSING, SETUP, STARVED, BLOCKED = Code.PROCESSING.value, Code.SETUP.value, Code.STARVED.value, Code.BLOCKED.value
 FAILURE = Code.FAILURE.value
+PM = Code.PLANNED_MAINTENANCE.value
 GOOD, SCRAP, REWORK = Outcome.GOOD.value, Outcome.SCRAP.value, Outcome.REWORK.value
 _PRIO = [c.value for c in STOP_PRIORITY]
 
@@ -62,6 +63,7 @@ class FailureProfile(_M):
     ttr: Distribution | None = Field(default=None, description="time to repair")
     availability: float | None = Field(default=None, gt=0, lt=1)
     mttr: Seconds | None = Field(default=None, gt=0)
+    crew: str | None = Field(default=None, description="repair crew (`crews`): the repair starts when a member is free")
 
     @model_validator(mode="after")
     def _spec(self):
@@ -122,6 +124,58 @@ class SetupSpec(_M):
     changes: dict[str, dict[str, Seconds]] = Field(default_factory=dict)
 
 
+class OperatorNeed(_M):
+    """A station that needs an operator from a pool (by ``skill``, or a named ``pool``).
+
+    ``during``: ``cycle`` (from before the setup to the end of processing), ``setup`` (only for
+    setups), or ``load`` (the first ``load_time`` of each cycle: the operator loads the part and
+    leaves the machine running unattended)."""
+
+    skill: str | None = None
+    pool: str | None = None
+    during: Literal["cycle", "setup", "load"] = "cycle"
+    load_time: Seconds = Field(default=0.0, ge=0, description="with during: load")
+
+    @model_validator(mode="after")
+    def _need(self):
+        if self.skill is None and self.pool is None:
+            raise ValueError("give the skill the station needs (or a pool name)")
+        if self.during == "load" and self.load_time <= 0:
+            raise ValueError("during: load needs load_time > 0")
+        return self
+
+
+class MaintenanceSpec(_M):
+    """Preventive or condition-based maintenance of every unit of a station.
+
+    One of: ``every`` (a time on a ``calendar`` or ``operating`` basis), ``cycles`` (parts
+    processed), or ``when`` (a condition on one of this station's tags, scanned every ``scan``,
+    e.g. ``tool_wear_max >= 0.8``). The station stops (planned maintenance) for ``duration``
+    after a ``crew`` member arrives; at the end its failure clocks restart as good as new and a
+    machining station gets new tools. Time and cycle plans fire at the end of a cycle when due
+    during one (operating and cycles basis) or interrupt it (calendar basis)."""
+
+    name: str = "pm"
+    every: Seconds | None = Field(default=None, gt=0)
+    basis: Literal["calendar", "operating"] = "operating"
+    cycles: int | None = Field(default=None, ge=1)
+    when: str | None = Field(default=None, description="TAG OP VALUE on this station's tags, e.g. 'tool_wear_max >= 0.8'")
+    scan: Seconds = Field(default=60.0, gt=0)
+    duration: Seconds = Field(gt=0)
+    crew: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        given = [k for k in ("every", "cycles", "when") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of every, cycles or when")
+        if self.when is not None:
+            from twin.rules import Rule
+
+            Rule(when=self.when, then={})  # same grammar as rules
+        return self
+
+
 class MachineSpec(_M):
     """``kind: machine``: a generic station."""
 
@@ -137,6 +191,9 @@ class MachineSpec(_M):
     layout: Layout | None = None
     dispatch: Literal["fifo", "spt", "edd", "setup"] = Field(
         default="fifo", description="which waiting part to take next: first in, shortest ideal time, earliest due date, least setup")
+    operator: OperatorNeed | None = Field(default=None, description="operator needed from a pool (see `operators`)")
+    loader: str | None = Field(default=None, description="robot station that loads and unloads this machine")
+    maintenance: list[MaintenanceSpec] = Field(default_factory=list, description="preventive / condition-based maintenance plans")
 
     @model_validator(mode="after")
     def _probs(self):
@@ -236,6 +293,19 @@ class Machine:
         self._plain_complete = cls.on_complete is Machine.on_complete
         self._dest: dict = {}
         self._dest_fast = None  # the one destination of every part leaving here, when there is one
+        # shared helpers: an operator pool and/or a robot loader (resolved in start())
+        op = spec.operator
+        self._op = run.operator_pools(op.skill, op.pool) if op is not None else None
+        self._op_mode = op.during if op is not None else None
+        self._op_load = op.load_time if op is not None else 0.0
+        self._loader = None
+        self._helpers = op is not None or spec.loader is not None
+        if self._helpers:
+            self._no_setup = False
+            self._plain_duration = False
+            inner = self.process_duration
+            self.process_duration = lambda part, unit, inner=inner: inner(part, unit) + unit.h_extra
+        self.maintenances = 0
         self.units = [Unit(self, k, spec.capacity) for k in range(spec.capacity)]
         if spec.rework > 0:
             self.rework_buffer = run.implicit_buffer(("rework", name), f"rework:{name}")
@@ -374,6 +444,15 @@ class Machine:
                 u.remove_stop(code)
 
     def start(self) -> None:
+        if self.spec.loader is not None:
+            self._loader = self.run.stations[self.spec.loader]
+        for i, mp in enumerate(self.spec.maintenance):
+            if mp.when is not None:
+                from twin.rules import Rule
+
+                self.run.extra_rules.append(Rule(
+                    name=f"{self.name}:{mp.name}", when=f"{self.name}.{mp.when.strip()}", scan=mp.scan,
+                    then={"command": "request_maintenance", "target": self.name, "value": {"plan": i}}))
         dests = {id(d): d for (p, k, st), d in self.run._dest.items() if st == self.name}
         if len(dests) == 1:
             d = next(iter(dests.values()))
@@ -381,6 +460,39 @@ class Machine:
                 self._dest_fast = d
         for u in self.units:
             u.start()
+
+    # ---- maintenance ----------------------------------------------------------------------------
+    def start_maintenance(self, duration: float, crew: str | None = None) -> None:
+        """Planned maintenance of every unit now: stop, wait for a crew member (if any), work
+        ``duration``, then renew (:meth:`maintained`) and restart."""
+        for u in self.units:
+            u.add_stop(PM)
+        run = self.run
+
+        def work(pool=None):
+            def done(ev):
+                self.maintained()
+                for u in self.units:
+                    u.remove_stop(PM)
+                if pool is not None:
+                    pool.release()
+            run.at(run.now + duration, done)
+
+        if crew is not None:
+            run.pools[crew].request(work)
+        else:
+            work()
+
+    def maintained(self) -> None:
+        """After maintenance of the station: every unit as good as new (:meth:`unit_maintained`)."""
+        for u in self.units:
+            self.unit_maintained(u)
+
+    def unit_maintained(self, unit) -> None:
+        """After maintenance of one unit: failure clocks as good as new (new times to failure).
+        Process models add their own renewal (new tools)."""
+        self.maintenances += 1
+        unit.renew()
 
     # ---- tags -----------------------------------------------------------------------------------
     def tags(self) -> dict:
@@ -409,18 +521,29 @@ class Machine:
 class _Clock:
     """Failure clock of one profile on one unit (see module docstring for the bases)."""
 
-    __slots__ = ("unit", "index", "basis", "tbf", "ttr", "budget", "since", "pending")
+    __slots__ = ("unit", "index", "basis", "tbf", "ttr", "budget", "since", "pending", "crew", "planned")
 
-    def __init__(self, unit, index, profile: FailureProfile, streams, entity):
-        tbf, ttr = profile.resolved()
+    def __init__(self, unit, index, profile: FailureProfile | None, streams, entity, plan: "MaintenanceSpec | None" = None):
         self.unit = unit
         self.index = index
+        self.pending = None
+        self.since = 0.0
+        if plan is not None:  # a preventive maintenance plan: fixed interval, fixed duration
+            self.planned = True
+            self.crew = plan.crew
+            self.basis = "cycles" if plan.cycles is not None else plan.basis
+            every = float(plan.cycles if plan.cycles is not None else plan.every)
+            self.tbf = lambda every=every: every
+            self.ttr = lambda d=float(plan.duration): d
+            self.budget = every
+            return
+        tbf, ttr = profile.resolved()
+        self.planned = False
+        self.crew = profile.crew
         self.basis = profile.basis
         self.tbf = make_sampler(tbf, streams.generator(entity, f"failure:{profile.name}:tbf"))
         self.ttr = make_sampler(ttr, streams.generator(entity, f"failure:{profile.name}:ttr"))
         self.budget = self.tbf()
-        self.since = 0.0
-        self.pending = None
 
 
 class Unit:
@@ -430,6 +553,7 @@ class Unit:
         "m", "env", "rid", "activity", "stops", "n_stops", "part", "pending", "t_end", "remaining",
         "after", "last_product", "code", "logged_part", "dest", "t_start", "clocks", "op_clocks",
         "proc_clocks", "cyc_clocks", "_lt", "_lr", "_lc", "_lp", "_ops", "name", "held_by_command", "_fire_cb", "_done_cb",
+        "h_su", "h_extra", "held_op", "waiting", "wait_resume", "unloaded", "robot_arm",
     )
 
     def __init__(self, machine: Machine, k: int, n: int):
@@ -458,6 +582,15 @@ class Unit:
         self._fire_cb = self._fire
         self._done_cb = self._processing_done
         self.clocks = [_Clock(self, i, f, run.streams, self.name) for i, f in enumerate(machine.spec.failures)]
+        self.clocks += [_Clock(self, i, None, run.streams, self.name, plan=mp)
+                        for i, mp in enumerate(machine.spec.maintenance) if mp.when is None]
+        self.h_su = 0.0
+        self.h_extra = 0.0
+        self.held_op = None
+        self.waiting = None
+        self.wait_resume = None
+        self.unloaded = False
+        self.robot_arm = -1
         self.op_clocks = [c for c in self.clocks if c.basis == "operating"]
         self.proc_clocks = [c for c in self.clocks if c.basis == "processing"]
         self.cyc_clocks = [c for c in self.clocks if c.basis == "cycles"]
@@ -522,6 +655,9 @@ class Unit:
     def _begin(self, part) -> None:
         self.part = part
         m = self.m
+        if m._helpers:
+            self._h_begin()
+            return
         if m._no_setup:
             self._start_processing()
             return
@@ -569,6 +705,8 @@ class Unit:
         self.pending = None
         part = self.part
         m = self.m
+        if m._helpers and self._h_done():
+            return  # waiting for the robot to unload
         now = self.env._now
         if self.proc_clocks:
             self._proc_pause()
@@ -680,6 +818,11 @@ class Unit:
 
     def _suspend(self) -> None:
         now = self.env._now
+        w = self.waiting
+        if w is not None and type(w) is tuple:  # waiting for an operator or robot: give up the place in line
+            w[0].cancel(w[1])
+            self.waiting = None
+            self.wait_resume = w[2]
         a = self.activity
         if a == PROCESSING or a == SETUP:
             if self.pending is not None:
@@ -701,6 +844,10 @@ class Unit:
         for c in self.op_clocks:
             if c.budget is not None:
                 self._arm(c, c.budget)
+        if self.wait_resume is not None:
+            fn, self.wait_resume = self.wait_resume, None
+            fn()
+            return
         a = self.activity
         if a == PROCESSING or a == SETUP:
             self._show()
@@ -724,6 +871,11 @@ class Unit:
     def _clock_fire(self, c: _Clock, ev) -> None:
         if ev is c.pending:
             c.pending = None
+            if c.planned and c.basis == "operating" and self.activity in (PROCESSING, SETUP):
+                # preventive maintenance waits for the end of the cycle in hand
+                c.budget = 1
+                self.cyc_clocks.append(c)
+                return
             self._fail(c)
 
     def _proc_resume(self, d: float) -> None:
@@ -743,6 +895,19 @@ class Unit:
 
     def _fail(self, c: _Clock) -> None:
         run = self.m.run
+        if c.planned:
+            c.budget = None
+            c.pending = None
+            if c.basis == "operating" and c in self.cyc_clocks:
+                self.cyc_clocks.remove(c)
+            self.add_stop(PM)
+            d = c.ttr()
+            work = lambda pool=None: run.at(self.env._now + d, lambda ev: self._pm_done(c, pool))
+            if c.crew is not None:
+                run.pools[c.crew].request(work)
+            else:
+                work()
+            return
         ttr = c.ttr()
         fl = run.failure_log
         fl.t.append(self.env._now)
@@ -752,15 +917,146 @@ class Unit:
         c.budget = None
         c.pending = None
         self.add_stop(FAILURE)
-        run.at(self.env._now + ttr, lambda ev, c=c: self._repaired(c))
+        if c.crew is not None:  # the repair starts when a crew member is free
+            run.pools[c.crew].request(lambda pool, c=c, ttr=ttr: run.at(self.env._now + ttr, lambda ev: self._repaired(c, pool)))
+        else:
+            run.at(self.env._now + ttr, lambda ev, c=c: self._repaired(c))
 
-    def _repaired(self, c: _Clock) -> None:
+    def _repaired(self, c: _Clock, pool=None) -> None:
         c.budget = c.tbf()
         if c.basis == "calendar":
             self._arm(c, c.budget)
         elif c.basis == "processing":
             c.since = self.env._now
+        if pool is not None:
+            pool.release()
         self.remove_stop(FAILURE)
+
+    def _pm_done(self, c: _Clock, pool) -> None:
+        self.m.unit_maintained(self)
+        c.budget = c.tbf()
+        if c.basis == "calendar":
+            self._arm(c, c.budget)
+        if pool is not None:
+            pool.release()
+        self.remove_stop(PM)
+
+    def renew(self) -> None:
+        """Failure clocks as good as new: a new time (or count) to the next failure."""
+        now = self.env._now
+        for c in self.clocks:
+            if c.planned or c.budget is None:  # a plan keeps its interval; a failed clock is under repair
+                continue
+            c.budget = c.tbf()
+            c.since = now
+            if c.pending is not None:
+                c.pending = None
+                self._arm(c, c.budget)
+
+    # ---- shared helpers: operator pools and robot loaders -----------------------------------------
+    def _h_wait(self, pool, then, waiting_code: int = STARVED) -> None:
+        """Ask ``pool`` for a member; ``then(member_pool)`` runs when granted (maybe at once)."""
+        token = object()
+        self.waiting = token
+
+        def cb(p, token=token):
+            w = self.waiting
+            if w is token or (type(w) is tuple and w[1] is cb):
+                self.waiting = None
+            then(p)
+
+        q = pool.request(cb)
+        if self.waiting is token:  # queued
+            self.waiting = (q, cb, lambda: self._h_wait(pool, then, waiting_code))
+            self.activity = waiting_code
+            self._show()
+
+    def _h_begin(self) -> None:
+        m = self.m
+        self.h_su = su = m.setup_time(self.last_product, self.part)
+        if m._op is not None and self.held_op is None and (m._op_mode == "cycle" or (m._op_mode == "setup" and su > 0)):
+            self._h_wait(m._op, self._h_got_op)
+        else:
+            self._h_setup()
+
+    def _h_got_op(self, pool) -> None:
+        self.held_op = pool
+        self._h_setup()
+
+    def _h_setup(self) -> None:
+        su = self.h_su
+        if su > 0:
+            self.activity = SETUP
+            self.after = self._h_after_setup
+            self._show()
+            self._schedule(su)
+        else:
+            self._h_after_setup()
+
+    def _h_after_setup(self) -> None:
+        m = self.m
+        if m._op_mode == "setup" and self.held_op is not None:
+            self.held_op.release()
+            self.held_op = None
+        if m._op_mode == "load":
+            self._h_wait(m._op, self._h_got_op_load)
+        else:
+            self._h_load()
+
+    def _h_got_op_load(self, pool) -> None:
+        self.held_op = pool
+        d = self.m._op_load
+        run = self.m.run
+        run.at(self.env._now + d, lambda ev, pool=pool: self._h_release_op(pool))
+        self._h_load()
+
+    def _h_release_op(self, pool) -> None:
+        if self.held_op is pool:
+            self.held_op = None
+            pool.release()
+
+    def _h_load(self) -> None:
+        r = self.m._loader
+        if r is not None:
+            self._h_wait(r.pool, self._h_got_robot_load)
+        else:
+            self.h_extra = 0.0
+            self._start_processing()
+
+    def _h_got_robot_load(self, pool) -> None:
+        r = self.m._loader
+        self.robot_arm, t = r.handle(self, load=True)
+        self.h_extra = t  # the load is part of this machine's cycle
+        arm = self.robot_arm
+        self.m.run.at(self.env._now + t, lambda ev: r.release(arm))
+        self.robot_arm = -1
+        self._start_processing()
+
+    def _h_done(self) -> bool:
+        """End of processing with helpers: robot unload first (True while it is pending)."""
+        m = self.m
+        r = m._loader
+        if r is not None and not self.unloaded:
+            self._h_wait(r.pool, self._h_got_robot_unload, BLOCKED)
+            return True
+        if self.unloaded:
+            self.unloaded = False
+            r.release(self.robot_arm)
+            self.robot_arm = -1
+            self.activity = PROCESSING
+        if m._op_mode == "cycle" and self.held_op is not None:
+            self.held_op.release()
+            self.held_op = None
+        return False
+
+    def _h_got_robot_unload(self, pool) -> None:
+        r = self.m._loader
+        self.robot_arm, t = r.handle(self, load=False)
+        self.unloaded = True
+        self.activity = PROCESSING
+        self._show()
+        self.pending = wake(self.env, t, self._done_cb)
+        self.t_end = self.env._now + t
 
 
 register("machine", MachineSpec, Machine)

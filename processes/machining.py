@@ -172,7 +172,7 @@ def _force_power(cut: CutSpec, tool: ToolSpec) -> tuple[float, float]:
 class _Cut:
     """Physics of one cut at fixed conditions, computed once at assembly."""
 
-    __slots__ = ("tool", "time", "power", "life", "ra0", "stable", "diameter", "energy", "finishing", "spindle_hz")
+    __slots__ = ("tool", "time", "power", "life", "ra0", "stable", "diameter", "energy", "finishing", "spindle_hz", "teeth")
 
     def __init__(self, cut: CutSpec, tool_idx: int, tool: ToolSpec, dyn: DynamicsSpec | None):
         m = K.get_material(cut.material)
@@ -197,6 +197,7 @@ class _Cut:
             h = cut.f / 2.0
             depth, teeth = cut.cutter_diameter / 2.0, 2
         self.tool = tool_idx
+        self.teeth = teeth
         self.power = pc
         self.life = K.taylor_life(cut.vc, n, C)
         if dyn is not None:
@@ -251,6 +252,9 @@ class Machining(Machine):
         self._plain_duration = False
         self._plain_outcome = False
         self._plain_complete = False
+        rec = run.scenario.recording
+        self.recording = rec if rec is not None and name in rec.stations else None
+        self._cuts_rec = array("d")  # per recorded cut: t0, t1, spindle_hz, teeth, vb, unstable, power, unit, part, vb_max
 
     def nominal_cycle(self, cuts) -> float:
         s = self.spec
@@ -300,6 +304,8 @@ class Machining(Machine):
             if self._u() < -math.expm1(-rate * life * ((x1 - x0) + 3.0 * (x1 ** 3 - x0 ** 3))):
                 broken_at = t_start + ct * self._u()
                 break
+        if self.recording is not None:
+            self._record_cuts(key, rows, frac, k, part.id)
         for j, ct, life, _e, st, fin, diam, ra0, vbm, _r, clear in rows:
             x = frac[j] + ct / life
             frac[j] = x
@@ -329,6 +335,42 @@ class Machining(Machine):
         part.data = (ra, dev, stable, broken_at >= 0)
         self._rec_ext((self.env._now, part.id, k, d, cut_time, ra, dev, vb_fin, stable, broken_at >= 0, e, changes))
         return d
+
+    def _record_cuts(self, key, rows, frac, k, pid) -> None:
+        """Timing and state of each cut of the part starting now (for the signal recording);
+        cut times assume the cycle runs without interruption."""
+        rec = self.recording
+        now = self.env._now
+        if now < rec.start or (rec.stop is not None and now >= rec.stop):
+            return
+        s = self.spec
+        fo = self.feed_override
+        t = now + s.load_unload / fo
+        cuts = self.plans[key]
+        for c, (j, ct, life, _e, st, *_rest) in zip(cuts, rows):
+            t += s.rapid / fo
+            vbm = s.tools[self.tool_names[j]].vb_max
+            vb = K.flank_wear_vb(frac[j] * life, life, vbm)
+            self._cuts_rec.extend((t, t + ct / fo, c.spindle_hz, c.teeth, vb, 0.0 if st else 1.0, c.power, k, pid, vbm))
+            t += ct / fo
+
+    def signals_table(self):
+        """Feature rows with labels from the recorded cuts (None when nothing was recorded)."""
+        from .recording import signal_features
+
+        return signal_features(self)
+
+    def unit_maintained(self, unit) -> None:
+        """Maintenance renews the failure clocks and puts new tools in the unit's magazine
+        (each worn tool counts as a tool change)."""
+        super().unit_maintained(unit)
+        k = self._unit_index[id(unit)]
+        frac, used = self.tool_frac[k], self.tool_parts[k]
+        for j in range(len(frac)):
+            if frac[j] > 0.0:
+                self.tool_changes += 1
+            frac[j] = 0.0
+            used[j] = 0
 
     def _schedule_breakage(self, unit, after: float) -> None:
         run = self.run

@@ -12,7 +12,8 @@ Commands:
 * ``feed_override`` of a station (0.1 .. 2.0; divides processing times of parts started later);
 * ``buffer_limit`` of a buffer (CONWIP; null for unbounded);
 * ``release_hold`` / ``release_resume`` of the part release (sources);
-* ``request_maintenance`` of a station for a duration (planned maintenance stop now);
+* ``request_maintenance`` of a station for a duration, optionally by a crew (``{duration, crew}``):
+  a planned maintenance stop now, after which the station is as good as new;
 * ``dispatch``: the part (id) a station takes next from its queue;
 * ``route``: send a part (id) to a given station at its next step where the routing offers
   several buffers (e.g. one per parallel machine);
@@ -152,13 +153,30 @@ def _apply(run, cmd: Command) -> str:
         return f"part {cmd.value} goes to {st.name} next (where its routing offers a choice)"
     if c == "request_maintenance":
         st = _station(run, cmd.target)
-        try:
-            dur = float(cmd.value)
-        except (TypeError, ValueError):
-            raise CommandError(f"request_maintenance needs a duration in seconds, got {cmd.value!r}") from None
+        crew = None
+        v = cmd.value
+        if isinstance(v, dict) and "plan" in v:  # a condition-based plan of the station (see MaintenanceSpec)
+            plans = getattr(st.spec, "maintenance", [])
+            if not isinstance(v["plan"], int) or not 0 <= v["plan"] < len(plans):
+                raise CommandError(f"{cmd.target} has no maintenance plan {v['plan']!r}")
+            plan = plans[v["plan"]]
+            dur, crew = float(plan.duration), plan.crew
+        else:
+            if isinstance(v, dict):
+                crew = v.get("crew")
+                v = v.get("duration")
+            try:
+                dur = float(v)
+            except (TypeError, ValueError):
+                raise CommandError(f"request_maintenance needs a duration in seconds (or {{duration, crew}}), got {cmd.value!r}") from None
+            if crew is not None and crew not in run.pools:
+                raise CommandError(f"no crew named {crew!r} (crews: {', '.join(sorted(run.pools)) or 'none'})")
         if dur <= 0:
             raise CommandError("maintenance duration must be > 0")
-        st.set_stop(Code.PLANNED_MAINTENANCE, +1)
-        run.at(run.now + dur, lambda ev: st.set_stop(Code.PLANNED_MAINTENANCE, -1))
-        return f"{cmd.target} maintenance for {dur:.0f} s"
+        if hasattr(st, "start_maintenance"):
+            st.start_maintenance(dur, crew)
+        else:
+            st.set_stop(Code.PLANNED_MAINTENANCE, +1)
+            run.at(run.now + dur, lambda ev: st.set_stop(Code.PLANNED_MAINTENANCE, -1))
+        return f"{cmd.target} maintenance for {dur:.0f} s" + (f" by crew {crew}" if crew else "")
     raise CommandError(f"unhandled command {c!r}")

@@ -20,6 +20,7 @@ import simpy
 from simpy.core import NORMAL
 
 from .calendar import Calendar
+from .pools import build_pools, new_pool_log
 from .log import CommandLog, FailureLog, LevelLog, OpsLog, PartLog, StateLog
 from .registry import registry
 from .scenario import ScenarioBase, parse_scenario
@@ -110,6 +111,9 @@ class Run:
         self._dest: dict[tuple[int, int, str], Any] = {}
         self._finished = False
         self.routes: dict[int, str] = {}  # part id -> station it must go to next (`route` command)
+        self.pool_names: list[tuple[str, str, int]] = []  # crews, operator pools, robots, vehicles
+        self.pool_log = new_pool_log()
+        self.extra_rules: list = []  # rules process kinds add (condition-based maintenance)
         self._build()
 
     # ---- assembly ---------------------------------------------------------------------------
@@ -132,6 +136,7 @@ class Run:
 
     def _build(self) -> None:
         sc = self.scenario
+        self.pools = build_pools(self)
         for name, spec in sc.stations.items():
             self.stations[name] = registry.get(spec.kind).runtime(self, name, spec)
         explicit = []
@@ -189,10 +194,10 @@ class Run:
             st.start()
         for src in self.sources:
             src.start()
-        if sc.rules:
+        if sc.rules or self.extra_rules:
             from .rules import install_rules
 
-            install_rules(self, sc.rules)
+            install_rules(self, list(sc.rules) + self.extra_rules)
 
     def _schedule_calendar(self, cal: Calendar | None) -> None:
         if cal is None:
@@ -215,6 +220,15 @@ class Run:
             self.at(t, lambda ev, targets=targets, code=code, delta=delta: [s.set_stop(code, delta) for s in targets])
 
     # ---- services for process models ----------------------------------------------------------
+    def operator_pools(self, skill: str | None, pool: str | None):
+        """The pool (or :class:`~twin.pools.MultiPool`) that serves a station's operator need."""
+        from .pools import MultiPool
+
+        if pool is not None:
+            return self.pools[pool]
+        cands = [p for p in self.pools.values() if p.kind == "operators" and p.can_serve(skill)]
+        return cands[0] if len(cands) == 1 else MultiPool(cands)
+
     def at(self, t: float, callback: Callable[[simpy.Event], None]) -> simpy.Event:
         """Call ``callback(event)`` at absolute sim time ``t`` (>= now)."""
         return wake(self.env, max(0.0, t - self.env._now), callback)

@@ -278,7 +278,7 @@ def compute_kpis(r) -> dict[str, Any]:
             nxt = np.append(t[1:], t1)
             d = np.clip(nxt, t0, t1) - np.clip(t, t0, t1)
             buffers[name] = {"mean_level": float((d * level).sum() / window), "max_level": int(level.max())}
-    return {
+    out = {
         "meta": {
             "scenario": r.scenario_name,
             "seed": r.seed,
@@ -291,3 +291,9 @@ def compute_kpis(r) -> dict[str, Any]:
         "stations": stations,
         "buffers": buffers,
     }
+    pools = (getattr(r, "extra_tables", None) or {}).get("pools")
+    if pools is not None:
+        from .pools import pool_kpis
+
+        out["pools"] = pool_kpis(pools, t0, t1)
+    return out

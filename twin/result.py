@@ -29,6 +29,23 @@ __all__ = ["Result"]
 _LOGS = ("state", "ops", "levels", "failures", "part_events")
 
 
+from .pools import pool_table
+
+
+def _signal_tables(run) -> dict:
+    """``signals_<station>`` (and ``signals_<station>_raw``) of the recorded stations."""
+    out = {}
+    for name, st in run.stations.items():
+        if getattr(st, "recording", None) is not None:
+            tables = st.signals_table()
+            if tables is not None:
+                feats, raw = tables
+                out[f"signals_{name}"] = feats
+                if raw is not None:
+                    out[f"signals_{name}_raw"] = raw
+    return out
+
+
 class Result:
     """Everything a run produced; KPIs are computed on first access."""
 
@@ -83,6 +100,8 @@ class Result:
             part_events=run.part_log.numpy(copy=not run.finished),
             commands=list(run.command_log.rows),
             extra_tables={**dict(getattr(run, "extra_tables", {})),
+                          **({"pools": pool_table(run)} if run.pool_names else {}),
+                          **_signal_tables(run),
                           **{f"physics_{name}": st.physics_table() for name, st in run.stations.items()
                              if hasattr(st, "physics_table") and st.physics_table() is not None}},
         )

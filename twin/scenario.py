@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from .calendar import Calendar
 from .distributions import Distribution
 from .registry import registry
+from .pools import OperatorPoolSpec, PoolSpec
 from .rules import Rule
 from .units import Seconds
 
@@ -127,6 +128,30 @@ class SignalSpec(_M):
     dropout: float = Field(default=0.0, ge=0, le=1, description="probability that a read returns null (UNAVAILABLE)")
 
 
+class RecordingSpec(_M):
+    """Machine signals for condition-monitoring work: per machining station, one feature row
+    per ``window`` of cutting (vibration RMS, peak, kurtosis, tooth-passing and chatter band
+    energies from a ``snippet`` synthesised at ``sample_rate``; spindle load; spindle
+    temperature) with ground truth (flank wear, stability, time to the unit's next failure),
+    written as ``signals_<station>.parquet``; ``raw`` seconds of the raw vibration as well."""
+
+    stations: list[str] = Field(min_length=1, description="machining stations to record")
+    window: Seconds = Field(default=1.0, gt=0, description="cutting time per feature row")
+    snippet: Seconds = Field(default=0.1, gt=0, description="vibration synthesised per row (features come from it)")
+    sample_rate: float = Field(default=10_000.0, gt=0, description="vibration sample rate [Hz]")
+    start: Seconds = Field(default=0.0, ge=0, description="record from this sim time")
+    stop: Seconds | None = Field(default=None, gt=0, description="record until this sim time (default: the horizon)")
+    raw: Seconds = Field(default=0.0, ge=0, description="seconds of raw vibration to keep (from the first recorded cut)")
+    a0: float = Field(default=1.0, gt=0, description="vibration amplitude of a new tool [m/s^2]")
+    noise: float = Field(default=0.2, ge=0, description="vibration noise [m/s^2 RMS]")
+
+    @model_validator(mode="after")
+    def _snip(self):
+        if self.snippet > self.window:
+            raise ValueError("snippet must not be longer than window")
+        return self
+
+
 class ScenarioBase(_M):
     """Fields common to every scenario; ``stations`` and ``buffers`` are added from the registry."""
 
@@ -141,6 +166,9 @@ class ScenarioBase(_M):
     release: Release = Field(default_factory=SaturatedRelease)
     rules: list["Rule"] = Field(default_factory=list, description="automation rules: when TAG condition then command")
     signals: dict[str, SignalSpec] = Field(default_factory=dict, description="tag name -> non-idealities (delay, noise, stuck-at, dropout)")
+    recording: RecordingSpec | None = Field(default=None, description="machine signals with ground-truth labels for AI work")
+    crews: dict[str, PoolSpec] = Field(default_factory=dict, description="repair / maintenance crews named by failure profiles and maintenance plans")
+    operators: dict[str, OperatorPoolSpec] = Field(default_factory=dict, description="operator pools with skills and shifts, asked for by stations' `operator`")
 
     @model_validator(mode="before")
     @classmethod
@@ -308,10 +336,38 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
             t = cmd.get("target")
             if t and t not in targets:
                 errs.append((f"rules[{i}].{key}.target", f"names {t!r}, which is neither a station nor a buffer"))
+    shift_names = {sh.name for sh in sc.calendar.shifts} if sc.calendar is not None else set()
+    for sec in ("crews", "operators"):
+        for pname, pool in getattr(sc, sec).items():
+            for sh in pool.shifts or ():
+                if sh not in shift_names:
+                    errs.append((f"{sec}.{pname}.shifts", f"names shift {sh!r}, which calendar.shifts does not define"
+                                 + (f" (shifts: {', '.join(sorted(shift_names))})" if shift_names else "")))
     for sname, spec in sc.stations.items():
-        check = getattr(spec, "cross_check", None)
-        if check is not None:
-            errs.extend(check(sname, sc))
+        for i, f in enumerate(getattr(spec, "failures", None) or ()):
+            if getattr(f, "crew", None) is not None and f.crew not in sc.crews:
+                errs.append((f"stations.{sname}.failures[{i}].crew", f"names crew {f.crew!r}, which `crews` does not define"))
+        for i, m in enumerate(getattr(spec, "maintenance", None) or ()):
+            if m.crew is not None and m.crew not in sc.crews:
+                errs.append((f"stations.{sname}.maintenance[{i}].crew", f"names crew {m.crew!r}, which `crews` does not define"))
+        op = getattr(spec, "operator", None)
+        if op is not None:
+            if op.pool is not None and op.pool not in sc.operators:
+                errs.append((f"stations.{sname}.operator.pool", f"names pool {op.pool!r}, which `operators` does not define"))
+            elif op.pool is None and not any(p.skills == [] or op.skill in p.skills for p in sc.operators.values()):
+                errs.append((f"stations.{sname}.operator.skill", f"no operator pool has skill {op.skill!r}"))
+        loader = getattr(spec, "loader", None)
+        if loader is not None and (loader not in sc.stations or sc.stations[loader].kind != "robot"):
+            errs.append((f"stations.{sname}.loader", f"names {loader!r}, which is not a station of kind robot"))
+    if sc.recording is not None:
+        for i, n in enumerate(sc.recording.stations):
+            if n not in stations or sc.stations[n].kind not in ("cnc_lathe", "cnc_mill", "drill"):
+                errs.append((f"recording.stations[{i}]", f"names {n!r}, which is not a machining station (cnc_lathe, cnc_mill, drill)"))
+    for section in (sc.stations, sc.buffers):
+        for sname, spec in section.items():
+            check = getattr(spec, "cross_check", None)
+            if check is not None:
+                errs.extend(check(sname, sc))
     return errs
 
 
