@@ -23,7 +23,7 @@ from .machining import (cutting_power, drilling_force, drilling_time, drilling_t
                         milling_force_mean, milling_mean_chip_thickness, milling_time, motor_power, mrr_turning,
                         peripheral_milling, spindle_speed, spindle_torque, turning_force, turning_time, turning_time_vc)
 from .materials import MATERIALS, TAYLOR_TOOLS, get_material, get_tool, taylor_C_si  # noqa: E402
-from .signals import spindle_load_signal, temperature_trace, vibration_signal  # noqa: E402
+from .signals import spindle_load_signal, temperature_trace, vibration_signal, vibration_windows  # noqa: E402
 from .surface import RA_CONST_CUSP, RA_CONST_TEXTBOOK, dimensional_deviation, ra_theoretical, ra_with_wear, rz_theoretical  # noqa: E402
 from .tool_wear import (VB_CRIT, cumulative_damage, economic_speed_max_production, economic_speed_min_cost,  # noqa: E402
                         flank_wear_vb, life_fraction, taylor_extended_life, taylor_from_two_points, taylor_life,

@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["vibration_signal", "spindle_load_signal", "temperature_trace", "gauss_hash", "vibration_numpy"]
+__all__ = ["vibration_signal", "vibration_windows", "spindle_load_signal", "temperature_trace", "gauss_hash", "vibration_numpy"]
 
 _M64 = (1 << 64) - 1
 
@@ -91,6 +91,43 @@ def vibration_numpy(t0, n_samples, fs, cut_start, cut_end, spindle_hz, teeth, vb
     x += np.where(unstable[jc] > 0, 3.0 * a0 * np.sin(2 * np.pi * chatter_hz[jc] * t), 0.0)
     x = np.where(inside, x, 0.0) + noise * np.random.default_rng(seed).standard_normal(n_samples)
     return x.astype(np.float32)
+
+
+@njit(cache=True, parallel=True)
+def vibration_windows(starts, n_samples, fs, cut_start, cut_end, spindle_hz, teeth, vb, vb_crit, unstable, chatter_hz,
+                      a0, noise, seed):
+    """Batch of :func:`vibration_signal` snippets: row r holds the n_samples samples from
+    ``starts[r]`` (same model, same per-sample noise, so a row equals the single-signal call
+    at that start). Parallel over rows; returns float32 [len(starts), n_samples].
+
+    >>> cs, ce = np.array([0.0]), np.array([1.0])
+    >>> one = np.ones(1)
+    >>> X = vibration_windows(np.array([0.1, 0.5]), 64, 1000.0, cs, ce, 50 * one, 4 * one, 0 * one, 1.0, np.zeros(1, np.int64), 600 * one, 1.0, 0.1, 3)
+    >>> s, _, _ = vibration_signal(0.5, 64, 1000.0, cs, ce, 50 * one, 4 * one, 0 * one, 1.0, np.zeros(1, np.int64), 600 * one, 1.0, 0.1, 3)
+    >>> bool(np.array_equal(X[1], s))
+    True
+    """
+    if fs <= 0.0 or n_samples < 0:
+        raise ValueError("need fs > 0 and n_samples >= 0")
+    if vb_crit <= 0.0:
+        raise ValueError("vb_crit must be > 0")
+    m = len(starts)
+    out = np.empty((m, n_samples), dtype=np.float32)
+    nc = len(cut_start)
+    for r in prange(m):
+        i0 = int(round(starts[r] * fs))
+        for i in range(n_samples):
+            t = (i0 + i) / fs
+            j = np.searchsorted(cut_start, t, side="right") - 1
+            x = noise * gauss_hash(seed, i0 + i)
+            if j >= 0 and j < nc and t < cut_end[j]:
+                a = a0 * (1.0 + 2.0 * vb[j] / vb_crit)
+                w = 2.0 * math.pi * spindle_hz[j] * teeth[j] * t
+                x += a * (math.sin(w) + 0.5 * math.sin(2.0 * w) + (1.0 / 3.0) * math.sin(3.0 * w))
+                if unstable[j]:
+                    x += 3.0 * a0 * math.sin(2.0 * math.pi * chatter_hz[j] * t)
+            out[r, i] = x
+    return out
 
 
 @njit(cache=True, parallel=True)
