@@ -10,8 +10,11 @@ per-state ``power`` of the scenario applies as usual when idle or off). Quality:
 Hollomon-Jaffe tempering parameter P = T (C + log10 t) (T in K, t in hours; C = 20 for carbon
 steels) of the soak must lie in ``parameter_window``; a batch outside it is scrapped.
 The furnace is one resource in the state log (starved while the batch forms, processing,
-blocked while finished parts cannot leave, and the calendar's stops). Failure profiles are not
-applied to furnaces (not built yet).
+blocked while finished parts cannot leave, and the calendar's stops). Failure profiles run on
+calendar time (a furnace trips whatever it is doing); a failure stops the furnace for the
+repair (after a crew member arrives, if the profile names a crew) and, with
+``failure_scraps_batch`` (default), a batch in the furnace when it trips is scrapped: its heat
+treatment was interrupted. The batch then finishes its remaining time after the repair.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from twin.units import Kelvin, Meters, Seconds, Watts
 from .machine import MachineSpec
 
 PROCESSING, STARVED, BLOCKED = Code.PROCESSING.value, Code.STARVED.value, Code.BLOCKED.value
+FAILURE = Code.FAILURE.value
 _PRIO = [c.value for c in STOP_PRIORITY]
 
 
@@ -48,13 +52,21 @@ class FurnaceSpec(MachineSpec):
     heating_power: Watts = Field(default=60e3, ge=0)
     holding_power: Watts = Field(default=20e3, ge=0)
     parameter_window: tuple[float, float] | None = Field(default=None, description="allowed Hollomon-Jaffe parameter (C = 20)")
+    failure_scraps_batch: bool = Field(default=True, description="a failure during a cycle scraps the batch in the furnace")
 
     def cross_check(self, name, sc):
+        errs = []
         if self.material not in K.MATERIALS:
-            return [(f"stations.{name}.material", f"unknown material {self.material!r}")]
-        if self.failures:
-            return [(f"stations.{name}.failures", "failure profiles are not supported on furnaces yet")]
-        return []
+            errs.append((f"stations.{name}.material", f"unknown material {self.material!r}"))
+        for i, f in enumerate(self.failures):
+            if f.basis != "calendar":
+                errs.append((f"stations.{name}.failures[{i}].basis", "furnace failures run on calendar time: use basis: calendar"))
+        for key in ("operator", "loader"):
+            if getattr(self, key) is not None:
+                errs.append((f"stations.{name}.{key}", f"not supported on furnaces"))
+        if self.maintenance:
+            errs.append((f"stations.{name}.maintenance", "not supported on furnaces (use calendar.maintenance windows)"))
+        return errs
 
 
 class Furnace:
@@ -82,6 +94,7 @@ class Furnace:
                 if name in step.members(run.scenario.groups):
                     self.pri[(p, i)] = self.cycle / spec.batch_size
         self.batch: list = []
+        self.tripped = False
         self.batch_t0 = 0.0
         self.out: list = []
         self.part = None  # the part offered to a blocked destination
@@ -109,8 +122,44 @@ class Furnace:
             self.inputs.append(buf)
 
     def start(self) -> None:
+        from twin.distributions import make_sampler
+
+        self._clocks = []
+        for i, f in enumerate(self.spec.failures):
+            tbf, ttr = f.resolved()
+            g = self.run.streams
+            c = (i, f, make_sampler(tbf, g.generator(self.name, f"failure:{f.name}:tbf")),
+                 make_sampler(ttr, g.generator(self.name, f"failure:{f.name}:ttr")))
+            self._clocks.append(c)
+            wake(self.env, c[2](), lambda ev, c=c: self._fail(c))
         self._show()
         self._fill()
+
+    def _fail(self, c) -> None:
+        i, prof, tbf, ttr = c
+        run = self.run
+        d = ttr()
+        fl = run.failure_log
+        fl.t.append(self.env._now)
+        fl.resource.append(self.rid)
+        fl.profile.append(i)
+        fl.ttr.append(d)
+        if self.activity == PROCESSING and self.spec.failure_scraps_batch:
+            self.tripped = True
+        self.set_stop(FAILURE, +1)
+
+        def repair(pool=None):
+            def done(ev):
+                if pool is not None:
+                    pool.release()
+                self.set_stop(FAILURE, -1)
+                wake(self.env, tbf(), lambda ev: self._fail(c))
+            wake(self.env, d, done)
+
+        if prof.crew is not None:
+            run.pools[prof.crew].request(repair)
+        else:
+            repair()
 
     def _show(self) -> None:
         code = self.activity
@@ -161,6 +210,7 @@ class Furnace:
 
     def _start_batch(self) -> None:
         self.timer = None
+        self.tripped = False
         self.activity = PROCESSING
         self.t_start = self.env._now
         self._show()
@@ -179,7 +229,7 @@ class Furnace:
         self.extra_energy_J += s.heating_power * self.heating_time + s.holding_power * s.soak
         ol = self.run.ops_log
         now = self.env._now
-        out = Outcome.GOOD.value if self.batch_ok else Outcome.SCRAP.value
+        out = Outcome.GOOD.value if (self.batch_ok and not self.tripped) else Outcome.SCRAP.value
         for part in self.batch:
             ol.part.append(part.id)
             ol.resource.append(self.rid)

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 import twin
@@ -61,3 +62,37 @@ def test_tempering_parameter_window():
     assert ok.kpis["stations"]["HT"]["scrap_ratio"] == 0.0
     assert bad.kpis["stations"]["HT"]["scrap_ratio"] == 1.0
     assert bad.kpis["line"]["parts_completed"] == 0
+
+
+def test_furnace_failures_stop_the_cycle_and_scrap_the_batch():
+    """Calendar-time failures: the cycle in progress is stretched by the repair and its batch is
+    scrapped (failure_scraps_batch); availability = MTBF / (MTBF + MTTR) when the furnace is
+    the bottleneck and always busy."""
+    d = scen(horizon=200 * 86400).dump()
+    d["stations"]["HT"]["failures"] = [{"basis": "calendar", "tbf": {"dist": "exponential", "mean": "2 d"},
+                                        "ttr": {"dist": "constant", "value": "4 h"}}]
+    run = twin.Run(d)
+    res = run.run()
+    k = res.kpis["stations"]["HT"]
+    n_fail = len(res.failures["t"])
+    assert n_fail == pytest.approx(200 / (2 + 4 / 24), rel=0.2)
+    assert k["availability"] == pytest.approx(48 / 52, abs=0.01)
+    ops = res.operations.to_pandas()
+    ht = ops[ops["resource"] == "HT"]
+    per_batch = ht.groupby("t_start").agg(outcome=("outcome", "first"), t_end=("t_end", "first"))
+    scrapped = per_batch[per_batch["outcome"] == "scrap"]
+    # each failure that hit a running batch scrapped exactly that batch, whose cycle grew by 4 h
+    assert 0 < len(scrapped) <= n_fail
+    cyc = run.stations["HT"].cycle  # heating from the kernel + soak + quench
+    assert ((scrapped["t_end"] - scrapped.index) >= cyc + 4 * 3600 - 1e-6).all()
+    good = per_batch[per_batch["outcome"] == "good"]
+    assert len(good) > 10 * len(scrapped)
+    assert np.allclose(good["t_end"] - good.index, cyc)
+
+
+def test_furnace_failure_basis_must_be_calendar():
+    d = scen().dump()
+    d["stations"]["HT"]["failures"] = [{"availability": 0.9, "mttr": "1 h"}]
+    with pytest.raises(twin.ScenarioError) as e:
+        twin.parse_scenario(d)
+    assert "stations.HT.failures[0].basis" in str(e.value)
