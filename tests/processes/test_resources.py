@@ -239,3 +239,16 @@ def test_agv_scenario_errors_name_the_field():
     with pytest.raises(twin.ScenarioError) as e:
         twin.parse_scenario(d)
     assert "buffers.T.fleet" in str(e.value)
+
+
+def test_condition_based_maintenance_on_vibration_rms():
+    """A policy reading the vibration RMS channel (which grows with flank wear): maintenance
+    when it passes 2.1 m/s^2 = a0 (1 + 2 VB/VBcrit) sqrt(0.68) at VB/VBcrit ~ 0.8, so finished
+    parts are never cut with a tool past ~0.8 of the criterion (plus one part of slack)."""
+    d = copy.deepcopy(LATHE)
+    d["stations"]["L1"]["maintenance"] = [{"when": "vibration_rms >= 2.1", "duration": "5 min", "scan": "5 s"}]
+    res = twin.simulate(d)
+    assert _code_time(res, "L1", Code.PLANNED_MAINTENANCE) >= 300
+    vb = res.extra_tables["physics_L1"].to_pandas()["vb_finish_m"]
+    rms = np.sqrt((1 + 2 * vb / 0.3e-3) ** 2 * (1 + 1 / 4 + 1 / 9) / 2 + 0.04)
+    assert rms.max() < 2.1 * 1.08
