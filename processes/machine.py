@@ -823,6 +823,12 @@ class Unit:
             w[0].cancel(w[1])
             self.waiting = None
             self.wait_resume = w[2]
+        op = self.held_op
+        if op is not None and op is not False and self.m._op_mode != "load":
+            # the operator does not stand by a stopped machine (shift end, failure, break):
+            # released now, asked for again when the stop ends (False marks that)
+            op.release()
+            self.held_op = False
         a = self.activity
         if a == PROCESSING or a == SETUP:
             if self.pending is not None:
@@ -844,6 +850,20 @@ class Unit:
         for c in self.op_clocks:
             if c.budget is not None:
                 self._arm(c, c.budget)
+        if self.held_op is False:  # the operator left during the stop: wait for one again
+            a = self.activity
+
+            def regain(pool, a=a):
+                self.held_op = pool
+                self.activity = a
+                self._resume_rest()
+
+            self.held_op = None
+            self._h_wait(self.m._op, regain)
+            return
+        self._resume_rest()
+
+    def _resume_rest(self) -> None:
         if self.wait_resume is not None:
             fn, self.wait_resume = self.wait_resume, None
             fn()

@@ -291,6 +291,19 @@ class Run:
             self.run_until(self.horizon)
         return _diff(before, self.observed_tags())
 
+    _MISSING = object()
+
+    def observed_tag(self, name: str, default=None):
+        """One tag as automation sees it (what a rule's scan reads). Without signal
+        non-idealities only the owning station or buffer computes its tags."""
+        if self.scenario.signals:
+            return self.observed_tags().get(name, default)
+        head, _, key = name.partition(".")
+        owner = self.stations.get(head) or self.buffers.get(head)
+        if owner is not None:
+            return owner.tags().get(key, default)
+        return self.tags().get(name, default)
+
     def observed_tags(self) -> dict[str, Any]:
         """The tag table as automation sees it: the scenario's ``signals`` non-idealities applied
         (delay at the resolution of the reads, seeded noise, stuck-at, dropout to null)."""

@@ -78,7 +78,8 @@ class Pool:
     def free(self) -> bool:
         return self.on and self.busy < self.size
 
-    def request(self, cb: Callable[["Pool"], None]) -> None:
+    def request(self, cb: Callable[["Pool"], None]) -> "Pool":
+        """Queue for a member (or get one now); returns the pool the request waits in."""
         if self.free() and not self.queue:
             self.busy += 1
             self._record(0.0)
@@ -86,6 +87,7 @@ class Pool:
         else:
             self.queue.append((cb, self.env._now))
             self._record()
+        return self
 
     def cancel(self, cb) -> bool:
         for item in self.queue:

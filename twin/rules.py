@@ -77,13 +77,13 @@ def install_rules(run, rules: list[Rule]) -> None:
             return fn(v, val)
 
         def scan(ev, rule=rule, tag=tag, state=state, cond=cond):
-            tags = run.observed_tags()
-            if tag not in tags or tags[tag] is None:
+            v = run.observed_tag(tag)
+            if v is None:
                 if run.now + rule.scan < run.horizon:
                     run.at(run.now + rule.scan, scan)
                 return
             now = run.now
-            met = bool(cond(tags[tag], state["active"]))
+            met = bool(cond(v, state["active"]))
             if met != state["active"]:
                 if state["since"] is None:
                     state["since"] = now

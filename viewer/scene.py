@@ -400,10 +400,18 @@ def build_scene(result, mode: str = "kpi", kpi: str = "utilization", window_size
         else:
             buf_txt.append(name)
 
-    # ---- transports (AGV fleets): vehicles parked at their home until the replay moves them -----
+    # ---- transports (AGV fleets): aisles on the floor, vehicles parked at their home -------------
     for s in names:
         if lay.kinds[s] != "agv_fleet":
             continue
+        net = (result.scenario.get("stations", {}).get(s, {}) or {}).get("network")
+        if net:
+            pos = {n: (v[0], v[1]) for n, v in (net.get("nodes") or {}).items()}
+            pos.update({n: (v[0], v[1]) for n, v in lay.stations.items()})
+            seg = [(pos[a], pos[b]) for a, b in net.get("edges", []) if a in pos and b in pos]
+            if seg:
+                pts = np.array([(x, y, 0.03) for ab in seg for (x, y) in ab], float)
+                p.add_lines(pts, color="#f9a825", width=3, name=f"aisles:{s}")
         x, y, rot = lay.stations[s]
         units = [r for r, (_, st) in enumerate(result.resources) if st == s] or [None]
         sc.agv_actors[s] = []
@@ -481,7 +489,22 @@ def _state_legend(p, W, H, fs, title: str, y_top: float) -> None:
     for i, (txt, code) in enumerate(STATE_LEGEND):
         yy = y - (i + 1) * step
         _text(p, txt, x - int(fs * 1.8), yy, size=fs - 1, box=False, align="right", name=f"state_legend:{i}")
-        _text(p, "\u2588\u2588", x, yy, size=fs - 1, box=False, align="right", color=STATE_COLOURS[code], name=f"state_patch:{i}")
+        _patch(p, x - int(fs * 1.4), yy - int(fs * 1.45), int(fs * 1.3), int(fs * 0.95), STATE_COLOURS[code], name=f"state_patch:{i}")
+
+
+def _patch(p, x0: float, y0: float, w: float, h: float, color, name: str) -> None:
+    """A filled rectangle in display pixels (legend swatch): a 2-D actor, not a font glyph."""
+    import pyvista as pv
+    import vtk
+
+    pts = np.array([[x0, y0, 0], [x0 + w, y0, 0], [x0 + w, y0 + h, 0], [x0, y0 + h, 0]], float)
+    poly = pv.PolyData(pts, faces=[4, 0, 1, 2, 3])
+    mapper = vtk.vtkPolyDataMapper2D()
+    mapper.SetInputData(poly)
+    actor = vtk.vtkActor2D()
+    actor.SetMapper(mapper)
+    actor.GetProperty().SetColor(*_rgb(color))
+    p.add_actor(actor, name=name)
 
 
 def plot_plant(result, kpi: str = "utilization", window_size=(1600, 900), off_screen: bool = True, title: str | None = None,
