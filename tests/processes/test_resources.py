@@ -252,3 +252,18 @@ def test_condition_based_maintenance_on_vibration_rms():
     vb = res.extra_tables["physics_L1"].to_pandas()["vb_finish_m"]
     rms = np.sqrt((1 + 2 * vb / 0.3e-3) ** 2 * (1 + 1 / 4 + 1 / 9) / 2 + 0.04)
     assert rms.max() < 2.1 * 1.08
+
+
+def test_flex_cell_pools_are_consistent():
+    """The flexible-cell example: nobody works more than the on-shift time, operators leave
+    machines stopped by the shift end, and every transport starts where its part was made."""
+    from pathlib import Path
+
+    sc = twin.load(Path(__file__).resolve().parents[2] / "examples" / "flex_cell.yaml")
+    res = twin.simulate(sc, horizon=4 * 86400.0)
+    for name, p in res.kpis["pools"].items():
+        assert 0.0 <= p["utilisation"] <= 1.0 + 1e-9, name
+        assert p["mean_busy"] <= p["size"] * p["on_shift"] + 1e-9, name
+    tr = res.extra_tables["physics_AGV"].to_pandas()
+    assert set(tr["from"]) <= {"LOAD", "MC1", "MC2", "MC3"} and set(tr["to"]) <= {"A3", "CMM"}
+    assert (tr["t_drop"] - tr["t_pickup"] >= 40.0 - 1e-9).all()  # load + unload at least
