@@ -244,7 +244,10 @@ class AgvFleetSpec(_M):
             if getattr(b, "fleet", None) != name:
                 continue
             frm, to = b.ends()
-            for side, names in (("from", frm), ("to", to)):
+            if b.drop is not None and b.drop not in nodes:
+                errs.append((f"buffers.{bname}.drop", f"names {b.drop!r}, which is neither a waypoint nor a station with a layout"))
+            sides = [("from", frm)] + ([("to", to)] if b.drop is None else [])
+            for side, names in sides:
                 for n in names:
                     for m in sc.groups.get(n, [n]):
                         if m not in nodes and not (m == "source" and "source" in nodes):

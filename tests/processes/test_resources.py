@@ -267,3 +267,11 @@ def test_flex_cell_pools_are_consistent():
     tr = res.extra_tables["physics_AGV"].to_pandas()
     assert set(tr["from"]) <= {"LOAD", "MC1", "MC2", "MC3"} and set(tr["to"]) <= {"A3", "CMM"}
     assert (tr["t_drop"] - tr["t_pickup"] >= 40.0 - 1e-9).all()  # load + unload at least
+
+
+def test_agv_drop_point_must_exist():
+    d = _agv()
+    d["buffers"]["T"]["drop"] = "DOCK"
+    with pytest.raises(twin.ScenarioError) as e:
+        twin.parse_scenario(d)
+    assert "buffers.T.drop" in str(e.value)
