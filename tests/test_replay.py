@@ -61,3 +61,31 @@ def test_cli_video(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "twin.cli", "view", str(tmp_path / "res"), "--video", str(tmp_path / "r.avi")],
                          capture_output=True, text=True)
     assert bad.returncode == 2
+
+
+def test_agv_moves_along_the_aisles():
+    """A vehicle in the replay is on its aisle network: mid-way through A -> W -> B (an L, not
+    the diagonal) it stands on one of the two legs."""
+    from twin.viewer import Replay
+
+    sc = {"name": "agv replay", "horizon": 3600,
+          "stations": {"A": {"process_time": 120, "layout": {"x": 0, "y": 0}}, "B": {"process_time": 100, "layout": {"x": 10, "y": 10}},
+                       "AGV": {"kind": "agv_fleet", "vehicles": 1, "speed": 1.0, "load_time": 5, "unload_time": 5, "home": "W",
+                               "network": {"nodes": {"W": [0, 10]}, "edges": [["A", "W"], ["W", "B"]]}}},
+          "buffers": {"T": {"kind": "agv", "fleet": "AGV", "between": ["A", "B"], "capacity": 3}},
+          "products": {"p": {"routing": [{"station": "A"}, {"station": "B"}]}}}
+    res = twin.simulate(twin.parse_scenario(sc))
+    tr = res.extra_tables["physics_AGV"].to_pandas().iloc[0]
+    rp = Replay(res, window_size=(320, 180))
+    ab = rp.scene.agv_actors["AGV"][0][0]
+    seen = []
+    for f in (0.25, 0.5, 0.75):  # fractions of the loaded 20 m leg (after 5 s of loading)
+        t = tr["t_pickup"] + 5 + f * 20.0
+        rp.update(t)
+        x, y, _ = ab.position
+        seen.append((x, y))
+        on_leg1 = abs(x) < 1e-6 and 0 <= y <= 10
+        on_leg2 = abs(y - 10) < 1e-6 and 0 <= x <= 10
+        assert on_leg1 or on_leg2, (t, x, y)
+    assert seen[0] == pytest.approx((0.0, 5.0)) and seen[2] == pytest.approx((5.0, 10.0))
+    rp.close()

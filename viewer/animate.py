@@ -21,7 +21,7 @@ from twin.states import Code
 
 from .layout import polyline_point
 from .scene import STATE_COLOURS, _rgb, build_scene, quiet_vtk
-from .timeline import BufferIndex, StateIndex, TripIndex, frame_times, worst_code
+from .timeline import BufferIndex, FleetTrips, StateIndex, frame_times, worst_code
 
 __all__ = ["STATE_COLOURS", "StateIndex", "animate", "frame_times", "Replay", "parse_speed"]
 
@@ -66,7 +66,11 @@ class Replay:
                 speed = float(spec.get("speed", 0.5) or 0.5)
                 pitch = float(spec.get("pitch", 0.5) or 0.5)
                 self.conveyors[name] = (BufferIndex.for_result(result, bid[name]), path, cum, pool, speed, pitch)
-        self.trips = TripIndex(result, set(self.scene.agv_actors)) if self.scene.agv_actors else None
+        self.trips = None
+        self.fleets = {}
+        if self.scene.agv_actors:
+            xy = {st: (x, y) for st, (x, y, _) in lay.stations.items()}
+            self.fleets = {s: FleetTrips(result, s, xy) for s in self.scene.agv_actors}
         pe = result.part_events
         from twin.states import PartEvent
 
@@ -110,25 +114,15 @@ class Replay:
                         a.visibility = True
                 elif a.visibility:
                     a.visibility = False
-        if self.trips is not None:
-            lay = sc.layout
+        if self.fleets:
             for s, units in sc.agv_actors.items():
+                ft = self.fleets[s]
                 for k, (ab, at, home) in enumerate(units):
-                    rid = self.rids.get(s, [None] * (k + 1))[k] if k < len(self.rids.get(s, [])) else None
-                    if rid is None:
+                    rids = self.rids.get(s, [])
+                    if k >= len(rids):
                         continue
-                    src, dst, f = self.trips.trip_at(rid, t)
-                    if src is not None and dst is not None and src in lay.stations and dst in lay.stations:
-                        a = np.array(lay.port(src, True))
-                        b = np.array(lay.port(dst, False))
-                        q = a + (b - a) * f
-                        heading = math.degrees(math.atan2(*(b - a)[::-1]))
-                        loaded = True
-                    elif dst is not None and dst in lay.stations:
-                        q = np.array(lay.port(dst, False)) + np.array([0.0, -1.4])
-                        heading, loaded = 0.0, False
-                    else:
-                        q, heading, loaded = np.array(home), 0.0, False
+                    rid = rids[k]
+                    q, heading, loaded = ft.at(k, t)
                     for a_ in (ab, at):
                         a_.position = (float(q[0]), float(q[1]), 0.0)
                         a_.orientation = (0.0, 0.0, heading)

@@ -14,7 +14,7 @@ import numpy as np
 
 from twin.states import N_CODES, Code
 
-__all__ = ["StateIndex", "BufferIndex", "TripIndex", "frame_times", "state_shares", "worst_code", "RANK"]
+__all__ = ["StateIndex", "BufferIndex", "FleetTrips", "frame_times", "state_shares", "worst_code", "RANK"]
 
 #: a station with parallel units shows its most telling unit: failure > maintenance > setup >
 #: processing > blocked > starved > held > break > off shift
@@ -95,47 +95,94 @@ class BufferIndex:
         return cls(np.asarray(result.levels["t"])[m], np.asarray(result.levels["level"])[m])
 
 
-class TripIndex:
-    """Where the units of a transport station (AGVs) are: each operation of a part on such a
-    unit is a trip from the station of the part's previous operation to that of its next one."""
+class FleetTrips:
+    """Where each vehicle of an ``agv_fleet`` is, from its transport record
+    (``physics_<fleet>``): the empty leg ends at the pickup time, then loading, the loaded leg,
+    unloading; between jobs a vehicle stands at its last drop point. Legs follow the shortest
+    path on the fleet's aisle network (straight lines without a network)."""
 
-    def __init__(self, result, transport_stations: set[str]):
-        ops = result.ops
-        res_station = [s for _, s in result.resources]
-        names = list(dict.fromkeys(res_station))
-        sid = np.array([names.index(s) for s in res_station], dtype=np.int64)
-        self.names = names
-        n = len(ops["part"])
-        order = np.lexsort((np.asarray(ops["t_start"]), np.asarray(ops["part"])))
-        part = np.asarray(ops["part"])[order]
-        st = sid[np.asarray(ops["resource"])[order]] if n else np.zeros(0, np.int64)
-        prev = np.full(n, -1)
-        nxt = np.full(n, -1)
-        same = part[1:] == part[:-1]
-        prev[1:][same] = st[:-1][same]
-        nxt[:-1][same] = st[1:][same]
-        res = np.asarray(ops["resource"])[order]
-        self.rids = {rid for rid, s in enumerate(res_station) if s in transport_stations}
-        keep = np.isin(res, list(self.rids)) if n else np.zeros(0, bool)
-        res, ts, te = res[keep], np.asarray(ops["t_start"], float)[order][keep], np.asarray(ops["t_end"], float)[order][keep]
-        prev, nxt = prev[keep], nxt[keep]
-        o = np.lexsort((ts, res))
-        self.res, self.ts, self.te, self.src, self.dst = res[o], ts[o], te[o], prev[o], nxt[o]
-        self.bounds = {r: (int(np.searchsorted(self.res, r)), int(np.searchsorted(self.res, r, side="right"))) for r in self.rids}
+    def __init__(self, result, fleet: str, stations_xy: dict[str, tuple[float, float]]):
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import dijkstra
 
-    def trip_at(self, rid: int, t: float):
-        """``(from station, to station, fraction done)`` of the trip under way at ``t``, or
-        ``(None, last destination, 1.0)`` when idle (``None`` before its first trip)."""
-        a, b = self.bounds.get(rid, (0, 0))
-        i = int(np.searchsorted(self.ts[a:b], t, side="right")) - 1
+        spec = result.scenario["stations"][fleet]
+        self.speed = float(spec["speed"])
+        self.load = float(spec.get("load_time", 10.0))
+        self.unload = float(spec.get("unload_time", 10.0))
+        net = spec.get("network") or {}
+        self.xy = dict(stations_xy)
+        self.xy.update({n: (float(v[0]), float(v[1])) for n, v in (net.get("nodes") or {}).items()})
+        self.names = list(self.xy)
+        idx = {n: i for i, n in enumerate(self.names)}
+        self.home = spec.get("home") or (self.names[0] if self.names else None)
+        self.pred = None
+        if net.get("edges"):
+            rows, cols, w = [], [], []
+            for a, b in net["edges"]:
+                if a in idx and b in idx:
+                    d = math.dist(self.xy[a], self.xy[b])
+                    rows += [idx[a], idx[b]]
+                    cols += [idx[b], idx[a]]
+                    w += [d, d]
+            g = csr_matrix((w, (rows, cols)), shape=(len(idx), len(idx)))
+            _, self.pred = dijkstra(g, directed=True, return_predecessors=True)
+        self.idx = idx
+        t = result.extra_tables.get(f"physics_{fleet}")
+        self.legs: dict[int, list] = {}
+        if t is None:
+            return
+        d = {c: t.column(c).to_pylist() for c in t.column_names}
+        order = sorted(range(len(d["part"])), key=lambda i: (d["vehicle"][i], d["t_pickup"][i]))
+        last: dict[int, str] = {}
+        for i in order:
+            k = d["vehicle"][i]
+            a0 = last.get(k, self.home)
+            tp, td = d["t_pickup"][i], d["t_drop"][i]
+            t_dep = tp - d["empty_m"][i] / self.speed
+            self.legs.setdefault(k, []).append((t_dep, tp, a0, d["from"][i], tp + self.load, td - self.unload, d["to"][i], td))
+            last[k] = d["to"][i]
+        self.starts = {k: np.array([leg[0] for leg in v]) for k, v in self.legs.items()}
+
+    def _path(self, a: str, b: str) -> np.ndarray:
+        if a not in self.idx or b not in self.idx:
+            return np.array([self.xy.get(a, (0.0, 0.0)), self.xy.get(b, (0.0, 0.0))], float)
+        if self.pred is None:
+            return np.array([self.xy[a], self.xy[b]], float)
+        i, j = self.idx[a], self.idx[b]
+        seq = [j]
+        while seq[-1] != i and self.pred[i, seq[-1]] >= 0:
+            seq.append(self.pred[i, seq[-1]])
+        return np.array([self.xy[self.names[n]] for n in reversed(seq)], float)
+
+    def _along(self, a, b, f):
+        from .layout import polyline_length, polyline_point
+
+        path = self._path(a, b)
+        cum = polyline_length(path)
+        q = polyline_point(path, np.array([f * cum[-1]]), cum)[0]
+        s = min(cum[-1], f * cum[-1] + 0.5)
+        q2 = polyline_point(path, np.array([s]), cum)[0]
+        heading = math.degrees(math.atan2(q2[1] - q[1], q2[0] - q[0])) if cum[-1] > 0 else 0.0
+        return q, heading
+
+    def at(self, k: int, t: float):
+        """(xy, heading [deg], loaded) of vehicle ``k`` at time ``t``."""
+        legs = self.legs.get(k)
+        if not legs:
+            return np.array(self.xy.get(self.home, (0.0, 0.0)), float), 0.0, False
+        i = int(np.searchsorted(self.starts[k], t, side="right")) - 1
         if i < 0:
-            return None, None, 1.0
-        j = a + i
-        name = lambda k: self.names[k] if k >= 0 else None
-        if t < self.te[j]:
-            dur = max(self.te[j] - self.ts[j], 1e-9)
-            return name(self.src[j]), name(self.dst[j]), float((t - self.ts[j]) / dur)
-        return None, name(self.dst[j]), 1.0
+            return np.array(self.xy.get(self.home, (0.0, 0.0)), float), 0.0, False
+        t_dep, tp, a0, pick, t_go, t_arr, drop, td = legs[i]
+        if t < tp:
+            q, h = self._along(a0, pick, (t - t_dep) / max(tp - t_dep, 1e-9))
+            return q, h, False
+        if t < t_go:
+            return np.array(self.xy.get(pick, (0.0, 0.0)), float), 0.0, True
+        if t < t_arr:
+            q, h = self._along(pick, drop, (t - t_go) / max(t_arr - t_go, 1e-9))
+            return q, h, True
+        return np.array(self.xy.get(drop, (0.0, 0.0)), float), 0.0, t < td
 
 
 def state_shares(result, t0: float | None = None, t1: float | None = None) -> dict[str, np.ndarray]:
