@@ -57,8 +57,10 @@ def test_physics_year_vs_fixed_distributions(benchmark):
             "parts_physics": res_p.kpis["line"]["parts_completed"]}
     benchmark.extra_info.update(info)
     print("\nphysics year:", {k: round(v, 3) if isinstance(v, float) else v for k, v in info.items()})
-    # issue target: ratio <= 1.5. Measured here ~1.6 (per-part Python bookkeeping of tools, wear,
-    # quality and the physics record); the assert guards against regressions, the target is in extra_info.
+    # issue target: ratio <= 1.5. Measured here 1.44-1.51 since the per-part bookkeeping (breakage,
+    # wear, finishing quality, tool replacement, physics record) runs in one numba call
+    # (kernels/part.py; was ~1.8-1.9 with the Python version on the same machine). The assert
+    # guards against regressions; the target is in extra_info.
     info["target_ratio"] = 1.5
-    assert info["ratio"] <= 1.8
+    assert info["ratio"] <= 1.7
     assert t_phys < 60

@@ -19,7 +19,9 @@ import math
 
 from numba import njit
 
-__all__ = ["rz_theoretical", "ra_theoretical", "ra_with_wear", "dimensional_deviation", "RA_CONST_TEXTBOOK", "RA_CONST_CUSP"]
+from .tool_wear import flank_wear_vb
+
+__all__ = ["rz_theoretical", "ra_theoretical", "ra_with_wear", "dimensional_deviation", "finish_quality", "RA_CONST_TEXTBOOK", "RA_CONST_CUSP"]
 
 RA_CONST_TEXTBOOK = 1.0 / 32.0
 RA_CONST_CUSP = 1.0 / (18.0 * math.sqrt(3.0))
@@ -76,3 +78,26 @@ def dimensional_deviation(vb, clearance_angle, diameter, alpha, dT):
     if vb < 0.0 or diameter <= 0.0:
         raise ValueError("vb must be >= 0 and diameter > 0")
     return 2.0 * vb * math.tan(clearance_angle) + alpha * diameter * dT
+
+
+@njit(cache=True)
+def finish_quality(t, T_life, vb_crit, ra0, k_vb, ra_factor, clearance_angle, diameter, alpha, dT):
+    """Quality of a finishing cut in one call: (VB [m], Ra [m], diameter deviation [m]).
+
+    VB = :func:`twin.kernels.tool_wear.flank_wear_vb` (t [s] of cutting on a tool of Taylor life
+    T_life [s], criterion vb_crit [m]); Ra = ``ra_factor`` x :func:`ra_with_wear` (ra0 [m],
+    k_vb [-]; ra_factor e.g. 3 for a chattering cut, 1 otherwise); deviation =
+    :func:`dimensional_deviation` (clearance angle [rad], diameter [m], alpha [1/K], dT [K]),
+    0 when diameter is 0 (not a turned diameter). Validity and sources: those of the three
+    models (flank-wear curve calibrated to the Taylor life; Groover ch. 24 for Ra; geometric
+    wear offset + linear thermal expansion). The process models call this once per part.
+
+    >>> vb, ra, dev = finish_quality(900.0, 900.0, 0.3e-3, 1.6e-6, 1.0, 1.0, math.radians(7), 0.04, 12e-6, 10.0)
+    >>> round(vb * 1e3, 6), round(ra * 1e6, 3), round(dev * 1e6, 3)
+    (0.3, 3.2, 78.471)
+    """
+    from_wear = flank_wear_vb(t, T_life, vb_crit)
+    ra = ra_factor * ra_with_wear(ra0, from_wear, vb_crit, k_vb)
+    dev = dimensional_deviation(from_wear, clearance_angle, diameter, alpha, dT) if diameter > 0.0 else 0.0
+    return from_wear, ra, dev
+

@@ -29,6 +29,8 @@ exceeds its limit. Cutting energy (Pc / efficiency x time) is added to the stati
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from array import array
 from typing import Literal
 
@@ -210,6 +212,9 @@ class _Cut:
         self.energy = pc * self.time
 
 
+_machined_part = K.part.machined_part
+
+
 class Machining(Machine):
     """CNC lathe, machining centre or drill whose cycle, wear, quality and energy come from the kernels."""
 
@@ -233,8 +238,8 @@ class Machining(Machine):
         for key, cuts in self.plans.items():
             self.pri[key] = self.nominal_cycle(cuts)  # PRI: cycle with new tools, no replacements
         n_units, n_tools = spec.capacity, len(self.tool_names)
-        self.tool_frac = [[0.0] * n_tools for _ in range(n_units)]  # life fraction used, per unit and tool
-        self.tool_parts = [[0] * n_tools for _ in range(n_units)]
+        self.tool_frac = np.zeros((n_units, n_tools))  # life fraction used, per unit and tool
+        self.tool_parts = np.zeros((n_units, n_tools), dtype=np.int64)
         self.tool_changes = 0
         self.breakages = 0
         self.cutting_time = 0.0
@@ -243,15 +248,22 @@ class Machining(Machine):
 
         _g = run.streams.generator(name, "machining")
         self._u = _blocks(lambda n: _g.random(n)).__next__  # buffered uniforms (one numpy call per 512)
-        # per-part physics record: one flat float64 row per part (one append call on the hot path)
-        self._rec = array("d")
-        self._rec_ext = self._rec.extend
+        self._g = _g
+        self._ubuf = _g.random(1024)  # uniforms for the part kernel (breakage), refilled when low
+        self._hot: dict = {}  # (product, step) -> what the part kernel needs, built once
+        self._t_repl = spec.tool_replace
+        q = spec.quality
+        self._ra_max = math.inf if q.ra_max is None else q.ra_max
+        self._dev_max = math.inf if q.diameter_tol is None else q.diameter_tol
+        self._ui = 0
+        # per-part physics record, written by the part kernel: one float64 row per part
+        self._rec = np.zeros((1024, len(self._COLS)))
+        self._n_rec = 0
         self._table = None
         self._plan_cache: dict = {}
         self._vb_crit = [spec.tools[t].vb_max for t in self.tool_names]
         self._plain_duration = False
         self._plain_outcome = False
-        self._plain_complete = False
         rec = run.scenario.recording
         self.recording = rec if rec is not None and name in rec.stations else None
         self._cuts_rec = array("d")  # per recorded cut: t0, t1, spindle_hz, teeth, vb, unstable, power, unit, part, vb_max
@@ -282,58 +294,55 @@ class Machining(Machine):
                 if r[9] > 0.0:
                     breakable.append((r[0], r[1], r[2], r[9], t))
                 t += r[1]
+            incs = [(r[0], r[1] / r[2]) for r in rows]  # (tool, life fraction) per cut, in order
+            fin = None
+            for r in rows:
+                if r[5]:  # the finishing cut sets VB, Ra and size (the last one if several are marked)
+                    fin = (r[0], r[2], r[8], r[7], 1.0 if r[4] else 3.0, r[10], r[6])
+            t, cut_rows = s.load_unload, []
+            for r in rows:
+                t += s.rapid
+                cut_rows.append((r[0], r[1], r[2], r[9], t))
+                t += r[1]
+            q = s.quality
+            fin_arr = np.array([-1.0] + [0.0] * 9) if fin is None else np.array(
+                [fin[0], fin[1], fin[2], fin[3], q.ra_wear_factor, fin[4], fin[5], fin[6], 12e-6, q.thermal_dT], dtype=float)
+            arrays = (np.array(cut_rows, dtype=float).reshape(-1, 5), np.array(policies, dtype=float).reshape(-1, 3), fin_arr)
             plan = (rows, self.nominal_cycle(cuts), policies, breakable, all(r[4] for r in rows),
-                    sum(r[1] for r in rows), sum(r[3] for r in rows))
+                    sum(r[1] for r in rows), sum(r[3] for r in rows), incs, fin, arrays)
             self._plan_cache[key] = plan
         return plan
 
     def process_duration(self, part, unit) -> float:
         key = (part.product, part.step)
-        if key not in self.plans:
-            return super().process_duration(part, unit)
-        rows, nominal, policies, breakable, stable, cut_time, energy = self._plan(key)
-        s = self.spec
+        hot = self._hot.get(key)
+        if hot is None:
+            if key not in self.plans:
+                return super().process_duration(part, unit)
+            rows, nominal, _p, _b, stable, cut_time, energy, _i, _f, (cuts, pol, fin_arr) = self._plan(key)
+            hot = self._hot[key] = (cuts, pol, fin_arr, nominal, cut_time, energy / self.spec.efficiency,
+                                    1.0 if stable else 0.0, 2 * len(rows), stable, rows)
+        cuts, pol, fin_arr, nominal, cut_time, e, stable_f, n_u, stable, rows = hot
         k = self._unit_index[id(unit)]
-        frac = self.tool_frac[k]
-        ra = dev = vb_fin = 0.0
-        broken_at = -1.0
-        for j, ct, life, rate, t_start in breakable:
-            # hazard rate * (1 + 9 x^2) over the life fraction x: integrate over the cut, invert
-            x0 = frac[j]
-            x1 = x0 + ct / life
-            if self._u() < -math.expm1(-rate * life * ((x1 - x0) + 3.0 * (x1 ** 3 - x0 ** 3))):
-                broken_at = t_start + ct * self._u()
-                break
         if self.recording is not None:
-            self._record_cuts(key, rows, frac, k, part.id)
-        for j, ct, life, _e, st, fin, diam, ra0, vbm, _r, clear in rows:
-            x = frac[j] + ct / life
-            frac[j] = x
-            if fin:
-                vb_fin = vb = K.flank_wear_vb(x * life, life, vbm)
-                ra = K.ra_with_wear(ra0, vb, vbm, s.quality.ra_wear_factor) * (1.0 if st else 3.0)
-                if diam > 0.0:
-                    dev = K.dimensional_deviation(vb, clear, diam, 12e-6, s.quality.thermal_dT)
-        used = self.tool_parts[k]
-        changes = 0
-        for j, wear_policy, max_parts in policies:  # replace worn tools after the part (wear policy) or by count
-            used[j] += 1
-            # VB reaches vb_max exactly when the life fraction reaches 1 (flank_wear_vb is calibrated so)
-            if (frac[j] >= 1.0 - 1e-12) if wear_policy else (used[j] >= max_parts):
-                frac[j] = 0.0
-                used[j] = 0
-                changes += 1
-        total = nominal + changes * s.tool_replace
+            self._record_cuts(key, rows, self.tool_frac[k], k, part.id)
+        if self._ui + n_u > 1024:
+            self._ubuf = self._g.random(1024)
+            self._ui = 0
+        n = self._n_rec
+        if n == len(self._rec):
+            self._rec = np.concatenate([self._rec, np.zeros_like(self._rec)])
+        self._ui, broken_at, ra, dev, d, changes = _machined_part(
+            self.tool_frac, self.tool_parts, k, cuts, pol, fin_arr, self.env._now, part.id, nominal, self._t_repl,
+            self.feed_override, cut_time, e, stable_f, self._ubuf, self._ui, self._rec, n)
+        self._n_rec = n + 1
         self.tool_changes += changes
         self.cutting_time += cut_time
-        e = energy / s.efficiency
         self.extra_energy_J += e
         if broken_at >= 0:
             self.breakages += 1
             self._schedule_breakage(unit, broken_at / self.feed_override)
-        d = total / self.feed_override
         part.data = (ra, dev, stable, broken_at >= 0)
-        self._rec_ext((self.env._now, part.id, k, d, cut_time, ra, dev, vb_fin, stable, broken_at >= 0, e, changes))
         return d
 
     def _record_cuts(self, key, rows, frac, k, pid) -> None:
@@ -391,12 +400,7 @@ class Machining(Machine):
         d = part.data
         if d is not None:
             ra, dev, stable, broken = d
-            q = self.spec.quality
-            if broken:
-                return SCRAP
-            if q.ra_max is not None and ra > q.ra_max:
-                return SCRAP
-            if q.diameter_tol is not None and abs(dev) > q.diameter_tol:
+            if broken or ra > self._ra_max or abs(dev) > self._dev_max:
                 return SCRAP
             if not stable and self.spec.dynamics is not None and self._u() < self.spec.dynamics.chatter_scrap:
                 return SCRAP
@@ -415,7 +419,7 @@ class Machining(Machine):
         a0, noise = (rec.a0, rec.noise) if rec is not None else (1.0, 0.2)
         t.update({
             "tool_changes": self.tool_changes,
-            "tool_wear_max": max(self.tool_frac[k]) if self.tool_frac[k] else 0.0,
+            "tool_wear_max": float(self.tool_frac[k].max()) if self.tool_frac.shape[1] else 0.0,
             "breakages": self.breakages,
             "spindle_load_pct": 0.0,
             "vibration_rms": noise,
@@ -436,7 +440,7 @@ class Machining(Machine):
             t["spindle_speed_rpm"] = 60.0 * cuts[0].spindle_hz
             if cur is not None:
                 tool = s.tools[self.tool_names[cur.tool]]
-                frac = min(1.0, self.tool_frac[k][cur.tool])
+                frac = min(1.0, float(self.tool_frac[k, cur.tool]))
                 vb = K.flank_wear_vb(frac * cur.life, cur.life, tool.vb_max)
                 a = a0 * (1.0 + 2.0 * vb / tool.vb_max)
                 ms = a * a * (1.0 + 0.25 + 1.0 / 9.0) / 2.0 + noise * noise
@@ -454,15 +458,14 @@ class Machining(Machine):
 
     def physics_table(self):
         """Per-part physics record as an Arrow table (None before the first part)."""
-        import numpy as np
         import pyarrow as pa
 
-        n = len(self._rec) // len(self._COLS)
+        n = self._n_rec
         if not n:
             return None
         if self._table is not None and self._table.num_rows == n:
             return self._table
-        rows = np.frombuffer(self._rec, dtype=np.float64, count=n * len(self._COLS)).reshape(n, len(self._COLS))
+        rows = self._rec[:n]
         self._table = pa.table({c: pa.array(rows[:, j].astype(t)) for j, (c, t) in enumerate(self._COLS)})
         return self._table
 
