@@ -233,6 +233,39 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
         page = t.slice(offset, limit).to_pylist()
         return {"total": t.num_rows, "offset": offset, "limit": limit, "rows": page}
 
+    @app.get("/v1/runs/{rid}/tables")
+    def run_tables(rid: str):
+        """The tables of a finished run: event logs plus what the process models recorded
+        (``physics_<station>``, ``signals_<station>``, ``pools``, transports of AGV fleets)."""
+        row = _run_row(rid)
+        if row["status"] != "done":
+            raise HTTPException(409, detail=f"run is {row['status']}")
+        import pyarrow.parquet as pq
+
+        out = {}
+        for f in sorted(Path(row["result_dir"]).glob("*.parquet")):
+            out[f.stem] = {"rows": pq.read_metadata(f).num_rows, "columns": pq.read_schema(f).names}
+        return {"tables": out}
+
+    @app.get("/v1/runs/{rid}/tables/{name}")
+    def run_table(rid: str, name: str, format: Literal["json", "parquet"] = "json", offset: int = Query(0, ge=0, le=1_000_000_000),
+                  limit: int = Query(1000, ge=1, le=100000)):
+        row = _run_row(rid)
+        if row["status"] != "done":
+            raise HTTPException(409, detail=f"run is {row['status']}")
+        files = {f.stem: f for f in Path(row["result_dir"]).glob("*.parquet")}
+        if name not in files:
+            raise HTTPException(404, detail=f"run {rid} has no table {name!r} (tables: {', '.join(sorted(files))})")
+        if format == "parquet":
+            return FileResponse(files[name], media_type="application/vnd.apache.parquet", filename=f"{rid}-{name}.parquet")
+        import math
+
+        import pyarrow.parquet as pq
+
+        t = pq.read_table(files[name]).slice(offset, limit)
+        rows = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()} for r in t.to_pylist()]
+        return {"total": pq.read_metadata(files[name]).num_rows, "offset": offset, "limit": limit, "rows": rows}
+
     # ---- compare ----------------------------------------------------------------------------------
     @app.post("/v1/compare", dependencies=[Depends(need_token)])
     async def compare(req: CompareRequest):

@@ -233,3 +233,28 @@ def test_run_websocket_streams_progress_then_kpis(live):
         assert msgs[-1]["status"] == "done" and msgs[-1]["kpis"]["line"]["parts_completed"] > 0
         prog = [m["progress"] for m in msgs]
         assert prog == sorted(prog)
+
+
+def test_run_tables_serve_physics_pools_and_transports(live):
+    """A run with AGVs and a crew: its transport record and pool log are served as tables, equal
+    to a local run's (NaN/inf in JSON as null)."""
+    sc = {"name": "tables", "horizon": 7200, "seed": 2, "crews": {"fitters": {"size": 1}},
+          "stations": {"A": {"process_time": 60, "layout": {"x": 0, "y": 0},
+                             "failures": [{"basis": "calendar", "availability": 0.9, "mttr": 300, "crew": "fitters"}]},
+                       "B": {"process_time": 50, "layout": {"x": 8, "y": 6}},
+                       "AGV": {"kind": "agv_fleet", "vehicles": 1, "speed": 1.0}},
+          "buffers": {"T": {"kind": "agv", "fleet": "AGV", "between": ["A", "B"], "capacity": 2}},
+          "products": {"p": {"routing": [{"station": "A"}, {"station": "B"}]}}}
+    with live() as srv, httpx.Client(base_url=srv.url, timeout=30) as c:
+        rid = c.post("/v1/runs", json={"scenario": sc}).json()["id"]
+        assert wait_done(c, rid)["status"] == "done"
+        tables = c.get(f"/v1/runs/{rid}/tables").json()["tables"]
+        assert {"events", "pools", "physics_AGV"} <= set(tables)
+        local = twin.simulate(twin.parse_scenario(sc)).extra_tables["physics_AGV"].to_pandas()
+        page = c.get(f"/v1/runs/{rid}/tables/physics_AGV", params={"limit": 100000}).json()
+        assert page["total"] == len(local) and all(r["loaded_m"] == pytest.approx(10.0) for r in page["rows"])
+        pools = c.get(f"/v1/runs/{rid}/tables/pools", params={"format": "parquet"}).content
+        assert pq.read_table(io.BytesIO(pools)).num_rows == tables["pools"]["rows"]
+        missing = c.get(f"/v1/runs/{rid}/tables/..%2Fmeta")
+        assert missing.status_code == 404
+        assert c.get(f"/v1/runs/{rid}/kpis").json()["pools"]["fitters"]["requests"] > 0
