@@ -20,6 +20,11 @@ STACKLIGHT = {"ACTIVE": "green", "WAIT": "yellow", "FEED_HOLD": "yellow", "INTER
 MACHINE_VARS = [("ItemState", "item_state", ""), ("OperationMode", "operation_mode", ""), ("Execution", "execution", ""),
                 ("PartsCompleted", "part_count_all", 0), ("PartsGood", "part_count_good", 0), ("PartsBad", "part_count_bad", 0),
                 ("Power", "power_W", 0.0), ("SpindleSpeed", "spindle_speed_rpm", 0.0), ("SpindleLoad", "spindle_load_pct", 0.0)]
+# condition-monitoring channels, only on stations that publish them (machining stations)
+CONDITION_VARS = [("VibrationRMS", "vibration_rms", 0.0), ("ToolWear", "tool_wear_max", 0.0), ("ToolVB", "tool_vb_mm", 0.0)]
+
+
+_FLOAT_TAGS = {t for _, t, d in MACHINE_VARS + CONDITION_VARS if isinstance(d, float)}
 
 
 class OpcUaTwin:
@@ -60,6 +65,9 @@ class OpcUaTwin:
             for browse, tag, default in MACHINE_VARS:
                 v = tags.get(f"{name}.{tag}", default)
                 self.nodes[f"{name}.{tag}"] = await obj.add_variable(idx, browse, v if v is not None else default)
+            for browse, tag, default in CONDITION_VARS:
+                if f"{name}.{tag}" in tags:
+                    self.nodes[f"{name}.{tag}"] = await obj.add_variable(idx, browse, float(tags[f"{name}.{tag}"]))
             self.nodes[f"{name}.stacklight"] = await obj.add_variable(idx, "Stacklight", STACKLIGHT.get(tags[f"{name}.execution"], "grey"))
             fo = await obj.add_variable(idx, "FeedOverride", float(tags.get(f"{name}.feed_override", 1.0)))
             await fo.set_writable()
@@ -94,6 +102,8 @@ class OpcUaTwin:
                     v = tags.get(key)
                     if v is None:
                         continue
+                    if isinstance(v, (int,)) and not isinstance(v, bool) and key.rsplit(".", 1)[-1] in _FLOAT_TAGS:
+                        v = float(v)
                 await node.write_value(v)
         finally:
             self._writing = False

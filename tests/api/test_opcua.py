@@ -50,3 +50,34 @@ def test_opcua_client_reads_writes_and_steps(live, tmp_path):
         assert log[0]["t"] == 8 * 3600.0
         assert not log[1]["accepted"]
         assert httpx.get(srv.url + f"/v1/sessions/{sid}/tags", params={"prefix": "L1.feed"}).json()["L1.feed_override"] == pytest.approx(1.2)
+
+
+def test_opcua_condition_monitoring_channels(live, tmp_path):
+    """A machining station publishes its vibration RMS, tool wear and VB over OPC UA; the values
+    equal the session's tags read over HTTP at the same simulated time."""
+    from asyncua import Client, ua
+
+    from twin.api.app import create_app
+    from twin.api.opcua import attach_opcua
+
+    from conftest_helpers import LiveServer, free_port  # noqa
+
+    port = free_port()
+    endpoint = f"opc.tcp://127.0.0.1:{port}/twin/"
+    app = create_app(db=str(tmp_path / "ua.db"))
+    attach_opcua(app, endpoint, "examples/shaft_line_physics.yaml")
+    sid = app.state.opcua_session
+    with LiveServer(app) as srv:
+        async def go():
+            async with Client(endpoint) as c:
+                idx = await c.get_namespace_index("urn:twin")
+                plant = await c.nodes.objects.get_child(f"{idx}:Plant")
+                await plant.call_method(f"{idx}:Step", ua.Variant(10 * 3600.0 + 17.0, ua.VariantType.Double))
+                l1 = await c.nodes.objects.get_child([f"{idx}:Machines", f"{idx}:L1"])
+                return {k: await (await l1.get_child(f"{idx}:{k}")).read_value() for k in ("VibrationRMS", "ToolWear", "ToolVB")}
+
+        got = asyncio.run(go())
+        tags = httpx.get(srv.url + f"/v1/sessions/{sid}/tags", params={"prefix": "L1."}).json()
+        assert got["VibrationRMS"] == pytest.approx(tags["L1.vibration_rms"])
+        assert got["ToolWear"] == pytest.approx(tags["L1.tool_wear_max"]) and 0.0 < got["ToolWear"] < 1.0
+        assert got["ToolVB"] == pytest.approx(tags["L1.tool_vb_mm"])
