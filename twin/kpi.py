@@ -202,6 +202,9 @@ def compute_kpis(r) -> dict[str, Any]:
         el = time_elements(rowsum, window * len(rids))
         gq, sq, rq = counts[i, Outcome.GOOD], counts[i, Outcome.SCRAP], counts[i, Outcome.REWORK]
         k = iso_station_kpis(el, gq + sq + rq, gq, sq, rq, float(pri_sums[i]), int(n_fail[i]))
+        if not r.pri.get(s):  # not on any routing (robot, AGV fleet): no ideal cycle time, no E / OEE
+            k["effectiveness"] = None
+            k["oee"] = None
         power = r.power.get(s)
         e_j = float(r.extra_energy.get(s, 0.0))
         if power is not None:
@@ -234,8 +237,9 @@ def compute_kpis(r) -> dict[str, Any]:
     line_oee = _ratio(gq_line_pri, pbt_line)
     pq_line = n_done + int(scrapped_w.sum())
     qr_line = _ratio(n_done, pq_line)
-    pbts = [stations[s]["PBT"] for s in station_names]
-    avail_line = _ratio(sum(stations[s]["availability"] * stations[s]["PBT"] for s in station_names), sum(pbts))
+    on_route = [s for s in station_names if r.pri.get(s)] or station_names  # handling (robots, AGVs) excluded
+    pbts = [stations[s]["PBT"] for s in on_route]
+    avail_line = _ratio(sum(stations[s]["availability"] * stations[s]["PBT"] for s in on_route), sum(pbts))
     bottleneck = max(station_names, key=lambda s: bn_scores[s]) if station_names else None
     throughput = n_done / window * 3600.0
     line = {
