@@ -580,7 +580,9 @@ class Unit:
         ol = run.ops_log
         self._ops = (ol.part.append, ol.resource.append, ol.step.append, ol.t_start.append, ol.t_end.append, ol.outcome.append)
         self._fire_cb = self._fire
-        self._done_cb = self._processing_done
+        # machines with helpers (operators, robot loader) go through _h_processing_done first,
+        # so the plain hot path carries no check for them
+        self._done_cb = self._h_processing_done if machine._helpers else self._processing_done
         self.clocks = [_Clock(self, i, f, run.streams, self.name) for i, f in enumerate(machine.spec.failures)]
         self.clocks += [_Clock(self, i, None, run.streams, self.name, plan=mp)
                         for i, mp in enumerate(machine.spec.maintenance) if mp.when is None]
@@ -655,11 +657,11 @@ class Unit:
     def _begin(self, part) -> None:
         self.part = part
         m = self.m
+        if m._no_setup:  # (never with helpers: they force the full path)
+            self._start_processing()
+            return
         if m._helpers:
             self._h_begin()
-            return
-        if m._no_setup:
-            self._start_processing()
             return
         su = m.setup_time(self.last_product, part)
         if su > 0:
@@ -705,8 +707,6 @@ class Unit:
         self.pending = None
         part = self.part
         m = self.m
-        if m._helpers and self._h_done():
-            return  # waiting for the robot to unload
         now = self.env._now
         if self.proc_clocks:
             self._proc_pause()
@@ -1051,6 +1051,13 @@ class Unit:
         self.m.run.at(self.env._now + t, lambda ev: r.release(arm))
         self.robot_arm = -1
         self._start_processing()
+
+    def _h_processing_done(self, ev) -> None:
+        if ev is not self.pending:
+            return
+        if self._h_done():
+            return  # waiting for the robot to unload
+        self._processing_done(ev)
 
     def _h_done(self) -> bool:
         """End of processing with helpers: robot unload first (True while it is pending)."""
