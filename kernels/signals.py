@@ -42,6 +42,22 @@ def gauss_hash(seed, i):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
+@njit(cache=True, inline="always")
+def _sample(k, fs, cut_start, cut_end, spindle_hz, teeth, vb, vb_crit, unstable, chatter_hz, a0, noise, seed):
+    """Acceleration of absolute sample k (t = k / fs) and the index of the cut it falls in (-1: idle)."""
+    t = k / fs
+    j = np.searchsorted(cut_start, t, side="right") - 1
+    x = noise * gauss_hash(seed, k)
+    if j >= 0 and j < len(cut_start) and t < cut_end[j]:
+        a = a0 * (1.0 + 2.0 * vb[j] / vb_crit)
+        w = 2.0 * math.pi * spindle_hz[j] * teeth[j] * t
+        x += a * (math.sin(w) + 0.5 * math.sin(2.0 * w) + (1.0 / 3.0) * math.sin(3.0 * w))
+        if unstable[j]:
+            x += 3.0 * a0 * math.sin(2.0 * math.pi * chatter_hz[j] * t)
+        return x, j
+    return x, -1
+
+
 @njit(cache=True, parallel=True)
 def vibration_signal(t0, n_samples, fs, cut_start, cut_end, spindle_hz, teeth, vb, vb_crit, unstable, chatter_hz,
                      a0, noise, seed):
@@ -58,21 +74,11 @@ def vibration_signal(t0, n_samples, fs, cut_start, cut_end, spindle_hz, teeth, v
     sig = np.empty(n_samples, dtype=np.float32)
     lab_vb = np.zeros(n_samples, dtype=np.float32)
     lab_st = np.full(n_samples, -1, dtype=np.int8)
-    nc = len(cut_start)
     i0 = int(round(t0 * fs))
     for i in prange(n_samples):
-        t = (i0 + i) / fs  # absolute sample index: chunks of one signal agree exactly
-        j = np.searchsorted(cut_start, t, side="right") - 1
-        x = noise * gauss_hash(seed, i0 + i)
-        if j >= 0 and j < nc and t < cut_end[j]:
-            a = a0 * (1.0 + 2.0 * vb[j] / vb_crit)
-            w = 2.0 * math.pi * spindle_hz[j] * teeth[j] * t
-            x += a * (math.sin(w) + 0.5 * math.sin(2.0 * w) + (1.0 / 3.0) * math.sin(3.0 * w))
-            if unstable[j]:
-                x += 3.0 * a0 * math.sin(2.0 * math.pi * chatter_hz[j] * t)
-                lab_st[i] = 0
-            else:
-                lab_st[i] = 1
+        x, j = _sample(i0 + i, fs, cut_start, cut_end, spindle_hz, teeth, vb, vb_crit, unstable, chatter_hz, a0, noise, seed)
+        if j >= 0:
+            lab_st[i] = 0 if unstable[j] else 1
             lab_vb[i] = vb[j]
         sig[i] = x
     return sig, lab_vb, lab_st
@@ -113,20 +119,10 @@ def vibration_windows(starts, n_samples, fs, cut_start, cut_end, spindle_hz, tee
         raise ValueError("vb_crit must be > 0")
     m = len(starts)
     out = np.empty((m, n_samples), dtype=np.float32)
-    nc = len(cut_start)
     for r in prange(m):
         i0 = int(round(starts[r] * fs))
         for i in range(n_samples):
-            t = (i0 + i) / fs
-            j = np.searchsorted(cut_start, t, side="right") - 1
-            x = noise * gauss_hash(seed, i0 + i)
-            if j >= 0 and j < nc and t < cut_end[j]:
-                a = a0 * (1.0 + 2.0 * vb[j] / vb_crit)
-                w = 2.0 * math.pi * spindle_hz[j] * teeth[j] * t
-                x += a * (math.sin(w) + 0.5 * math.sin(2.0 * w) + (1.0 / 3.0) * math.sin(3.0 * w))
-                if unstable[j]:
-                    x += 3.0 * a0 * math.sin(2.0 * math.pi * chatter_hz[j] * t)
-            out[r, i] = x
+            out[r, i] = _sample(i0 + i, fs, cut_start, cut_end, spindle_hz, teeth, vb, vb_crit, unstable, chatter_hz, a0, noise, seed)[0]
     return out
 
 

@@ -26,7 +26,7 @@ Process models for metalworking subclass :class:`Machine` and override
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -200,6 +200,13 @@ class MachineSpec(_M):
         if self.scrap + self.rework > 1:
             raise ValueError(f"scrap + rework = {self.scrap + self.rework} exceeds 1")
         return self
+
+    #: tags every machine publishes (condition-based maintenance plans may read them)
+    TAGS: ClassVar[tuple[str, ...]] = ("item_state", "operation_mode", "reason", "execution", "units_busy", "part_count_all", "part_count_good",
+            "part_count_bad", "power_W", "feed_override", "alarm", "queue")
+
+    def tag_names(self) -> tuple[str, ...]:
+        return self.TAGS
 
     def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
         errs = []

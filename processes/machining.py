@@ -140,6 +140,10 @@ class MachiningSpec(MachineSpec):
     dynamics: DynamicsSpec | None = None
     quality: QualitySpec = Field(default_factory=QualitySpec)
 
+    def tag_names(self) -> tuple[str, ...]:
+        return self.TAGS + ("tool_changes", "tool_wear_max", "breakages", "spindle_load_pct", "spindle_speed_rpm",
+                            "vibration_rms", "tool_vb_mm")
+
     def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
         def cut_checks(cut, path, pname):
             errs = []

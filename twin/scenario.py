@@ -350,6 +350,11 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
         for i, m in enumerate(getattr(spec, "maintenance", None) or ()):
             if m.crew is not None and m.crew not in sc.crews:
                 errs.append((f"stations.{sname}.maintenance[{i}].crew", f"names crew {m.crew!r}, which `crews` does not define"))
+            if m.when is not None and hasattr(spec, "tag_names"):
+                tag = Rule(when=m.when, then={}).parts()[0]
+                if tag not in spec.tag_names():
+                    errs.append((f"stations.{sname}.maintenance[{i}].when",
+                                 f"station {sname!r} ({spec.kind}) has no tag {tag!r} (tags: {', '.join(spec.tag_names())})"))
         op = getattr(spec, "operator", None)
         if op is not None:
             if op.pool is not None and op.pool not in sc.operators:

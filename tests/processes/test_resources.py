@@ -275,3 +275,10 @@ def test_agv_drop_point_must_exist():
     with pytest.raises(twin.ScenarioError) as e:
         twin.parse_scenario(d)
     assert "buffers.T.drop" in str(e.value)
+
+
+def test_condition_plan_names_a_tag_of_the_station():
+    d = _pm_line(when="vibration_rms >= 2", duration="10 min")  # a generic machine has no vibration channel
+    with pytest.raises(twin.ScenarioError) as e:
+        twin.parse_scenario(d)
+    assert "stations.M.maintenance[0].when" in str(e.value) and "vibration_rms" in str(e.value)
