@@ -117,6 +117,14 @@ def plant_layout(sc: dict) -> PlantLayout:
         lay = v.get("layout")
         if lay:
             pos[s] = (float(lay["x"]), float(lay["y"]), float(lay.get("rotation", 0.0) or 0.0))
+    for s, v in stations.items():  # an AGV fleet without a layout parks at its home node
+        if kinds.get(s) == "agv_fleet" and not v.get("layout"):
+            nodes = {n: (float(q[0]), float(q[1])) for n, q in ((v.get("network") or {}).get("nodes") or {}).items()}
+            home = v.get("home")
+            if home in nodes:
+                pos[s] = (*nodes[home], 0.0)
+            elif home in pos and home != s:
+                pos[s] = (pos[home][0], pos[home][1] - 3.0, 0.0)
     groups = sc.get("groups", {}) or {}
     expand = lambda names: [m for n in names for m in groups.get(n, [n])]
     lay_obj = PlantLayout(pos, kinds, {s: int(v.get("capacity", 1) or 1) for s, v in stations.items()})
