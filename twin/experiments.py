@@ -268,7 +268,7 @@ class Gate:
 
 
 def _key(k: str) -> str:
-    return k if k.split(".")[0] in ("line", "stations", "buffers") else f"line.{k}"
+    return k if k.split(".")[0] in ("line", "stations", "buffers", "pools") else f"line.{k}"
 
 
 def parse_gate(text: str) -> Gate:
