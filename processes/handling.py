@@ -27,7 +27,8 @@ Vehicle states: loaded travel, loading and unloading = processing; empty travel 
 The buffer's ``capacity`` counts every part in the transport system (waiting for pickup, on a
 vehicle, delivered and waiting at the downstream station); when it is full the upstream
 station is blocked. Every transport is recorded (``physics_<fleet>`` in the result): part,
-from, to, request, pickup and drop times, empty and loaded distance [m], vehicle.
+from, to, request, pickup and drop times, empty and loaded distance [m], vehicle, and ``job``
+(``move``; trips to the charger are rows with ``job: charge``, part -1, arriving at ``t_pickup``).
 """
 
 from __future__ import annotations
@@ -308,7 +309,7 @@ class AgvFleet(_Members):
         cap = spec.battery.capacity if spec.battery else math.inf
         self.vehicles = [_Vehicle(k, home, cap) for k in range(spec.vehicles)]
         self.jobs: deque = deque()
-        self.log: list[tuple] = []  # part, from, to, t_request, t_pickup, t_drop, empty_m, loaded_m, vehicle
+        self.log: list[tuple] = []  # part, from, to, t_request, t_pickup, t_drop, empty_m, loaded_m, vehicle, job
         self.charges = 0
 
     def start(self) -> None:
@@ -368,7 +369,7 @@ class AgvFleet(_Members):
         part, pick, drop, buf, t_req = job
         v.node = drop
         v.charge -= loaded / self.spec.speed
-        self.log.append((part.id, pick, drop, t_req, t_pick, self.env._now, empty, loaded, v.k))
+        self.log.append((part.id, pick, drop, t_req, t_pick, self.env._now, empty, loaded, v.k, "move"))
         buf.delivered(part)
         b = self.spec.battery
         if b is not None and v.charge < b.threshold * b.capacity:
@@ -382,7 +383,11 @@ class AgvFleet(_Members):
         t_drive = d / self.spec.speed
         self._set(v.k, SETUP)
 
+        t0 = self.env._now
+
         def at_charger(ev):
+            now = self.env._now
+            self.log.append((-1, b.charger, b.charger, t0, now, now, d, 0.0, v.k, "charge"))
             v.node = b.charger
             v.charge -= t_drive
             self._set(v.k, PM)
@@ -414,7 +419,7 @@ class AgvFleet(_Members):
 
     def tags(self) -> dict:
         t = self._tags()
-        t.update({"jobs_waiting": len(self.jobs), "transports": len(self.log), "charges": self.charges,
+        t.update({"jobs_waiting": len(self.jobs), "transports": sum(1 for r in self.log if r[9] == "move"), "charges": self.charges,
                   "battery_min": min((v.charge / self.spec.battery.capacity for v in self.vehicles), default=1.0)
                   if self.spec.battery else 1.0})
         return t
@@ -426,7 +431,7 @@ class AgvFleet(_Members):
         if not self.log:
             return None
         cols = list(zip(*self.log))
-        names = ["part", "from", "to", "t_request", "t_pickup", "t_drop", "empty_m", "loaded_m", "vehicle"]
+        names = ["part", "from", "to", "t_request", "t_pickup", "t_drop", "empty_m", "loaded_m", "vehicle", "job"]
         return pa.table({n: pa.array(list(c)) for n, c in zip(names, cols)})
 
 

@@ -139,7 +139,10 @@ class FleetTrips:
             a0 = last.get(k, self.home)
             tp, td = d["t_pickup"][i], d["t_drop"][i]
             t_dep = tp - d["empty_m"][i] / self.speed
-            self.legs.setdefault(k, []).append((t_dep, tp, a0, d["from"][i], tp + self.load, td - self.unload, d["to"][i], td))
+            if (d.get("job") or ["move"] * len(d["part"]))[i] == "charge":  # drive to the charger, stay there
+                self.legs.setdefault(k, []).append((t_dep, tp, a0, d["to"][i], tp, tp, d["to"][i], tp))
+            else:
+                self.legs.setdefault(k, []).append((t_dep, tp, a0, d["from"][i], tp + self.load, td - self.unload, d["to"][i], td))
             last[k] = d["to"][i]
         self.starts = {k: np.array([leg[0] for leg in v]) for k, v in self.legs.items()}
 

@@ -223,6 +223,9 @@ def test_agv_battery_charging():
     tr = res.extra_tables["physics_AGV"].to_pandas()
     charging = _code_time(res, "AGV", Code.PLANNED_MAINTENANCE)
     assert charging > 0
+    charges = tr[tr["job"] == "charge"]
+    assert len(charges) > 0
+    assert (charges["to"] == "W").all() and (charges["part"] == -1).all()
     # every 7 min of driving (10 min down to 30 %) costs up to 30 min x 0.7 of charging
     driving = (tr["empty_m"].sum() + tr["loaded_m"].sum()) / 1.0
     assert charging == pytest.approx(driving / 420 * 0.7 * 1800, rel=0.35)
@@ -265,6 +268,7 @@ def test_flex_cell_pools_are_consistent():
         assert 0.0 <= p["utilisation"] <= 1.0 + 1e-9, name
         assert p["mean_busy"] <= p["size"] * p["on_shift"] + 1e-9, name
     tr = res.extra_tables["physics_AGV"].to_pandas()
+    tr = tr[tr["job"] == "move"]
     assert set(tr["from"]) <= {"LOAD", "MC1", "MC2", "MC3"} and set(tr["to"]) == {"MC1", "MC2", "MC3", "CMM"}
     assert (tr["t_drop"] - tr["t_pickup"] >= 40.0 - 1e-9).all()  # load + unload at least
 
