@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from twin.registry import register
 from twin.scenario import Layout
 
-__all__ = ["BufferSpec", "Buffer"]
+__all__ = ["BufferSpec", "Buffer", "TransitBuffer"]
 
 
 class BufferSpec(BaseModel):
@@ -188,6 +188,79 @@ class Buffer:
     def tags(self) -> dict:
         cap = None if self.capacity == float("inf") else int(self.capacity)
         return {"level": len(self.q), "capacity": cap, "blocked_producers": len(self.producers)}
+
+
+class TransitBuffer(Buffer):
+    """A buffer whose parts travel before they can be taken (conveyor belt, AGV transport).
+
+    ``capacity`` counts the parts in transit and those waiting at the end; a producer finding it
+    full is blocked until a part is taken at the end. Subclasses start the travel in
+    :meth:`_dispatch` and call :meth:`_arrived` when a part reaches the end."""
+
+    def _in_transit(self) -> int:
+        raise NotImplementedError
+
+    def _dispatch(self, part, producer) -> None:
+        raise NotImplementedError
+
+    def _n(self) -> int:
+        return self._in_transit() + len(self.q)
+
+    def free(self) -> float:
+        return self.capacity - self._n()
+
+    def _level(self) -> None:
+        self._lt(self._env._now)
+        self._lb(self.bid)
+        self._ll(self._n())
+
+    def put(self, part, producer) -> bool:
+        if self._n() >= self.capacity:
+            self.producers.append(producer)
+            return False
+        self._dispatch(part, producer)
+        return True
+
+    def force_put(self, part, producer=None) -> bool:
+        self._dispatch(part, producer)
+        return True
+
+    def _arrived(self, part) -> None:
+        part.t_enter = self._env._now
+        if self.consumers:
+            self.consumers.popleft().receive(part)
+            self._level()
+            self._admit()
+        else:
+            self.q.append(part)
+            self._level()
+
+    def _admit(self) -> None:
+        while self.producers and self._n() < self.capacity:
+            prod = self.producers.popleft()
+            self._dispatch(prod.part, prod)
+            prod.handed_over()
+
+    def get(self):
+        if not self.q:
+            return None
+        part = self.q.popleft()
+        self._level()
+        self._admit()
+        return part
+
+    def take(self, part):
+        self.q.remove(part)
+        self._level()
+        self._admit()
+        return part
+
+    def peek(self):
+        return self.q[0] if self.q else None
+
+    def set_capacity(self, capacity: int | None) -> None:
+        self.capacity = float("inf") if capacity is None else capacity
+        self._admit()
 
 
 register("buffer", BufferSpec, Buffer, "buffer")

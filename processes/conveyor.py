@@ -20,7 +20,7 @@ from twin.engine import wake
 from twin.registry import register
 from twin.units import Meters, MetersPerSecond
 
-from .buffer import Buffer, BufferSpec
+from .buffer import BufferSpec, TransitBuffer
 
 
 class ConveyorSpec(BufferSpec):
@@ -52,7 +52,7 @@ def _distance(sc, spec) -> float | None:
     return math.dist(*pos)
 
 
-class Conveyor(Buffer):
+class Conveyor(TransitBuffer):
     """Accumulating belt conveyor with transit time."""
 
     kind = "conveyor"
@@ -70,19 +70,10 @@ class Conveyor(Buffer):
         self._last_arrival = -math.inf
         self.transits: list[tuple[int, float, float]] = []  # (part, put, arrival) for inspection
 
-    def free(self) -> float:
-        return self.capacity - self.on_belt - len(self.q)
+    def _in_transit(self) -> int:
+        return self.on_belt
 
-    def put(self, part, producer) -> bool:
-        if self.on_belt + len(self.q) >= self.capacity:
-            self.producers.append(producer)
-            return False
-        self._load(part)
-        return True
-
-    force_put = put
-
-    def _load(self, part) -> None:
+    def _dispatch(self, part, producer) -> None:
         now = self._env._now
         arrive = max(now + self.transit, self._last_arrival + self.gap)
         self._last_arrival = arrive
@@ -93,36 +84,7 @@ class Conveyor(Buffer):
 
     def _arrive(self, part) -> None:
         self.on_belt -= 1
-        part.t_enter = self._env._now
-        if self.consumers:
-            self.consumers.popleft().receive(part)
-            self._level()
-            self._admit()
-        else:
-            self.q.append(part)
-            self._level()
-
-    def _admit(self) -> None:
-        while self.producers and self.on_belt + len(self.q) < self.capacity:
-            prod = self.producers.popleft()
-            self._load(prod.part)
-            prod.handed_over()
-
-    def get(self):
-        if not self.q:
-            return None
-        part = self.q.popleft()
-        self._level()
-        self._admit()
-        return part
-
-    def peek(self):
-        return self.q[0] if self.q else None
-
-    def _level(self) -> None:
-        self._lt(self._env._now)
-        self._lb(self.bid)
-        self._ll(self.on_belt + len(self.q))
+        self._arrived(part)
 
     def tags(self) -> dict:
         return {"level": self.on_belt + len(self.q), "on_belt": self.on_belt, "accumulated": len(self.q), "capacity": self.capacity}

@@ -47,7 +47,7 @@ from twin.scenario import Layout
 from twin.states import STOP_PRIORITY, Code
 from twin.units import MetersPerSecond, Seconds
 
-from .buffer import Buffer, BufferSpec
+from .buffer import BufferSpec, TransitBuffer
 from .machine import PowerSpec
 
 __all__ = ["RobotSpec", "Robot", "AgvFleetSpec", "AgvFleet", "AgvBufferSpec", "AgvBuffer"]
@@ -458,7 +458,7 @@ class AgvBufferSpec(BufferSpec):
         return []
 
 
-class AgvBuffer(Buffer):
+class AgvBuffer(TransitBuffer):
     """Transport request queue (at the upstream station) + delivered queue (downstream)."""
 
     kind = "agv"
@@ -472,34 +472,15 @@ class AgvBuffer(Buffer):
         self.waiting_pickup = 0
         self.on_vehicle = 0
 
-    def _n(self) -> int:
-        return self.waiting_pickup + self.on_vehicle + len(self.q)
-
-    def free(self) -> float:
-        return self.capacity - self._n()
-
-    def _level(self) -> None:
-        self._lt(self._env._now)
-        self._lb(self.bid)
-        self._ll(self._n())
+    def _in_transit(self) -> int:
+        return self.waiting_pickup + self.on_vehicle
 
     def _pick_node(self, producer) -> str:
         st = getattr(producer, "m", producer)  # a machine's unit, or a furnace / source itself
         name = getattr(st, "name", "source")
         return "source" if name.startswith("source") else name
 
-    def put(self, part, producer) -> bool:
-        if self._n() >= self.capacity:
-            self.producers.append(producer)
-            return False
-        self._send(part, producer)
-        return True
-
-    def force_put(self, part, producer=None) -> bool:
-        self._send(part, producer)
-        return True
-
-    def _send(self, part, producer) -> None:
+    def _dispatch(self, part, producer) -> None:
         self.waiting_pickup += 1
         self._level()
         self.fleet.request([part, self._pick_node(producer), self.drop, self, self._env._now])
@@ -510,41 +491,7 @@ class AgvBuffer(Buffer):
 
     def delivered(self, part) -> None:
         self.on_vehicle -= 1
-        part.t_enter = self._env._now
-        if self.consumers:
-            self.consumers.popleft().receive(part)
-            self._level()
-            self._admit()
-        else:
-            self.q.append(part)
-            self._level()
-
-    def _admit(self) -> None:
-        while self.producers and self._n() < self.capacity:
-            prod = self.producers.popleft()
-            self._send(prod.part, prod)
-            prod.handed_over()
-
-    def get(self):
-        if not self.q:
-            return None
-        part = self.q.popleft()
-        self._level()
-        self._admit()
-        return part
-
-    def take(self, part):
-        self.q.remove(part)
-        self._level()
-        self._admit()
-        return part
-
-    def peek(self):
-        return self.q[0] if self.q else None
-
-    def set_capacity(self, capacity: int | None) -> None:
-        self.capacity = float("inf") if capacity is None else capacity
-        self._admit()
+        self._arrived(part)
 
     def tags(self) -> dict:
         cap = None if self.capacity == float("inf") else int(self.capacity)
