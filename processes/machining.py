@@ -410,50 +410,67 @@ class Machining(Machine):
                 return SCRAP
         return GOOD if self._q is None else super().outcome(part, unit)
 
-    def tags(self) -> dict:
-        """Machine tags plus tool wear and live condition signals of unit 1: ``vibration_rms``
-        [m/s^2] is the RMS of the signal model of :mod:`twin.kernels.signals` for the cut in
-        progress (tooth-passing harmonics a0 (1 + 2 VB/VBcrit), a chatter tone 3 a0 when
-        unstable, noise), the value a vibration sensor's RMS channel would show."""
-        t = super().tags()
-        k = 0
+    def _condition(self) -> tuple[float, float, float | None, float | None]:
+        """Unit 1's live channels: (vibration RMS [m/s^2], VB [mm], spindle load [%] or None when
+        idle, spindle speed [rpm] or None). The RMS is that of the signal model of
+        :mod:`twin.kernels.signals` for the cut in progress (tooth-passing harmonics
+        a0 (1 + 2 VB/VBcrit), a chatter tone 3 a0 when unstable, noise): what a vibration
+        sensor's RMS channel would show."""
         u = self.units[0]
-        busy = u.code == Code.PROCESSING.value
         rec = self.recording
         a0, noise = (rec.a0, rec.noise) if rec is not None else (1.0, 0.2)
+        if u.code != Code.PROCESSING.value or u.part is None:
+            return noise, 0.0, None, None
+        cuts = self.plans.get((u.part.product, u.part.step))
+        if cuts is None:
+            return noise, 0.0, None, None
+        s = self.spec
+        el = (self.env._now - u.t_start) * self.feed_override - s.load_unload
+        cur = None
+        for c in cuts:
+            el -= s.rapid
+            if 0.0 <= el < c.time:
+                cur = c
+                break
+            el -= c.time
+        rpm = 60.0 * cuts[0].spindle_hz
+        if cur is None:
+            p = max(c.power for c in cuts)
+            return noise, 0.0, 100.0 * p / s.efficiency / s.rated_power, rpm
+        tool = s.tools[self.tool_names[cur.tool]]
+        frac = min(1.0, float(self.tool_frac[0, cur.tool]))
+        vb = K.flank_wear_vb(frac * cur.life, cur.life, tool.vb_max)
+        a = a0 * (1.0 + 2.0 * vb / tool.vb_max)
+        ms = a * a * (1.0 + 0.25 + 1.0 / 9.0) / 2.0 + noise * noise
+        if not cur.stable:
+            ms += (3.0 * a0) ** 2 / 2.0
+        return math.sqrt(ms), vb * 1e3, 100.0 * cur.power / s.efficiency / s.rated_power, rpm
+
+    def tag(self, key: str):
+        """One tag; the condition channels without building the whole table (rule scans)."""
+        if key == "vibration_rms":
+            return self._condition()[0]
+        if key == "tool_vb_mm":
+            return self._condition()[1]
+        if key == "tool_wear_max":
+            return float(self.tool_frac[0].max()) if self.tool_frac.shape[1] else 0.0
+        return self.tags().get(key)
+
+    def tags(self) -> dict:
+        """Machine tags plus tool wear and the live condition channels of unit 1 (see
+        :meth:`_condition`)."""
+        t = super().tags()
+        rms, vb_mm, load, rpm = self._condition()
         t.update({
             "tool_changes": self.tool_changes,
-            "tool_wear_max": float(self.tool_frac[k].max()) if self.tool_frac.shape[1] else 0.0,
+            "tool_wear_max": float(self.tool_frac[0].max()) if self.tool_frac.shape[1] else 0.0,
             "breakages": self.breakages,
-            "spindle_load_pct": 0.0,
-            "vibration_rms": noise,
-            "tool_vb_mm": 0.0,
+            "spindle_load_pct": 0.0 if load is None else load,
+            "vibration_rms": rms,
+            "tool_vb_mm": vb_mm,
         })
-        if busy and u.part is not None and (u.part.product, u.part.step) in self.plans:
-            cuts = self.plans[(u.part.product, u.part.step)]
-            s = self.spec
-            el = (self.env._now - u.t_start) * self.feed_override - s.load_unload
-            cur = None
-            for c in cuts:
-                el -= s.rapid
-                if 0.0 <= el < c.time:
-                    cur = c
-                    break
-                el -= c.time
-            p = max(c.power for c in cuts)
-            t["spindle_speed_rpm"] = 60.0 * cuts[0].spindle_hz
-            if cur is not None:
-                tool = s.tools[self.tool_names[cur.tool]]
-                frac = min(1.0, float(self.tool_frac[k, cur.tool]))
-                vb = K.flank_wear_vb(frac * cur.life, cur.life, tool.vb_max)
-                a = a0 * (1.0 + 2.0 * vb / tool.vb_max)
-                ms = a * a * (1.0 + 0.25 + 1.0 / 9.0) / 2.0 + noise * noise
-                if not cur.stable:
-                    ms += (3.0 * a0) ** 2 / 2.0
-                t["vibration_rms"] = math.sqrt(ms)
-                t["tool_vb_mm"] = vb * 1e3
-                p = cur.power
-            t["spindle_load_pct"] = 100.0 * p / self.spec.efficiency / self.spec.rated_power
+        if rpm is not None:
+            t["spindle_speed_rpm"] = rpm
         return t
 
     _COLS = (("t", "float64"), ("part", "int64"), ("unit", "int32"), ("cycle_s", "float64"), ("cut_s", "float64"),

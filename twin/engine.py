@@ -301,7 +301,9 @@ class Run:
         head, _, key = name.partition(".")
         owner = self.stations.get(head) or self.buffers.get(head)
         if owner is not None:
-            return owner.tags().get(key, default)
+            fast = getattr(owner, "tag", None)  # stations that compute single tags cheaply
+            v = fast(key) if fast is not None else owner.tags().get(key, default)
+            return default if v is None else v
         return self.tags().get(name, default)
 
     def observed_tags(self) -> dict[str, Any]:
