@@ -20,15 +20,19 @@ def test_page_loads_connects_and_values_change(live, tmp_path):
                                   "--dump-dom", srv.url + "/?scale=3600"], capture_output=True, text=True, timeout=90)
             return out.stdout
 
-        late = dom(6000)
-        assert "connected: session" in late
-        assert 'id="st-L1"' in late and "parts" in late
-
         def minutes(html):
             m = re.search(r'id="simtime">(\d+) d (\d+):(\d+)<', html)
             assert m, "no sim time shown"
             d, h, mi = map(int, m.groups())
             return d * 1440 + h * 60 + mi
+
+        late = dom(6000)
+        if "connected: session" not in late or not re.search(r'id="simtime">\d', late) or minutes(late) <= 6 * 60:
+            # a loaded 2-core machine can starve the browser of the server's first WebSocket
+            # messages within the virtual-time budget: one more, longer look
+            late = dom(15000)
+        assert "connected: session" in late
+        assert 'id="st-L1"' in late and "parts" in late
 
         # the session starts at 06:00 (first shift); the page received it and then at least one
         # stepped update over the WebSocket, so the value it shows has moved on
