@@ -36,21 +36,23 @@ def _fixed_twin_of(d: dict, res) -> dict:
     return d
 
 
+def _best(fn, n=2) -> float:
+    """Best wall time of n runs [s]."""
+    b = float("inf")
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        b = min(b, time.perf_counter() - t)
+    return b
+
+
 def test_physics_year_vs_fixed_distributions(benchmark):
     phys = _three_shifts(twin.load("examples/shaft_line_physics.yaml").dump())
     sc_p = twin.parse_scenario(phys)
     res_p = twin.simulate(sc_p)  # also warms the kernels
     sc_f = twin.parse_scenario(_fixed_twin_of(phys, res_p))
 
-    def best(fn, n=2):
-        b = float("inf")
-        for _ in range(n):
-            t = time.perf_counter()
-            fn()
-            b = min(b, time.perf_counter() - t)
-        return b
-
-    t_fixed = best(lambda: twin.simulate(sc_f).kpis)
+    t_fixed = _best(lambda: twin.simulate(sc_f).kpis)
     benchmark.pedantic(lambda: twin.simulate(sc_p).kpis, rounds=2, iterations=1)
     t_phys = benchmark.stats.stats.min
     info = {"physics_s": t_phys, "fixed_s": t_fixed, "ratio": t_phys / t_fixed,
@@ -90,15 +92,7 @@ def test_flex_cell_year_shared_resources(benchmark):
     sc_full, sc_plain = twin.parse_scenario(base), twin.parse_scenario(plain)
     twin.simulate(sc_full)
 
-    def best(fn, n=2):
-        b = float("inf")
-        for _ in range(n):
-            t = time.perf_counter()
-            fn()
-            b = min(b, time.perf_counter() - t)
-        return b
-
-    t_plain = best(lambda: twin.simulate(sc_plain).kpis)
+    t_plain = _best(lambda: twin.simulate(sc_plain).kpis)
     benchmark.pedantic(lambda: twin.simulate(sc_full).kpis, rounds=2, iterations=1)
     t_full = benchmark.stats.stats.min
     k = twin.simulate(sc_full).kpis

@@ -264,7 +264,6 @@ class Machining(Machine):
         self._rec = np.zeros((1024, len(self._COLS)))
         self._n_rec = 0
         self._table = None
-        self._plan_cache: dict = {}
         self._vb_crit = [spec.tools[t].vb_max for t in self.tool_names]
         self._plain_duration = False
         self._plain_outcome = False
@@ -280,42 +279,34 @@ class Machining(Machine):
 
     # ---- hooks ------------------------------------------------------------------------------
     def _plan(self, key):
-        """Per (product, step): cuts as tuples of plain floats, the nominal cycle and flags (cached)."""
-        plan = self._plan_cache.get(key)
-        if plan is None:
-            cuts = self.plans[key]
-            s = self.spec
-            rows = []
-            for c in cuts:
-                tool = s.tools[self.tool_names[c.tool]]
-                rows.append((c.tool, c.time, c.life, c.energy, c.stable, c.finishing, c.diameter, c.ra0, tool.vb_max,
-                             tool.breakage_rate, math.radians(tool.clearance_deg)))
-            tools = sorted({c.tool for c in cuts})
-            policies = [(j, s.tools[self.tool_names[j]].policy == "wear", s.tools[self.tool_names[j]].max_parts or 0) for j in tools]
-            breakable, t = [], s.load_unload
-            for r in rows:  # cuts that can break, with their start time within the cycle
-                t += s.rapid
-                if r[9] > 0.0:
-                    breakable.append((r[0], r[1], r[2], r[9], t))
-                t += r[1]
-            incs = [(r[0], r[1] / r[2]) for r in rows]  # (tool, life fraction) per cut, in order
-            fin = None
-            for r in rows:
-                if r[5]:  # the finishing cut sets VB, Ra and size (the last one if several are marked)
-                    fin = (r[0], r[2], r[8], r[7], 1.0 if r[4] else 3.0, r[10], r[6])
-            t, cut_rows = s.load_unload, []
-            for r in rows:
-                t += s.rapid
-                cut_rows.append((r[0], r[1], r[2], r[9], t))
-                t += r[1]
-            q = s.quality
-            fin_arr = np.array([-1.0] + [0.0] * 9) if fin is None else np.array(
-                [fin[0], fin[1], fin[2], fin[3], q.ra_wear_factor, fin[4], fin[5], fin[6], 12e-6, q.thermal_dT], dtype=float)
-            arrays = (np.array(cut_rows, dtype=float).reshape(-1, 5), np.array(policies, dtype=float).reshape(-1, 3), fin_arr)
-            plan = (rows, self.nominal_cycle(cuts), policies, breakable, all(r[4] for r in rows),
-                    sum(r[1] for r in rows), sum(r[3] for r in rows), incs, fin, arrays)
-            self._plan_cache[key] = plan
-        return plan
+        """Per (product, step), built once: the arrays the part kernel takes (cuts, tool
+        policies, finishing cut; see :mod:`twin.kernels.part`), the nominal cycle, cutting time,
+        energy at the motor, stability, and the cut rows the signal recording reads."""
+        cuts = self.plans[key]
+        s = self.spec
+        rows = []
+        for c in cuts:
+            tool = s.tools[self.tool_names[c.tool]]
+            rows.append((c.tool, c.time, c.life, c.energy, c.stable, c.finishing, c.diameter, c.ra0, tool.vb_max,
+                         tool.breakage_rate, math.radians(tool.clearance_deg)))
+        policies = [(j, s.tools[self.tool_names[j]].policy == "wear", s.tools[self.tool_names[j]].max_parts or 0)
+                    for j in sorted({c.tool for c in cuts})]
+        fin = None
+        for r in rows:
+            if r[5]:  # the finishing cut sets VB, Ra and size (the last one if several are marked)
+                fin = (r[0], r[2], r[8], r[7], 1.0 if r[4] else 3.0, r[10], r[6])
+        t, cut_rows = s.load_unload, []
+        for r in rows:  # (tool, t_cut, life, breakage rate, start within the cycle)
+            t += s.rapid
+            cut_rows.append((r[0], r[1], r[2], r[9], t))
+            t += r[1]
+        q = s.quality
+        fin_arr = np.array([-1.0] + [0.0] * 9) if fin is None else np.array(
+            [fin[0], fin[1], fin[2], fin[3], q.ra_wear_factor, fin[4], fin[5], fin[6], 12e-6, q.thermal_dT], dtype=float)
+        stable = all(r[4] for r in rows)
+        return (np.array(cut_rows, dtype=float).reshape(-1, 5), np.array(policies, dtype=float).reshape(-1, 3), fin_arr,
+                self.nominal_cycle(cuts), sum(r[1] for r in rows), sum(r[3] for r in rows) / s.efficiency,
+                1.0 if stable else 0.0, 2 * len(rows), stable, rows)
 
     def process_duration(self, part, unit) -> float:
         key = (part.product, part.step)
@@ -323,9 +314,7 @@ class Machining(Machine):
         if hot is None:
             if key not in self.plans:
                 return super().process_duration(part, unit)
-            rows, nominal, _p, _b, stable, cut_time, energy, _i, _f, (cuts, pol, fin_arr) = self._plan(key)
-            hot = self._hot[key] = (cuts, pol, fin_arr, nominal, cut_time, energy / self.spec.efficiency,
-                                    1.0 if stable else 0.0, 2 * len(rows), stable, rows)
+            hot = self._hot[key] = self._plan(key)
         cuts, pol, fin_arr, nominal, cut_time, e, stable_f, n_u, stable, rows = hot
         k = self._unit_index[id(unit)]
         if self.recording is not None:
