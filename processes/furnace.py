@@ -26,6 +26,7 @@ from pydantic import Field
 
 import twin.kernels as K
 from twin.engine import wake
+from twin.pools import crew_job
 from twin.registry import register
 from twin.states import STOP_PRIORITY, Code, Outcome
 from twin.units import Kelvin, Meters, Seconds, Watts
@@ -148,18 +149,11 @@ class Furnace:
             self.tripped = True
         self.set_stop(FAILURE, +1)
 
-        def repair(pool=None):
-            def done(ev):
-                if pool is not None:
-                    pool.release()
-                self.set_stop(FAILURE, -1)
-                wake(self.env, tbf(), lambda ev: self._fail(c))
-            wake(self.env, d, done)
+        def repaired():
+            self.set_stop(FAILURE, -1)
+            wake(self.env, tbf(), lambda ev: self._fail(c))
 
-        if prof.crew is not None:
-            run.pools[prof.crew].request(repair)
-        else:
-            repair()
+        crew_job(run, prof.crew, d, repaired)
 
     def _show(self) -> None:
         code = self.activity
@@ -303,10 +297,9 @@ class Furnace:
         self._show()
 
     def tags(self) -> dict:
-        from twin.states import CODE_FIELDS, EXECUTION
+        from twin.states import state_tags
 
-        item, mode, reason = CODE_FIELDS[Code(self.code)]
-        return {"item_state": item, "operation_mode": mode, "reason": reason, "execution": EXECUTION[Code(self.code)],
+        return {**state_tags(self.code),
                 "units_busy": int(self.code == PROCESSING), "part_count_all": self.parts_all, "part_count_good": self.parts_good,
                 "part_count_bad": self.parts_bad, "power_W": self.power_by_code[self.code], "feed_override": 1.0,
                 "alarm": "NORMAL", "queue": sum(len(getattr(b, "q", ())) for b in self.inputs), "batch": len(self.batch),

@@ -120,11 +120,9 @@ class _Members:
         pass
 
     def _tags(self) -> dict:
-        from twin.states import CODE_FIELDS, EXECUTION
+        from twin.states import state_tags
 
-        code = self.codes[0]
-        item, mode, reason = CODE_FIELDS[Code(code)]
-        return {"item_state": item, "operation_mode": mode, "reason": reason, "execution": EXECUTION[Code(code)],
+        return {**state_tags(self.codes[0]),
                 "units_busy": sum(self.busy), "power_W": sum(self.power_by_code[c] for c in self.codes),
                 "alarm": "NORMAL"}
 
@@ -351,7 +349,6 @@ class AgvFleet(_Members):
         loaded = self.distance(pick, drop)
         t_empty = empty / s.speed
         self._set(v.k, SETUP, part.id)
-        now = self.env._now
 
         def picked(ev):
             self._set(v.k, PROCESSING, part.id)
@@ -363,7 +360,6 @@ class AgvFleet(_Members):
         wake(self.env, t_empty, picked)
         v.charge -= t_empty
         v.node = pick
-        _ = now
 
     def _dropped(self, v: _Vehicle, job, empty, loaded, t_pick) -> None:
         part, pick, drop, buf, t_req = job

@@ -31,6 +31,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from twin.distributions import Distribution, make_sampler
+from twin.pools import crew_job
 from twin.engine import Wake as _Wake, _Choice, wake
 from heapq import heappush as _heappush
 from simpy.core import NORMAL as _NORMAL
@@ -38,7 +39,7 @@ from simpy.core import NORMAL as _NORMAL
 _new_timeout = object.__new__
 from twin.registry import register
 from twin.scenario import Layout
-from twin.states import EXECUTION, STOP_PRIORITY, Code, Outcome
+from twin.states import STOP_PRIORITY, Code, Outcome, state_tags
 from twin.units import Probability, Seconds, Watts
 
 __all__ = ["MachineSpec", "Machine", "Unit", "FailureProfile", "PowerSpec", "SetupSpec", "OperatorNeed", "MaintenanceSpec"]
@@ -312,7 +313,6 @@ class Machine:
             self._plain_duration = False
             inner = self.process_duration
             self.process_duration = lambda part, unit, inner=inner: inner(part, unit) + unit.h_extra
-        self.maintenances = 0
         self.units = [Unit(self, k, spec.capacity) for k in range(spec.capacity)]
         if spec.rework > 0:
             self.rework_buffer = run.implicit_buffer(("rework", name), f"rework:{name}")
@@ -474,21 +474,13 @@ class Machine:
         ``duration``, then renew (:meth:`maintained`) and restart."""
         for u in self.units:
             u.add_stop(PM)
-        run = self.run
 
-        def work(pool=None):
-            def done(ev):
-                self.maintained()
-                for u in self.units:
-                    u.remove_stop(PM)
-                if pool is not None:
-                    pool.release()
-            run.at(run.now + duration, done)
+        def done():
+            self.maintained()
+            for u in self.units:
+                u.remove_stop(PM)
 
-        if crew is not None:
-            run.pools[crew].request(work)
-        else:
-            work()
+        crew_job(self.run, crew, duration, done)
 
     def maintained(self) -> None:
         """After maintenance of the station: every unit as good as new (:meth:`unit_maintained`)."""
@@ -498,22 +490,13 @@ class Machine:
     def unit_maintained(self, unit) -> None:
         """After maintenance of one unit: failure clocks as good as new (new times to failure).
         Process models add their own renewal (new tools)."""
-        self.maintenances += 1
         unit.renew()
 
     # ---- tags -----------------------------------------------------------------------------------
     def tags(self) -> dict:
-        u0 = self.units[0]
-        code = u0.code
-        from twin.states import CODE_FIELDS
-
-        item, mode, reason = CODE_FIELDS[Code(code)]
         busy = sum(1 for u in self.units if u.code == PROCESSING)
         return {
-            "item_state": item,
-            "operation_mode": mode,
-            "reason": reason,
-            "execution": EXECUTION[Code(code)],
+            **state_tags(self.units[0].code),
             "units_busy": busy,
             "part_count_all": self.parts_all,
             "part_count_good": self.parts_good,
@@ -670,14 +653,17 @@ class Unit:
         if m._helpers:
             self._h_begin()
             return
-        su = m.setup_time(self.last_product, part)
+        self._setup_then(m.setup_time(self.last_product, part), self._start_processing)
+
+    def _setup_then(self, su: float, after) -> None:
+        """A setup of ``su`` seconds (if any), then ``after()``."""
         if su > 0:
             self.activity = SETUP
-            self.after = self._start_processing
+            self.after = after
             self._show()
             self._schedule(su)
         else:
-            self._start_processing()
+            after()
 
     def _start_processing(self) -> None:
         # hot path: a unit only starts processing while no stop holds, so the logged code is PROCESSING
@@ -928,12 +914,7 @@ class Unit:
             if c.basis == "operating" and c in self.cyc_clocks:
                 self.cyc_clocks.remove(c)
             self.add_stop(PM)
-            d = c.ttr()
-            work = lambda pool=None: run.at(self.env._now + d, lambda ev: self._pm_done(c, pool))
-            if c.crew is not None:
-                run.pools[c.crew].request(work)
-            else:
-                work()
+            crew_job(run, c.crew, c.ttr(), lambda: self._pm_done(c))
             return
         ttr = c.ttr()
         fl = run.failure_log
@@ -945,27 +926,23 @@ class Unit:
         c.pending = None
         self.add_stop(FAILURE)
         if c.crew is not None:  # the repair starts when a crew member is free
-            run.pools[c.crew].request(lambda pool, c=c, ttr=ttr: run.at(self.env._now + ttr, lambda ev: self._repaired(c, pool)))
+            crew_job(run, c.crew, ttr, lambda: self._repaired(c))
         else:
             run.at(self.env._now + ttr, lambda ev, c=c: self._repaired(c))
 
-    def _repaired(self, c: _Clock, pool=None) -> None:
+    def _repaired(self, c: _Clock) -> None:
         c.budget = c.tbf()
         if c.basis == "calendar":
             self._arm(c, c.budget)
         elif c.basis == "processing":
             c.since = self.env._now
-        if pool is not None:
-            pool.release()
         self.remove_stop(FAILURE)
 
-    def _pm_done(self, c: _Clock, pool) -> None:
+    def _pm_done(self, c: _Clock) -> None:
         self.m.unit_maintained(self)
         c.budget = c.tbf()
         if c.basis == "calendar":
             self._arm(c, c.budget)
-        if pool is not None:
-            pool.release()
         self.remove_stop(PM)
 
     def renew(self) -> None:
@@ -1011,14 +988,7 @@ class Unit:
         self._h_setup()
 
     def _h_setup(self) -> None:
-        su = self.h_su
-        if su > 0:
-            self.activity = SETUP
-            self.after = self._h_after_setup
-            self._show()
-            self._schedule(su)
-        else:
-            self._h_after_setup()
+        self._setup_then(self.h_su, self._h_after_setup)
 
     def _h_after_setup(self) -> None:
         m = self.m

@@ -109,8 +109,11 @@ def signal_features(st):
             cols["vb_m"].append(vb[ci])
             cols["wear_frac"].append(wear[ci])
             cols["stable"].append((1 - unstable[ci]).astype(np.int8))
-            k = np.searchsorted(fails, ws, side="left")
-            nxt = np.where(k < len(fails), fails[np.minimum(k, max(len(fails) - 1, 0))] - ws if len(fails) else np.nan, np.nan)
+            if len(fails):
+                k = np.searchsorted(fails, ws, side="left")
+                nxt = np.where(k < len(fails), fails[np.minimum(k, len(fails) - 1)] - ws, np.nan)
+            else:
+                nxt = np.full(len(ws), np.nan)
             cols["next_failure_s"].append(nxt)
         if raw is None and rec.raw > 0:
             n_raw = int(round(rec.raw * fs))

@@ -291,8 +291,6 @@ class Run:
             self.run_until(self.horizon)
         return _diff(before, self.observed_tags())
 
-    _MISSING = object()
-
     def observed_tag(self, name: str, default=None):
         """One tag as automation sees it (what a rule's scan reads). Without signal
         non-idealities only the owning station or buffer computes its tags."""

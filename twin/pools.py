@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["PoolSpec", "OperatorPoolSpec", "Pool", "MultiPool", "build_pools", "pool_kpis", "pool_table", "new_pool_log"]
+__all__ = ["PoolSpec", "OperatorPoolSpec", "Pool", "MultiPool", "crew_job", "build_pools", "pool_kpis", "pool_table", "new_pool_log"]
 
 
 class PoolSpec(BaseModel):
@@ -133,6 +133,24 @@ class MultiPool:
         p = min(self.pools, key=lambda q: len(q.queue) / q.size)
         p.request(cb)
         return p
+
+
+def crew_job(run, crew: str | None, duration: float, done: Callable[[], None]) -> None:
+    """A repair or maintenance job: wait for a member of ``crew`` (none: start now), work
+    ``duration`` [s], release the member, then call ``done()``."""
+
+    def work(pool=None):
+        def end(ev):
+            if pool is not None:
+                pool.release()
+            done()
+
+        run.at(run.env._now + duration, end)
+
+    if crew is None:
+        work()
+    else:
+        run.pools[crew].request(work)
 
 
 def build_pools(run) -> dict[str, Pool]:

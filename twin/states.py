@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["Code", "ITEM_STATES", "OP_MODES", "REASONS", "CODE_FIELDS", "EXECUTION", "Outcome", "PartEvent"]
+__all__ = ["Code", "ITEM_STATES", "OP_MODES", "REASONS", "CODE_FIELDS", "EXECUTION", "state_tags", "Outcome", "PartEvent"]
 
 ITEM_STATES = ["NotAvailable", "OutOfService", "NotExecuting", "Executing"]
 OP_MODES = ["None", "Maintenance", "Setup", "Processing"]
@@ -55,6 +55,16 @@ EXECUTION = {
     Code.BREAK: "STOPPED",
     Code.OFF_SHIFT: "STOPPED",
 }
+
+
+
+def state_tags(code: int) -> dict[str, str]:
+    """The state tags of a logged code: item_state, operation_mode, reason (ISO 22400 / OPC UA
+    machine-tool names) and execution (MTConnect)."""
+    c = Code(code)
+    item, mode, reason = CODE_FIELDS[c]
+    return {"item_state": item, "operation_mode": mode, "reason": reason, "execution": EXECUTION[c]}
+
 
 #: Stop reasons in priority order: when several hold, the first is what the log shows.
 STOP_PRIORITY = [Code.OFF_SHIFT, Code.BREAK, Code.PLANNED_MAINTENANCE, Code.FAILURE, Code.HELD]

@@ -134,12 +134,13 @@ class FleetTrips:
         d = {c: t.column(c).to_pylist() for c in t.column_names}
         order = sorted(range(len(d["part"])), key=lambda i: (d["vehicle"][i], d["t_pickup"][i]))
         last: dict[int, str] = {}
+        jobs = d.get("job") or ["move"] * len(d["part"])
         for i in order:
             k = d["vehicle"][i]
             a0 = last.get(k, self.home)
             tp, td = d["t_pickup"][i], d["t_drop"][i]
             t_dep = tp - d["empty_m"][i] / self.speed
-            if (d.get("job") or ["move"] * len(d["part"]))[i] == "charge":  # drive to the charger, stay there
+            if jobs[i] == "charge":  # drive to the charger, stay there
                 self.legs.setdefault(k, []).append((t_dep, tp, a0, d["to"][i], tp, tp, d["to"][i], tp))
             else:
                 self.legs.setdefault(k, []).append((t_dep, tp, a0, d["from"][i], tp + self.load, td - self.unload, d["to"][i], td))
