@@ -7,7 +7,9 @@ AVX-512 on the benchmark machine) and a batch kernel runs several cuts per instr
 
 * :func:`exp_v`: fdlibm ``e_exp.c`` (Sun Microsystems 1993; as in musl libc): argument
   reduction ``x = k ln2 + r`` with a two-part ln2, rational approximation
-  ``exp(r) = 1 + r + r c / (2 - c)``, scaling by ``2**k`` through the exponent bits.
+  ``exp(r) = 1 + r + r c / (2 - c)``, scaling by ``2**k`` through the exponent bits. ``k`` is
+  rounded by adding ``1.5 * 2**52`` (round-half-even instead of fdlibm's round-half-up: the
+  two differ only at exact ties, where both reductions are exact).
   Error < 1 ulp for ``-708 < x < 709`` (the range where the result is a normal number).
 * :func:`log_v`: fdlibm ``e_log.c``: ``x = 2**k (1 + f)`` with ``1 + f`` in
   ``[sqrt(2)/2, sqrt(2))``, ``log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2))``, ``s = f / (2 + f)``.
@@ -16,6 +18,11 @@ AVX-512 on the benchmark machine) and a batch kernel runs several cuts per instr
 Outside these ranges the results are meaningless (no special cases for 0, negatives, inf,
 nan or subnormals); callers validate their inputs first, as every kernel does. The scalar
 twin of a batch kernel calls the same functions, so both give bit-identical results.
+
+AVX2 has no packed float64 <-> int64 conversion and no 64-bit arithmetic right shift; where
+fdlibm uses them the code here uses the ``1.5 * 2**52`` shift trick and masked logical shifts,
+so LLVM keeps every lane in vector registers (about 2x faster ``exp_v`` on AVX2 than with
+``int(k)``).
 """
 
 from __future__ import annotations
@@ -53,6 +60,8 @@ def _i2f(typingctx, x):
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 _INV_LN2 = 1.44269504088896338700e+00
+_SHIFT = 6755399441055744.0  # 1.5 * 2**52: adding it rounds |v| < 2**51 to an integer in the low bits
+_SHIFT_BITS = 0x4338000000000000  # its bit pattern
 _P1 = 1.66666666666666019037e-01
 _P2 = -2.77777777770155933842e-03
 _P3 = 6.61375632143793436117e-05
@@ -75,17 +84,18 @@ def exp_v(x):
     >>> abs(exp_v(1.0) - math.exp(1.0)) <= math.ulp(math.e)
     True
     """
-    kf = math.floor(x * _INV_LN2 + 0.5)
+    # k = round(x / ln2) by the 1.5 * 2**52 shift: kd holds k in its low mantissa bits, so
+    # neither k nor 2**k needs a float <-> int64 conversion (AVX2 has no packed one)
+    kd = x * _INV_LN2 + _SHIFT
+    kf = kd - _SHIFT
     hi = x - kf * _LN2_HI
     lo = kf * _LN2_LO
     r = hi - lo
     rr = r * r
     c = r - rr * (_P1 + rr * (_P2 + rr * (_P3 + rr * (_P4 + rr * _P5))))
     y = 1.0 + (r * c / (2.0 - c) - lo + hi)
-    # y in [0.7, 1.42]; multiply by 2**k in two halves so that k down to -1021 stays normal
-    k = int(kf)
-    k1 = k >> 1
-    return y * _i2f((k1 + 1023) << 52) * _i2f((k - k1 + 1023) << 52)
+    # y in [0.7, 1.42] and k in [-1021, 1023] over the valid range: 2**k is a normal number
+    return y * _i2f((_f2i(kd) - _SHIFT_BITS + 1023) << 52)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -96,7 +106,8 @@ def log_v(x):
     True
     """
     ix = _f2i(x)
-    hx = (ix >> 32) + (0x3FF00000 - 0x3FE6A09E)
+    # (masked: a logical shift, which AVX2 has for 64-bit lanes; x > 0 so nothing is lost)
+    hx = ((ix >> 32) & 0xFFFFFFFF) + (0x3FF00000 - 0x3FE6A09E)
     k = (hx >> 20) - 0x3FF
     hx = (hx & 0x000FFFFF) + 0x3FE6A09E
     m = _i2f((hx << 32) | (ix & 0xFFFFFFFF))
@@ -107,7 +118,7 @@ def log_v(x):
     w = z * z
     t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
     t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
-    dk = float(k)
+    dk = _i2f(k + _SHIFT_BITS) - _SHIFT  # float(k) without an int64 -> float conversion
     return s * (hfsq + t1 + t2) + dk * _LN2_LO - hfsq + f + dk * _LN2_HI
 
 
