@@ -4,7 +4,8 @@ Run: ``python -m pytest benchmarks/test_bench_kernels.py --benchmark-enable -s``
 
 * 10 M cuts through force, power, Taylor life, per-tool life fraction and roughness: numba
   parallel vs the best numpy version vs pure Python (timed on a subsample, scaled); achieved
-  bytes/s against a numpy copy of the same arrays (the memory-bandwidth ceiling).
+  bytes/s against numpy copying the same arrays into an existing buffer (the memory-bandwidth
+  ceiling), and the floor of the access pattern (the same arrays streamed with no physics).
 * Vibration synthesis: samples/s of the numba generator vs a numpy version; one hour of 10 kHz
   vibration for ten machines, generated in one-machine-hour chunks.
 * First-call compile time, and a second process that loads the kernels from numba's cache.
@@ -76,6 +77,18 @@ def python_cuts(cuts, tools):
     return Fc, Pc, T, Ra, wear
 
 
+@numba.njit(parallel=True)  # not cached: this file is imported under more than one module name
+def _stream(f, ap, vc, t, mat, tool, A, B, C, D):
+    """The floor for this access pattern: the same 6 arrays read and 4 written, on all threads,
+    with one arithmetic operation per output (what any fused cuts kernel must at least move)."""
+    for c in numba.prange((len(f) + 65535) // 65536):
+        for i in range(c * 65536, min(len(f), c * 65536 + 65536)):
+            A[i] = f[i] * ap[i]
+            B[i] = vc[i] + mat[i]
+            C[i] = t[i] * 2.0
+            D[i] = tool[i] * 1.0
+
+
 def _time(fn, rounds=3):
     best = math.inf
     for _ in range(rounds):
@@ -91,14 +104,19 @@ def test_cuts_numba_vs_numpy_vs_python(benchmark):
     outs = [np.empty(N) for _ in range(4)]
     run = lambda: K.cuts_batch(*cuts, KC, MC, *tt, *outs)
     run()
+    _stream(*cuts, *outs)
     t_np = _time(lambda: numpy_cuts(cuts, tools))
     sub = 100_000
     scuts = [a[:sub].tolist() for a in cuts]
     stools = [a.tolist() for a in tools]
     t_py = _time(lambda: python_cuts(scuts, stools), rounds=1) * N / sub
     nbytes = sum(a.nbytes for a in cuts) + sum(o.nbytes for o in outs)
+    # the ceiling: numpy copying the same bytes into a buffer that already exists (as the outputs
+    # do); ``big.copy()`` would time page faults on 800 MB of fresh memory, not the memory bus
     big = np.concatenate([a.astype(np.float64) for a in cuts] + outs)
-    t_copy = _time(lambda: big.copy())
+    dst = np.zeros_like(big)
+    t_copy = _time(lambda: np.copyto(dst, big), rounds=5)
+    t_stream = _time(lambda: _stream(*cuts, *outs), rounds=5)
     before = numba.get_num_threads()
     numba.set_num_threads(1)
     t_1 = _time(run)
@@ -111,20 +129,24 @@ def test_cuts_numba_vs_numpy_vs_python(benchmark):
     info = {"cuts": N, "numba_s": t_nb, "numba_1thread_s": t_1, "numpy_s": t_np, "python_scaled_s": t_py,
             "speedup_vs_numpy": t_np / t_nb, "speedup_vs_python": t_py / t_nb, "parallel_speedup": t_1 / t_nb,
             "ns_per_cut": t_nb / N * 1e9, "GB_per_s": nbytes / t_nb / 1e9, "copy_GB_per_s": 2 * big.nbytes / t_copy / 1e9,
-            "fraction_of_copy_bandwidth": (nbytes / t_nb) / (2 * big.nbytes / t_copy), "threads": before}
+            "fraction_of_copy_bandwidth": (nbytes / t_nb) / (2 * big.nbytes / t_copy),
+            "stream_floor_ns_per_cut": t_stream / N * 1e9, "stream_fraction_of_copy_bandwidth": (nbytes / t_stream) / (2 * big.nbytes / t_copy),
+            "threads": before}
     benchmark.extra_info.update(info)
     print("\ncuts:", {k: round(v, 3) if isinstance(v, float) else v for k, v in info.items()})
-    # issue targets: >= 3x numpy, >= 100x pure Python, >= half the copy bandwidth. Measured here
-    # (2 cores, vectorised fdlibm exp/log from kernels/vecmath.py): 3.3-4.9x numpy, 48-72x Python,
-    # 0.45-0.67 of copy bandwidth (the shared 2-core machine varies by ~30 % between runs). Per
-    # core the loop is compute-bound (two threads give 1.5-2.0x): AVX2 has no packed gathers worth
-    # using for the 6 table lookups and no packed int64<->double conversions, and 100x Python
-    # would need ~7.6 ns per cut, i.e. 80 B per cut at ~10.5 GB/s, about the whole copy rate.
+    # issue targets: >= 3x numpy, >= 100x pure Python, aim at >= half the copy bandwidth.
+    # Measured here (2 cores, kernels/batch.py: conversion-free fdlibm exp/log, logs in their
+    # own loop per block, checks once per block, FMA contraction): 7-11x numpy, 130-190x Python,
+    # 8-9.5 ns per cut, 0.38 of the copy bandwidth. The copy is numpy copying into an existing
+    # buffer (22-25 GB/s); a kernel that only streams the same 6 arrays in and 4 out with one
+    # operation each (_stream) reaches 0.45-0.67 of it, so half the copy rate is about the floor
+    # of this access pattern (stores pay a read for ownership; streaming stores measured slower).
+    # The shared 2-core machine varies by ~30 % between runs.
     # The asserts guard against regressions below what is achieved; the targets are in extra_info.
-    info.update({"target_vs_numpy": 3.0, "target_vs_python": 100.0})
-    assert info["speedup_vs_numpy"] >= 2.5
-    assert info["speedup_vs_python"] >= 45.0
-    assert info["fraction_of_copy_bandwidth"] >= 0.4
+    info.update({"target_vs_numpy": 3.0, "target_vs_python": 100.0, "aim_fraction_of_copy_bandwidth": 0.5})
+    assert info["speedup_vs_numpy"] >= 3.0
+    assert info["speedup_vs_python"] >= 100.0
+    assert info["fraction_of_copy_bandwidth"] >= 0.25
 
 
 def test_vibration_synthesis(benchmark):

@@ -200,6 +200,10 @@ def test_signal_independent_of_chunks_and_threads():
     lambda: K.heat_input(24.0, 180.0, 0.0, 0.8),
     lambda: K.t85_thick(1e6, 600.0),
     lambda: _batch(((np.array([1e-4, -1e-4]),) + _cuts(2)[0][1:]), _cuts(2)[1], 2),
+    # table indices outside the tables: the block is skipped, not read out of bounds
+    lambda: _batch(_cuts(5000)[0][:5] + (np.r_[np.zeros(4999, np.int64), -1],), _cuts(5000)[1], 5000),
+    lambda: _batch(_cuts(5000)[0][:5] + (np.r_[16, np.zeros(4999, np.int64)],), _cuts(5000)[1], 5000),
+    lambda: _batch(_cuts(3)[0][:4] + (np.array([0, 3, 1], np.int32),) + _cuts(3)[0][5:], _cuts(3)[1], 3),
 ])
 def test_invalid_inputs_raise(call):
     with pytest.raises(ValueError):
