@@ -11,6 +11,13 @@ AVX-512 on the benchmark machine) and a batch kernel runs several cuts per instr
   rounded by adding ``1.5 * 2**52`` (round-half-even instead of fdlibm's round-half-up: the
   two differ only at exact ties, where both reductions are exact).
   Error < 1 ulp for ``-708 < x < 709`` (the range where the result is a normal number).
+* :func:`sincos_cycles`: ``(sin 2 pi c, cos 2 pi c)`` for a phase ``c`` in cycles: exact
+  reduction ``c = n + q/4 + y`` (``|y| <= 1/8``), fdlibm ``k_sin.c`` / ``k_cos.c`` minimax
+  polynomials on ``theta = 2 pi y`` (``|theta| <= pi/4``) and the quadrant ``q`` by selects.
+  Within 2 ulp of the exact ``sin(2 pi c)`` and ``cos(2 pi c)`` for ``|c| < 2**50`` (the
+  rounding of ``theta`` plus < 1 ulp of the kernels). It never forms the large angle
+  ``2 pi c``, so a phase of a million cycles is as accurate as one of a tenth of a cycle
+  (``math.sin(2 * math.pi * c)`` loses about ``log10(c)`` digits there).
 * :func:`log_v`: fdlibm ``e_log.c``: ``x = 2**k (1 + f)`` with ``1 + f`` in
   ``[sqrt(2)/2, sqrt(2))``, ``log(1 + f) = f - f^2/2 + s (f^2/2 + R(s^2))``, ``s = f / (2 + f)``.
   Error < 1 ulp for positive normal x (about ``2.2e-308 <= x < inf``).
@@ -32,7 +39,7 @@ import math
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["exp_v", "log_v", "pow_v"]
+__all__ = ["exp_v", "log_v", "pow_v", "sincos_cycles", "int_to_float"]
 
 
 @intrinsic
@@ -130,3 +137,56 @@ def pow_v(x, y):
     True
     """
     return exp_v(y * log_v(x))
+
+
+_S1 = -1.66666666666666324348e-01
+_S2 = 8.33333333332248946124e-03
+_S3 = -1.98412698298579493134e-04
+_S4 = 2.75573137070700676789e-06
+_S5 = -2.50507602534068634195e-08
+_S6 = 1.58969099521155010221e-10
+_C1 = 4.16666666666666019037e-02
+_C2 = -1.38888888888741095749e-03
+_C3 = 2.48015872894767294178e-05
+_C4 = -2.75573143513906633035e-07
+_C5 = 2.08757232129817482790e-09
+_C6 = -1.13596475577881948265e-11
+_TWO_PI = 6.283185307179586
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def int_to_float(k):
+    """float(k) for an integer |k| < 2**51, without the int64 -> float64 conversion that AVX2
+    lacks (so a loop using it stays vectorised).
+
+    >>> int_to_float(-12345) == -12345.0
+    True
+    """
+    return _i2f(k + _SHIFT_BITS) - _SHIFT
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def sincos_cycles(c):
+    """(sin(2 pi c), cos(2 pi c)) for a phase c [cycles], |c| < 2**50, vectorisable.
+
+    >>> s, co = sincos_cycles(1e6 + 0.125)
+    >>> abs(s - math.sqrt(0.5)) < 1e-15 and abs(co - math.sqrt(0.5)) < 1e-15
+    True
+    """
+    r = c - ((c + _SHIFT) - _SHIFT)  # c minus the nearest integer: exact, in [-1/2, 1/2]
+    qd = 4.0 * r + _SHIFT
+    q = (_f2i(qd) - _SHIFT_BITS) & 3  # quarter turns, mod 4
+    y = r - 0.25 * (qd - _SHIFT)  # exact, |y| <= 1/8
+    x = _TWO_PI * y
+    z = x * x
+    sn = x + z * x * (_S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
+    hz = 0.5 * z
+    w = 1.0 - hz
+    cs = w + (((1.0 - w) - hz) + z * z * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6))))))
+    # sin(x + q pi/2), cos(x + q pi/2) for q = 0, 1, 2, 3: (s, c), (c, -s), (-s, -c), (-c, s)
+    odd = (q & 1) == 1
+    s_out = cs if odd else sn
+    c_out = sn if odd else cs
+    s_out = -s_out if q >= 2 else s_out
+    c_out = -c_out if (q == 1) | (q == 2) else c_out
+    return s_out, c_out

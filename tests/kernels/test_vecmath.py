@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from twin.kernels.vecmath import exp_v, log_v, pow_v
+from twin.kernels.vecmath import exp_v, int_to_float, log_v, pow_v, sincos_cycles
 
 
 def _loop(x, which):
@@ -53,3 +53,38 @@ def test_log_within_one_ulp_of_libm(mode):
 
 def test_pow_matches_builtin_power():
     assert abs(pow_v(3.7, -0.22) / 3.7 ** -0.22 - 1.0) < 1e-14
+
+
+@njit(cache=True)
+def _sincos(c):
+    s = np.empty_like(c)
+    co = np.empty_like(c)
+    for i in range(len(c)):
+        s[i], co[i] = sincos_cycles(c[i])
+    return s, co
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant < 60, reason="needs an extended-precision long double for the reference")
+def test_sincos_cycles_within_two_ulp_of_exact_phase():
+    """Reference: the phase reduced exactly to a quarter turn in long double, then sinl/cosl."""
+    L = np.longdouble
+    two_pi = L(2) * np.arccos(L(-1))
+    rng = np.random.default_rng(9)
+    c = np.concatenate([rng.uniform(-1, 1, 300_000), rng.integers(0, 10 ** 9, 100_000) + rng.uniform(-0.5, 0.5, 100_000),
+                        [0.0, 0.125, 0.25, 0.5, -0.75, 1e6 + 0.125]])
+    r = c.astype(L) - np.round(c).astype(L)
+    q = np.round(4 * r)
+    th = two_pi * (r - q / 4)
+    sn, cs = np.sin(th), np.cos(th)
+    q = q.astype(int) % 4
+    ref = (np.choose(q, [sn, cs, -sn, -cs]), np.choose(q, [cs, -sn, -cs, sn]))
+    for got, exact in zip(_sincos(c), ref):
+        err = np.abs(got.astype(L) - exact).astype(np.float64)
+        assert (err <= 2 * np.spacing(np.abs(exact.astype(np.float64)))).all()
+    s, co = _sincos(np.array([0.25, 0.5]))
+    assert s[0] == 1.0 and co[0] == 0.0 and s[1] == 0.0 and co[1] == -1.0
+
+
+def test_int_to_float_is_exact():
+    k = np.array([0, 1, -1, 2 ** 50, -(2 ** 50) + 3, 123456789], dtype=np.int64)
+    assert [int_to_float(int(v)) for v in k] == [float(v) for v in k]
