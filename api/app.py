@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 import time
 import uuid
@@ -101,7 +102,9 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
     limits = limits or Limits()
     store = Store(db)
     interrupted = store.mark_interrupted()
-    pool = ProcessPoolExecutor(max_workers=workers or limits.max_running)
+    from .worker import watch_parent
+
+    pool = ProcessPoolExecutor(max_workers=workers or limits.max_running, initializer=watch_parent, initargs=(os.getpid(),))
     sessions: dict[str, Session] = {}
     active: dict[str, Any] = {}
     app = FastAPI(title="twin", version=twin.__version__, description="Digital twin and automation testbed for metalworking lines")
@@ -478,7 +481,18 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
 
     @app.on_event("shutdown")
     async def _stop():
+        """Stop the workers now (a simulation can run for minutes) and mark this server's unfinished
+        runs ``interrupted``: results are written atomically, so a stopped run leaves nothing half-saved."""
         app.state.reaper.cancel()
+        workers = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
+        for proc in workers:
+            proc.terminate()
+        for proc in workers:
+            proc.join(timeout=5)
+        for rid in list(active):
+            row = store.get_run(rid)
+            if row is not None and row["status"] in ("queued", "running", "cancelling"):
+                store.fail_run(rid, "the server stopped before the run finished", status="interrupted")
 
     return app

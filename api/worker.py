@@ -3,8 +3,24 @@ server's event loop never waits on a simulation and a killed server loses nothin
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 import traceback
+
+
+def watch_parent(parent_pid: int, every_s: float = 0.5) -> None:
+    """Pool initializer: the worker exits when the server process is gone, even if the server
+    was killed outright (SIGKILL, OOM) and could not stop its workers. Without it, idle workers
+    wait forever on their task queue, whose write end the sibling workers also hold."""
+
+    def watch():
+        while True:
+            time.sleep(every_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="twin-watch-parent", daemon=True).start()
 
 
 def execute_run(db: str, data_dir: str, run_id: str, body: dict, seed: int, chunks: int = 50) -> str:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pyarrow.parquet as pq
@@ -198,6 +199,72 @@ def test_restart_after_kill_keeps_finished_runs(tmp_path):
     finally:
         os.killpg(p.pid, signal.SIGTERM)
         p.wait(timeout=10)
+
+
+def _children(pid: int) -> set[int]:
+    kids = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        kids |= {int(k) for k in (task / "children").read_text().split()}
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads worker processes from /proc (Linux)")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_stopped_server_leaves_no_workers(tmp_path, sig):
+    """SIGTERM: the server stops its workers and marks its running run interrupted at once.
+    SIGKILL: the orphaned workers notice the server is gone and exit by themselves."""
+    import socket
+
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        port = so.getsockname()[1]
+    db = tmp_path / "srv.db"
+    url = f"http://127.0.0.1:{port}"
+    p = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", "--port", str(port), "--db", str(db), "--workers", "2"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    workers: set[int] = set()
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(url + "/v1/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert p.poll() is None, p.stderr.read()
+                time.sleep(0.05)
+        with httpx.Client(base_url=url, timeout=30) as c:
+            long = c.post("/v1/runs", json={"scenario": dict(LINE, horizon=30_000_000)}).json()["id"]
+            for _ in range(200):
+                if c.get(f"/v1/runs/{long}").json()["status"] == "running":
+                    break
+                time.sleep(0.05)
+        workers = _children(p.pid)
+        assert workers
+        p.send_signal(sig)  # the server alone, not its process group
+        p.wait(timeout=20)
+        for _ in range(100):
+            if not any(_alive(w) for w in workers):
+                break
+            time.sleep(0.1)
+        assert not any(_alive(w) for w in workers)
+        if sig == signal.SIGTERM:
+            from twin.store import Store
+
+            row = Store(db).get_run(long)
+            assert row["status"] == "interrupted" and "server stopped" in row["error"]
+    finally:
+        for w in workers:
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
 
 
 def test_compare_endpoint_gives_paired_verdict(live):
