@@ -12,7 +12,7 @@ if "NUMBA_THREADING_LAYER" not in _os.environ:  # OpenMP was seen adding ~8 ms p
 
     _numba.config.THREADING_LAYER = "workqueue"
 
-from . import batch, chatter, energy, forming, heat, machining, materials, part, signals, surface, tool_wear, welding  # noqa: E402
+from . import batch, chatter, energy, forming, heat, machining, materials, part, signals, surface, tool_wear, vecmath, welding  # noqa: E402
 from .batch import cuts_batch, cuts_scalar  # noqa: E402
 from .chatter import b_lim_min, chatter_frequency, critical_depth, frf_multi_mode, frf_single_mode, is_stable, lobe_speeds, stability_lobes  # noqa: E402
 from .energy import machining_energy, specific_cutting_energy, state_energy  # noqa: E402
@@ -30,4 +30,4 @@ from .tool_wear import (VB_CRIT, cumulative_damage, economic_speed_max_productio
                         taylor_speed, time_to_vb)
 from .welding import EN1011_PROCESS_FACTORS, arc_energy, arc_power, heat_input, power_balance, t85, t85_thick, t85_thin, unit_melting_energy  # noqa: E402
 
-MODULES = [batch, chatter, energy, forming, heat, machining, materials, part, signals, surface, tool_wear, welding]
+MODULES = [batch, chatter, energy, forming, heat, machining, materials, part, signals, surface, tool_wear, vecmath, welding]
