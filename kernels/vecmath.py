@@ -85,6 +85,17 @@ _LG7 = 1.479819860511658591e-01
 
 
 @njit(cache=True, inline="always", error_model="numpy")
+def int_to_float(k):
+    """float(k) for an integer |k| < 2**51, without the int64 -> float64 conversion that AVX2
+    lacks (so a loop using it stays vectorised).
+
+    >>> int_to_float(-12345) == -12345.0
+    True
+    """
+    return _i2f(k + _SHIFT_BITS) - _SHIFT
+
+
+@njit(cache=True, inline="always", error_model="numpy")
 def exp_v(x):
     """exp(x) for -708 < x < 709, < 1 ulp, vectorisable (fdlibm e_exp.c).
 
@@ -125,7 +136,7 @@ def log_v(x):
     w = z * z
     t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
     t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
-    dk = _i2f(k + _SHIFT_BITS) - _SHIFT  # float(k) without an int64 -> float conversion
+    dk = int_to_float(k)
     return s * (hfsq + t1 + t2) + dk * _LN2_LO - hfsq + f + dk * _LN2_HI
 
 
@@ -152,17 +163,6 @@ _C4 = -2.75573143513906633035e-07
 _C5 = 2.08757232129817482790e-09
 _C6 = -1.13596475577881948265e-11
 _TWO_PI = 6.283185307179586
-
-
-@njit(cache=True, inline="always", error_model="numpy")
-def int_to_float(k):
-    """float(k) for an integer |k| < 2**51, without the int64 -> float64 conversion that AVX2
-    lacks (so a loop using it stays vectorised).
-
-    >>> int_to_float(-12345) == -12345.0
-    True
-    """
-    return _i2f(k + _SHIFT_BITS) - _SHIFT
 
 
 @njit(cache=True, inline="always", error_model="numpy")
