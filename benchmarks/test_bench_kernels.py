@@ -176,12 +176,23 @@ def test_vibration_synthesis(benchmark):
 
 
 def test_compile_time_and_cache(tmp_path):
-    """First call compiles; a second process with the same cache dir loads instead."""
-    code = ("import time, math; t=time.perf_counter(); import twin.kernels as K; "
+    """First call compiles; a second process with the same cache dir loads instead. The calls
+    are timed apart from importing the package and setting up numba's JIT, which both
+    processes pay alike."""
+    # numba's one-off JIT set-up (~0.5 s) is paid first on a throw-away function in both processes
+    code = ("import time, math, numba; t0=time.perf_counter(); import twin.kernels as K; numba.njit(lambda x: x + 1)(1); "
+            "t=time.perf_counter(); "
             "K.turning_force(2e-4, 2e-3, math.pi/2, 1.5e9, 0.22); K.is_stable(100.0, 1e-3, 2e8, 0.02, 300.0, 1e9); "
-            "K.fd_transient; import numpy as np; K.wall_series(0.5, 0.3, 1.0); print(time.perf_counter()-t)")
+            "K.wall_series(0.5, 0.3, 1.0); K.taylor_life(2.0, 0.25, 10.0); "
+            "print(t-t0, time.perf_counter()-t)")
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
-    first = float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()[-1])
-    second = float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()[-1])
-    print(f"\ncompile: first process {first:.2f} s, second process (cache) {second:.2f} s")
-    assert second < first / 2
+
+    def once():
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+        return float(out[-2]), float(out[-1])
+
+    imp1, first = once()
+    imp2, second = once()
+    print(f"\ncompile: import + JIT set-up {imp1:.2f} s, then four kernels' first calls {first:.2f} s; second process: "
+          f"{imp2:.2f} s, then {second:.3f} s (loaded from the cache)")
+    assert second < first / 10
