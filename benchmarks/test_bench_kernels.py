@@ -136,8 +136,8 @@ def test_cuts_numba_vs_numpy_vs_python(benchmark):
     print("\ncuts:", {k: round(v, 3) if isinstance(v, float) else v for k, v in info.items()})
     # issue targets: >= 3x numpy, >= 100x pure Python, aim at >= half the copy bandwidth.
     # Measured here (2 cores, kernels/batch.py: conversion-free fdlibm exp/log, logs in their
-    # own loop per block, checks once per block, FMA contraction): 7-11x numpy, 130-190x Python,
-    # 8-9.5 ns per cut, 0.38 of the copy bandwidth. The copy is numpy copying into an existing
+    # own loop per block, checks once per block, FMA contraction): 7-11x numpy, 120-190x Python,
+    # 6.6-11 ns per cut, 0.30-0.51 of the copy bandwidth. The copy is numpy copying into an existing
     # buffer (22-25 GB/s); a kernel that only streams the same 6 arrays in and 4 out with one
     # operation each (_stream) reaches 0.45-0.67 of it, so half the copy rate is about the floor
     # of this access pattern (stores pay a read for ownership; streaming stores measured slower).
