@@ -489,7 +489,10 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
         for proc in workers:
             proc.terminate()
         for proc in workers:
-            proc.join(timeout=5)
+            proc.join(timeout=2)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=2)
         for rid in list(active):
             row = store.get_run(rid)
             if row is not None and row["status"] in ("queued", "running", "cancelling"):

@@ -4,6 +4,7 @@ server's event loop never waits on a simulation and a killed server loses nothin
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 import traceback
@@ -12,7 +13,13 @@ import traceback
 def watch_parent(parent_pid: int, every_s: float = 0.5) -> None:
     """Pool initializer: the worker exits when the server process is gone, even if the server
     was killed outright (SIGKILL, OOM) and could not stop its workers. Without it, idle workers
-    wait forever on their task queue, whose write end the sibling workers also hold."""
+    wait forever on their task queue, whose write end the sibling workers also hold.
+
+    It also undoes the signal handlers the worker inherits from the server (uvicorn's SIGTERM
+    handler only sets a flag, so a worker would ignore ``terminate()``), and leaves Ctrl-C,
+    which a terminal sends to the whole process group, to the server."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch():
         while True:
