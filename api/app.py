@@ -102,9 +102,9 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
     limits = limits or Limits()
     store = Store(db)
     interrupted = store.mark_interrupted()
-    from .worker import watch_parent
+    from .worker import init_worker
 
-    pool = ProcessPoolExecutor(max_workers=workers or limits.max_running, initializer=watch_parent, initargs=(os.getpid(),))
+    pool = ProcessPoolExecutor(max_workers=workers or limits.max_running, initializer=init_worker, initargs=(os.getpid(),))
     sessions: dict[str, Session] = {}
     active: dict[str, Any] = {}
     app = FastAPI(title="twin", version=twin.__version__, description="Digital twin and automation testbed for metalworking lines")

@@ -10,7 +10,7 @@ import time
 import traceback
 
 
-def watch_parent(parent_pid: int, every_s: float = 0.5) -> None:
+def init_worker(parent_pid: int, every_s: float = 0.5) -> None:
     """Pool initializer: the worker exits when the server process is gone, even if the server
     was killed outright (SIGKILL, OOM) and could not stop its workers. Without it, idle workers
     wait forever on their task queue, whose write end the sibling workers also hold.
@@ -27,7 +27,7 @@ def watch_parent(parent_pid: int, every_s: float = 0.5) -> None:
             if os.getppid() != parent_pid:
                 os._exit(1)
 
-    threading.Thread(target=watch, name="twin-watch-parent", daemon=True).start()
+    threading.Thread(target=watch, name="twin-watch-server", daemon=True).start()
 
 
 def execute_run(db: str, data_dir: str, run_id: str, body: dict, seed: int, chunks: int = 50) -> str:
