@@ -85,7 +85,6 @@ class Step(_M):
 class Product(_M):
     routing: list[Step] = Field(min_length=1)
     mix: float = Field(default=1.0, ge=0, description="relative share for saturated and arrival release")
-    model_config = ConfigDict(extra="allow", populate_by_name=True)  # process kinds read their own product data
 
 
 class Order(_M):
@@ -124,7 +123,7 @@ class SignalSpec(_M):
 
     delay: Seconds = Field(default=0.0, ge=0, description="transport delay (resolution: the reads)")
     noise: float = Field(default=0.0, ge=0, description="standard deviation of added Gaussian noise (numeric tags)")
-    stuck_at: Any = Field(default=None, description="the tag always reads this value")
+    stuck_at: float | str | None = Field(default=None, description="the tag always reads this value (a number or a text such as 'ACTIVE')")
     dropout: float = Field(default=0.0, ge=0, le=1, description="probability that a read returns null (UNAVAILABLE)")
 
 
@@ -377,29 +376,145 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
 
 
 # ---- loading -------------------------------------------------------------------------------
+#: a scenario file may not expand (YAML aliases counted every time they are used) to more nodes
+#: than this: real scenarios have a few thousand, an alias bomb has billions
+MAX_YAML_NODES = 200_000
+
+
+def _yaml_loader():
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        """Safe YAML that refuses duplicate keys (YAML says keys are unique; PyYAML lets the
+        last one win silently). Keys brought in by a merge (``<<: *anchor``) may be overridden."""
+
+        def construct_mapping(self, node, deep=False):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue  # unhashable key: PyYAML reports it itself
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first at line {first})", key_node.start_mark)
+                seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
+
+
+def _expanded_size(node, limit: int) -> int:
+    """Number of nodes ``node`` stands for once every alias is expanded (memoised, so an alias
+    bomb is measured in linear time); raises ValueError above ``limit`` or on a recursive alias."""
+    import yaml
+
+    memo: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(n) -> int:
+        k = id(n)
+        if k in memo:
+            return memo[k]
+        if k in busy:
+            raise ValueError(f"recursive alias at line {n.start_mark.line + 1}")
+        busy.add(k)
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            for a, b in n.value:
+                total += size(a) + size(b)
+                if total > limit:
+                    break
+        elif isinstance(n, yaml.SequenceNode):
+            for a in n.value:
+                total += size(a)
+                if total > limit:
+                    break
+        busy.discard(k)
+        memo[k] = total
+        if total > limit:
+            raise ValueError(f"the document expands to more than {limit:,} nodes (aliases counted where they are used); "
+                             "is this an alias bomb?")
+        return total
+
+    return size(node)
+
+
+def _load_yaml(text: str):
+    loader = _yaml_loader()(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, MAX_YAML_NODES)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _load_json(text: str):
+    def pairs(items):
+        out = {}
+        for k, v in items:
+            if k in out:
+                raise ValueError(f"duplicate key {k!r}")
+            out[k] = v
+        return out
+
+    return json.loads(text, object_pairs_hook=pairs)
+
+
+def _decode(raw: bytes) -> str:
+    """The file's text: UTF-8 (with or without a byte-order mark), else a message saying what it is."""
+    if b"\x00" in raw[:8192]:
+        raise ValueError("this is a binary file, not a scenario (YAML, TOML or JSON text)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ValueError(f"the file is not UTF-8 text: byte 0x{raw[e.start]:02x} on line {line} "
+                         "(saved as Latin-1 or Windows-1252? save it as UTF-8)") from None
+
+
 def load_data(path: str | Path) -> dict:
-    """Read a scenario file (YAML, TOML or JSON, by extension) into a plain dict."""
+    """Read a scenario file (YAML, TOML or JSON, by extension) into a plain dict.
+
+    Refuses, with a :class:`ScenarioError` naming the problem: files that are not UTF-8 text,
+    duplicate keys (YAML and JSON would silently keep the last one), and YAML whose aliases
+    expand beyond :data:`MAX_YAML_NODES` nodes."""
     p = Path(path)
     if not p.exists():
         raise ScenarioError([("", f"file not found: {p}")], str(p))
-    text = p.read_text(encoding="utf-8")
     suffix = p.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".toml", ".json"):
+        raise ScenarioError([("", f"unknown scenario format {suffix!r}: use .yaml, .yml, .toml or .json")], str(p))
+    try:
+        text = _decode(p.read_bytes())
+    except OSError as e:
+        raise ScenarioError([("", f"cannot read the file: {e.strerror or e}")], str(p)) from None
+    except ValueError as e:
+        raise ScenarioError([("", str(e))], str(p)) from None
     try:
         if suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
+            data = _load_yaml(text)
         elif suffix == ".toml":
             import tomllib
 
             data = tomllib.loads(text)
-        elif suffix == ".json":
-            data = json.loads(text)
         else:
-            raise ScenarioError([("", f"unknown scenario format {suffix!r}: use .yaml, .yml, .toml or .json")], str(p))
-    except ScenarioError:
-        raise
+            data = _load_json(text)
+    except RecursionError:
+        raise ScenarioError([("", f"cannot parse {suffix[1:].upper()}: nested too deeply")], str(p)) from None
     except Exception as exc:
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:  # a YAML error: say where, without PyYAML's "<unicode string>" context
+            what = getattr(exc, "problem", None) or str(exc)
+            raise ScenarioError([("", f"cannot parse YAML: line {mark.line + 1}, column {mark.column + 1}: {what}")], str(p)) from None
         raise ScenarioError([("", f"cannot parse {suffix[1:].upper()}: {exc}")], str(p)) from None
     if not isinstance(data, dict):
         raise ScenarioError([("", "the file must hold a mapping at the top level")], str(p))
