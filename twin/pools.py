@@ -110,11 +110,11 @@ class Pool:
             cb(self)
 
     def set_on(self, on: bool) -> None:
+        """Shift start (``on``) or end; both are logged, whether or not anyone waits."""
         self.on = on
+        self._record()
         if on:
             self._serve()
-        else:
-            self._record()
 
 
 class MultiPool:
