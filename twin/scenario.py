@@ -367,6 +367,19 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
         for i, n in enumerate(sc.recording.stations):
             if n not in stations or sc.stations[n].kind not in ("cnc_lathe", "cnc_mill", "drill"):
                 errs.append((f"recording.stations[{i}]", f"names {n!r}, which is not a machining station (cnc_lathe, cnc_mill, drill)"))
+        rec = sc.recording
+        a, b = rec.start, (sc.horizon if rec.stop is None else min(rec.stop, sc.horizon))
+        if a >= b:
+            errs.append(("recording.start", f"the recording window [{a:g} s, {b:g} s] is empty (horizon {sc.horizon:g} s)"))
+        elif sc.calendar is not None and sc.calendar.shifts:
+            from .calendar import intersect
+
+            on = sc.calendar.on_shift(sc.horizon)
+            if not intersect(on, [(a, b)]):
+                nxt = next((x for x, _ in on if x >= b), None)
+                errs.append(("recording.stop" if rec.stop is not None else "recording.start",
+                             f"the recording window [{a / 3600:g} h, {b / 3600:g} h] holds no working time: the stations do not "
+                             "cut outside the calendar's shifts" + (f" (the next shift starts at {nxt / 3600:g} h)" if nxt is not None else "")))
     for section in (sc.stations, sc.buffers):
         for sname, spec in section.items():
             check = getattr(spec, "cross_check", None)
