@@ -53,6 +53,8 @@ class Buffer:
     """Runtime FIFO with waiting consumers (starved units) and blocked producers."""
 
     kind = "buffer"
+    #: stations this buffer feeds (set at assembly for declared buffers)
+    to_stations: frozenset = frozenset()
 
     def __init__(self, run, name: str, spec: BufferSpec | None):
         self.run = run
@@ -109,6 +111,10 @@ class Buffer:
         self.q.append(part)
         self._level()
         return True
+
+    def queued(self):
+        """Parts waiting here (in order)."""
+        return self.q
 
     def peek(self):
         if self.q:

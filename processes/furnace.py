@@ -28,6 +28,7 @@ import twin.kernels as K
 from twin.engine import wake
 from twin.pools import crew_job
 from twin.registry import register
+from twin.station import Station
 from twin.states import STOP_PRIORITY, Code, Outcome
 from twin.units import Kelvin, Meters, Seconds, Watts
 
@@ -70,10 +71,11 @@ class FurnaceSpec(MachineSpec):
         return errs
 
 
-class Furnace:
+class Furnace(Station):
     """Batch furnace runtime (one resource)."""
 
     kind = "furnace"
+    accepts = frozenset({"hold", "stop", "start", "request_maintenance", "release"})
 
     def __init__(self, run, name, spec: FurnaceSpec):
         self.run = run
@@ -112,7 +114,6 @@ class Furnace:
         self.parts_all = self.parts_good = self.parts_bad = 0
         self.batches = 0
         self.extra_energy_J = 0.0
-        self.feed_override = 1.0
         sl = run.state_log
         self._log = (sl.t.append, sl.resource.append, sl.code.append, sl.part.append)
         self.units = [self]
@@ -121,6 +122,25 @@ class Furnace:
     def add_input(self, buf) -> None:
         if buf not in self.inputs:
             self.inputs.append(buf)
+
+    def resource_count(self) -> int:
+        return 1
+
+    def ideal_cycle_times(self) -> dict:
+        return dict(self.pri)
+
+    def power_by_state(self) -> list[float]:
+        return list(self.power_by_code)
+
+    def process_energy_J(self) -> float:
+        return self.extra_energy_J
+
+    def queued_parts(self) -> list:
+        return [p for b in self.inputs for p in b.queued()]
+
+    def start_maintenance(self, duration: float, crew: str | None = None) -> None:
+        self.set_stop(Code.PLANNED_MAINTENANCE.value, +1)
+        crew_job(self.run, crew, duration, lambda: self.set_stop(Code.PLANNED_MAINTENANCE.value, -1))
 
     def start(self) -> None:
         from twin.distributions import make_sampler
@@ -245,8 +265,7 @@ class Furnace:
     def _unload(self) -> None:
         while self.out:
             part = self.out[0]
-            d = self.run._dest[(part.product, part.step, self.name)]
-            dest = d.pick() if hasattr(d, "pick") else d
+            dest = self.run.destination(part, self.name)
             self.part = part
             if not dest.put(part, self):
                 self.activity = BLOCKED
@@ -301,8 +320,9 @@ class Furnace:
 
         return {**state_tags(self.code),
                 "units_busy": int(self.code == PROCESSING), "part_count_all": self.parts_all, "part_count_good": self.parts_good,
-                "part_count_bad": self.parts_bad, "power_W": self.power_by_code[self.code], "feed_override": 1.0,
-                "alarm": "NORMAL", "queue": sum(len(getattr(b, "q", ())) for b in self.inputs), "batch": len(self.batch),
+                "part_count_bad": self.parts_bad, "power_W": self.power_by_code[self.code],
+                "alarm": "FAULT" if self.code == FAILURE else "NORMAL", "queue": sum(len(b.queued()) for b in self.inputs),
+                "batch": len(self.batch),
                 "temperature_set_K": self.spec.set_temperature}
 
 

@@ -42,8 +42,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twin.engine import wake
 from twin.pools import Pool
+from twin.pools import crew_job
 from twin.registry import register
 from twin.scenario import Layout
+from twin.station import Station
 from twin.states import STOP_PRIORITY, Code
 from twin.units import MetersPerSecond, Seconds
 
@@ -67,9 +69,11 @@ def _position(sc, name: str):
     return None if lay is None else (float(lay.x), float(lay.y))
 
 
-class _Members:
+class _Members(Station):
     """Members (arms, vehicles) logged as resources: busy ones keep their code, idle ones show
     the highest-priority stop of the station (off shift, break, ...) or idle (starved)."""
+
+    accepts = frozenset({"hold", "stop", "start", "request_maintenance", "release"})
 
     def __init__(self, run, name: str, n: int, kind: str, spec):
         self.run = run
@@ -85,12 +89,18 @@ class _Members:
         self.stops = [0] * 9
         self.n_stops = 0
         self.parts_all = self.parts_good = self.parts_bad = 0
-        self.feed_override = 1.0
         sl = run.state_log
         self._log = (sl.t.append, sl.resource.append, sl.code.append, sl.part.append)
 
-    def add_input(self, buf) -> None:  # not on any routing
-        pass
+    def resource_count(self) -> int:
+        return len(self.rids)
+
+    def power_by_state(self) -> list[float]:
+        return list(self.power_by_code)
+
+    def start_maintenance(self, duration: float, crew: str | None = None) -> None:
+        self.set_stop(PM, +1)
+        crew_job(self.run, crew, duration, lambda: self.set_stop(PM, -1))
 
     def _set(self, k: int, code: int, part: int = -1) -> None:
         if not self.busy[k] and self.n_stops:
@@ -124,7 +134,7 @@ class _Members:
 
         return {**state_tags(self.codes[0]),
                 "units_busy": sum(self.busy), "power_W": sum(self.power_by_code[c] for c in self.codes),
-                "alarm": "NORMAL"}
+                "alarm": "FAULT" if Code.FAILURE.value in self.codes else "NORMAL"}
 
 
 # ---- robot loader -------------------------------------------------------------------------------
@@ -419,6 +429,10 @@ class AgvFleet(_Members):
                   "battery_min": min((v.charge / self.spec.battery.capacity for v in self.vehicles), default=1.0)
                   if self.spec.battery else 1.0})
         return t
+
+    def tables(self) -> dict:
+        t = self.physics_table()
+        return {} if t is None else {f"physics_{self.name}": t}
 
     def physics_table(self):
         """One row per transport (None before the first)."""

@@ -39,6 +39,7 @@ from simpy.core import NORMAL as _NORMAL
 _new_timeout = object.__new__
 from twin.registry import register
 from twin.scenario import Layout
+from twin.station import Station
 from twin.states import STOP_PRIORITY, Code, Outcome, state_tags
 from twin.units import Probability, Seconds, Watts
 
@@ -171,9 +172,9 @@ class MaintenanceSpec(_M):
         if len(given) != 1:
             raise ValueError("give exactly one of every, cycles or when")
         if self.when is not None:
-            from twin.rules import Rule
+            from twin.rules import parse_condition
 
-            Rule(when=self.when, then={})  # same grammar as rules
+            parse_condition(self.when)  # same grammar as rules
         return self
 
 
@@ -250,10 +251,11 @@ def check_step_operations(model, name: str, spec, sc, extra=None) -> list[tuple[
     return errs
 
 
-class Machine:
+class Machine(Station):
     """Runtime of ``kind: machine`` (and base class of the metalworking stations)."""
 
     kind = "machine"
+    accepts = frozenset({"hold", "stop", "start", "feed_override", "request_maintenance", "dispatch", "release"})
 
     def __init__(self, run, name: str, spec: MachineSpec):
         self.run = run
@@ -341,7 +343,7 @@ class Machine:
             if routes and part.id in routes:  # a commanded route picks the buffer that feeds that station
                 want = routes.pop(part.id)
                 for b in d.cands:
-                    if want in getattr(b, "to_stations", ()):
+                    if want in b.to_stations:
                         return b
             return d.pick()
         return d
@@ -349,6 +351,29 @@ class Machine:
     def add_input(self, buf) -> None:
         if buf not in self.inputs:
             self.inputs.append(buf)
+
+    # ---- the station contract (twin.station.Station) ------------------------------------------------
+    def resource_count(self) -> int:
+        return len(self.units)
+
+    def ideal_cycle_times(self) -> dict:
+        return dict(self.pri)
+
+    def power_by_state(self) -> list[float]:
+        return list(self.power_by_code)
+
+    def process_energy_J(self) -> float:
+        return self.extra_energy_J
+
+    def set_feed_override(self, value: float) -> None:
+        self.feed_override = float(value)
+
+    def queued_parts(self) -> list:
+        return [p for b in self.inputs for p in b.queued()]
+
+    def maintenance_plan(self, index: int) -> tuple[float, str | None]:
+        plan = self.spec.maintenance[index]
+        return float(plan.duration), plan.crew
 
     # ---- hooks for process models ----------------------------------------------------------------
     def process_duration(self, part, unit) -> float:
@@ -392,7 +417,7 @@ class Machine:
         forced = self.next_part
         best, best_buf, best_key = None, None, None
         for b in self.inputs:
-            q = getattr(b, "q", None)
+            q = b.queued()
             if not q:
                 continue
             for part in q:
@@ -504,7 +529,7 @@ class Machine:
             "power_W": sum(self.power_by_code[u.code] for u in self.units),
             "feed_override": self.feed_override,
             "alarm": "FAULT" if any(u.code == FAILURE for u in self.units) else "NORMAL",
-            "queue": sum(len(b.q) for b in self.inputs if hasattr(b, "q")),
+            "queue": sum(len(b.queued()) for b in self.inputs),
         }
 
 

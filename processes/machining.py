@@ -362,6 +362,21 @@ class Machining(Machine):
 
         return signal_features(self)
 
+    def tables(self) -> dict:
+        """``physics_<name>`` (one row per part) and, when recorded, ``signals_<name>`` (and ``_raw``)."""
+        out = {}
+        phys = self.physics_table()
+        if phys is not None:
+            out[f"physics_{self.name}"] = phys
+        if self.recording is not None:
+            sig = self.signals_table()
+            if sig is not None:
+                feats, raw = sig
+                out[f"signals_{self.name}"] = feats
+                if raw is not None:
+                    out[f"signals_{self.name}_raw"] = raw
+        return out
+
     def unit_maintained(self, unit) -> None:
         """Maintenance renews the failure clocks and puts new tools in the unit's magazine
         (each worn tool counts as a tool change)."""

@@ -26,6 +26,7 @@ class Sink:
         self._pr(part.product)
         self._d(part.due)
         self.run.wip -= 1
+        del self.run.live_parts[part.id]
         return True
 
     force_put = put

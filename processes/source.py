@@ -57,6 +57,11 @@ class Source:
     def peek(self):
         return None if self.held else _SOURCE_HEAD
 
+    def queued(self):
+        """Parts waiting here for a station to take them: none (a saturated source makes them on
+        demand; released orders and arrivals wait in the first buffer)."""
+        return ()
+
     def wait(self, consumer) -> None:
         self._waiting = getattr(self, "_waiting", [])
         self._waiting.append(consumer)

@@ -111,9 +111,13 @@ class Run:
         self._dest: dict[tuple[int, int, str], Any] = {}
         self._finished = False
         self.routes: dict[int, str] = {}  # part id -> station it must go to next (`route` command)
+        self.live_parts: dict[int, Part] = {}  # released parts not yet completed or scrapped
+        self.command_owners: dict[str, str] = {}  # target -> the source that writes it (one writer per target)
+        self.command_held: set[str] = set()  # stations held by a command
         self.pool_names: list[tuple[str, str, int]] = []  # crews, operator pools, robots, vehicles
         self.pool_log = new_pool_log()
         self.extra_rules: list = []  # rules process kinds add (condition-based maintenance)
+        self.extra_tables: dict = {}  # name -> Arrow table, copied into the result
         self._build()
 
     # ---- assembly ---------------------------------------------------------------------------
@@ -146,7 +150,7 @@ class Run:
             frm, to = spec.ends()
             expand = lambda names: {m for n in names for m in sc.groups.get(n, [n])}
             explicit.append((buf, expand(frm), expand(to)))
-            buf.to_stations = expand(to)
+            buf.to_stations = frozenset(expand(to))
         # routing table: (product, next step, from station) -> destination
         saturated = sc.release.kind == "saturated"
         first_groups: dict[frozenset, list[int]] = {}
@@ -238,6 +242,7 @@ class Run:
         self.next_part_id += 1
         t = self.env._now
         part = Part(pid, product, t, due)
+        self.live_parts[pid] = part
         pl = self.part_log
         pl.t.append(t)
         pl.part.append(pid)
@@ -249,6 +254,7 @@ class Run:
         return part
 
     def scrap(self, part: Part) -> None:
+        del self.live_parts[part.id]
         pl = self.part_log
         pl.t.append(self.env._now)
         pl.part.append(part.id)
@@ -257,6 +263,17 @@ class Run:
         pl.due.append(part.due)
         self.scrapped += 1
         self.wip -= 1
+
+    def route_choices(self, part: Part) -> set[str]:
+        """Stations a ``route`` command may send ``part`` to: those of its next routing step that
+        a buffer of its own feeds (where the routing offers several buffers)."""
+        nxt = part.step + 1
+        out: set[str] = set()
+        for (p, i, _frm), d in self._dest.items():
+            if p == part.product and i == nxt and type(d) is _Choice:
+                for b in d.cands:
+                    out |= set(b.to_stations)
+        return out
 
     def destination(self, part: Part, station: str):
         """Where a part goes after finishing its current step at ``station``."""

@@ -321,7 +321,7 @@ def compute_kpis(r) -> dict[str, Any]:
         "stations": stations,
         "buffers": buffers,
     }
-    pools = (getattr(r, "extra_tables", None) or {}).get("pools")
+    pools = r.extra_tables.get("pools")
     if pools is not None:
         from .pools import pool_kpis
 

@@ -30,6 +30,7 @@ class Kind:
 class Registry:
     def __init__(self) -> None:
         self._kinds: dict[str, Kind] = {}
+        self._operations: dict[str, type] = {}
         self.version = 0
         self._loaded = False
 
@@ -55,6 +56,11 @@ class Registry:
             return self._kinds[name]
         except KeyError:
             raise KeyError(f"unknown kind {name!r}; known kinds: {', '.join(sorted(self._kinds))}") from None
+
+    def operations(self) -> dict[str, type]:
+        """Operation types (``type:`` of a routing step's ``operations``) the kinds registered."""
+        self.ensure_loaded()
+        return dict(self._operations)
 
     def kinds(self, category: str | None = None) -> list[Kind]:
         self.ensure_loaded()

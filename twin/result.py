@@ -32,20 +32,6 @@ _LOGS = ("state", "ops", "levels", "failures", "part_events")
 from .pools import pool_table
 
 
-def _signal_tables(run) -> dict:
-    """``signals_<station>`` (and ``signals_<station>_raw``) of the recorded stations."""
-    out = {}
-    for name, st in run.stations.items():
-        if getattr(st, "recording", None) is not None:
-            tables = st.signals_table()
-            if tables is not None:
-                feats, raw = tables
-                out[f"signals_{name}"] = feats
-                if raw is not None:
-                    out[f"signals_{name}_raw"] = raw
-    return out
-
-
 class Result:
     """Everything a run produced; KPIs are computed on first access."""
 
@@ -59,10 +45,16 @@ class Result:
         e.g. at the current time of a lockstep session."""
         sc = run.scenario
         H, W = (run.horizon if until is None else float(until)), run.warmup
-        pri = {name: dict(st.pri) for name, st in run.stations.items() if hasattr(st, "pri")}
-        power = {name: list(st.power_by_code) for name, st in run.stations.items() if hasattr(st, "power_by_code")}
-        extra = {name: float(getattr(st, "extra_energy_J", 0.0)) for name, st in run.stations.items()}
-        units = {name: len(getattr(st, "units", [])) for name, st in run.stations.items()}
+        pri = {name: st.ideal_cycle_times() for name, st in run.stations.items()}
+        pri = {name: d for name, d in pri.items() if d}
+        power = {name: st.power_by_state() for name, st in run.stations.items()}
+        extra = {name: float(st.process_energy_J()) for name, st in run.stations.items()}
+        units = {name: st.resource_count() for name, st in run.stations.items()}
+        tables = dict(run.extra_tables)
+        if run.pool_names:
+            tables["pools"] = pool_table(run)
+        for st in run.stations.values():
+            tables.update(st.tables())
         pacing = _pacing_step(sc, run.products, pri, units)
         return cls(
             scenario=sc.dump(),
@@ -85,11 +77,7 @@ class Result:
             failures=run.failure_log.numpy(copy=not run.finished),
             part_events=run.part_log.numpy(copy=not run.finished),
             commands=list(run.command_log.rows),
-            extra_tables={**dict(getattr(run, "extra_tables", {})),
-                          **({"pools": pool_table(run)} if run.pool_names else {}),
-                          **_signal_tables(run),
-                          **{f"physics_{name}": st.physics_table() for name, st in run.stations.items()
-                             if hasattr(st, "physics_table") and st.physics_table() is not None}},
+            extra_tables=tables,
         )
 
     # ---- derived views -----------------------------------------------------------------------

@@ -227,16 +227,26 @@ def json_schema() -> dict:
 
 
 # ---- errors --------------------------------------------------------------------------------
-def _loc(loc: tuple, kinds: set[str]) -> str:
-    out = []
-    for i, part in enumerate(loc):
-        # pydantic puts the union tag (kind name or distribution name) in the path: drop it
-        if isinstance(part, str) and i > 0 and (part in kinds or part.startswith("function-")):
-            continue
-        if isinstance(part, int):
-            out.append(f"[{part}]")
-        else:
+def _loc(loc: tuple, data: Any, tags: set[str]) -> str:
+    """A pydantic error location as a field path (``stations.L1.tools.T1.vb_max``,
+    ``rules[0].then.value``). Pydantic also puts union tags (kind, command and distribution
+    names) and validator names in the location: the walk keeps the keys and indices that exist
+    in the input ``data``, skips tags, and ends with the one missing or unknown field, if any."""
+    out: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
             out.append(("." if out else "") + str(part))
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and isinstance(part, int):
+            out.append(f"[{part}]")
+            node = node[part] if 0 <= part < len(node) else None
+        elif isinstance(part, str) and (part in tags or part.startswith(("function-", "json-or-python", "constrained-"))
+                                        or part in ("float", "int", "str", "bool", "none", "list", "dict")):
+            continue  # a union tag or a validator name: not part of the path
+        else:
+            out.append(f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part))
+            node = None
     return "".join(out)
 
 
@@ -244,8 +254,14 @@ _DIST_TAGS = {"constant", "uniform", "triangular", "exponential", "normal", "log
 _RELEASE_TAGS = {"saturated", "arrivals", "orders"}
 
 
-def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
-    kinds = {k.name for k in registry.kinds()} | _DIST_TAGS | _RELEASE_TAGS
+def _union_tags() -> set[str]:
+    from .commands import COMMANDS
+
+    return {k.name for k in registry.kinds()} | _DIST_TAGS | _RELEASE_TAGS | set(COMMANDS) | set(registry.operations())
+
+
+def _pydantic_errors(exc: ValidationError, data: Any = None) -> list[tuple[str, str]]:
+    tags = _union_tags()
     out = []
     for e in exc.errors(include_url=False):
         msg = e["msg"]
@@ -253,9 +269,13 @@ def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
             msg = msg[len("Value error, "):]
         if e["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; `twin schema` lists the fields)"
-        elif e["type"] == "union_tag_invalid":
+        loc = _loc(e["loc"], data, tags)
+        if e["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            field = str((e.get("ctx") or {}).get("discriminator", "")).strip("'")
+            if field:  # name the field that picks the variant: stations.X.kind, rules[0].then.command
+                loc = f"{loc}.{field}" if loc else field
             msg = msg.replace("Input tag", "value")
-        out.append((_loc(e["loc"], kinds), msg))
+        out.append((loc, msg))
     return out
 
 
@@ -326,15 +346,8 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
             errs.append((f"rules[{i}].when", f"tag {tag!r} names {head!r}, which is neither a station, a buffer nor 'plant'"))
         for key in ("then", "otherwise"):
             cmd = getattr(r, key)
-            if cmd is None:
-                continue
-            from .commands import COMMANDS
-
-            if cmd.get("command") not in COMMANDS:
-                errs.append((f"rules[{i}].{key}.command", f"unknown command {cmd.get('command')!r}; commands: {', '.join(COMMANDS)}"))
-            t = cmd.get("target")
-            if t and t not in targets:
-                errs.append((f"rules[{i}].{key}.target", f"names {t!r}, which is neither a station nor a buffer"))
+            if cmd is not None:
+                errs.extend(_check_command_target(sc, cmd, f"rules[{i}].{key}"))
     shift_names = {sh.name for sh in sc.calendar.shifts} if sc.calendar is not None else set()
     for sec in ("crews", "operators"):
         for pname, pool in getattr(sc, sec).items():
@@ -349,8 +362,10 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
         for i, m in enumerate(getattr(spec, "maintenance", None) or ()):
             if m.crew is not None and m.crew not in sc.crews:
                 errs.append((f"stations.{sname}.maintenance[{i}].crew", f"names crew {m.crew!r}, which `crews` does not define"))
-            if m.when is not None and hasattr(spec, "tag_names"):
-                tag = Rule(when=m.when, then={}).parts()[0]
+            if m.when is not None:
+                from .rules import parse_condition
+
+                tag = parse_condition(m.when)[0]
                 if tag not in spec.tag_names():
                     errs.append((f"stations.{sname}.maintenance[{i}].when",
                                  f"station {sname!r} ({spec.kind}) has no tag {tag!r} (tags: {', '.join(spec.tag_names())})"))
@@ -386,6 +401,26 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
             if check is not None:
                 errs.extend(check(sname, sc))
     return errs
+
+
+def _check_command_target(sc: ScenarioBase, cmd, path: str) -> list[tuple[str, str]]:
+    """A rule's command names a target of the right sort that takes the command."""
+    from .commands import COMMANDS
+
+    sort = COMMANDS[cmd.command].target
+    t = cmd.target
+    if sort == "station":
+        spec = sc.stations.get(t)
+        if spec is None:
+            return [(f"{path}.target", f"names {t!r}, which is not a station (stations: {', '.join(sorted(sc.stations))})")]
+        accepts = registry.get(spec.kind).runtime.accepts
+        if cmd.command != "route" and cmd.command not in accepts:  # route names where a part goes
+            return [(f"{path}.command", f"station {t!r} ({spec.kind}) does not take {cmd.command} (it takes: {', '.join(sorted(accepts))})")]
+    elif sort == "buffer" and t not in sc.buffers:
+        return [(f"{path}.target", f"names {t!r}, which is not a buffer (buffers: {', '.join(sorted(sc.buffers)) or 'none'})")]
+    elif sort == "any" and t not in sc.stations and t not in sc.buffers and t != "release":
+        return [(f"{path}.target", f"names {t!r}, which is neither a station, a buffer nor 'release'")]
+    return []
 
 
 # ---- loading -------------------------------------------------------------------------------
@@ -546,7 +581,7 @@ def parse_scenario(data: dict | ScenarioBase, source: str | None = None, **overr
     try:
         sc = model.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_pydantic_errors(exc), source) from None
+        raise ScenarioError(_pydantic_errors(exc, data), source) from None
     errs = cross_check(sc)
     if errs:
         raise ScenarioError(errs, source)

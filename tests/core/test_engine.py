@@ -87,9 +87,11 @@ def test_rules_with_hysteresis_and_delay_act_through_the_command_layer():
     assert lv["level"].max() <= 13
     assert len(cmds) > 20  # the rule keeps cycling the hold
     with pytest.raises(twin.ScenarioError) as e:
-        twin.parse_scenario(dict(d, rules=[{"when": "Q.level >= 1", "then": {"command": "fly"}}]))
-    paths = {p for p, _ in e.value.errors}
-    assert {"rules[0].when", "rules[0].then.command"} <= paths
+        twin.parse_scenario(dict(d, rules=[{"when": "A.level >= 1", "then": {"command": "fly"}}]))
+    assert [p for p, _ in e.value.errors] == ["rules[0].then.command"]
+    with pytest.raises(twin.ScenarioError) as e:
+        twin.parse_scenario(dict(d, rules=[{"when": "Q.level >= 1", "then": {"command": "hold", "target": "Q"}}]))
+    assert {p for p, _ in e.value.errors} == {"rules[0].when", "rules[0].then.target"}
 
 
 @pytest.mark.parametrize("rule", ["fifo", "spt", "edd"])
