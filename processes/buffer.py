@@ -27,7 +27,7 @@ class BufferSpec(BaseModel):
     station or group; ``source`` and ``sink`` may stand at either end.
     """
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
     kind: Literal["buffer"] = "buffer"
     capacity: int | None = Field(default=None, ge=0, description="parts; null = unbounded, 0 = direct hand-over")
     between: tuple[str | list[str], str | list[str]] | None = None

@@ -33,7 +33,7 @@ SCRAP = Outcome.SCRAP.value
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Stroke(_M):

@@ -60,7 +60,7 @@ _PRIO = [c.value for c in STOP_PRIORITY]
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
 
 def _position(sc, name: str):

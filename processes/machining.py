@@ -49,7 +49,7 @@ GOOD, SCRAP = Outcome.GOOD.value, Outcome.SCRAP.value
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
 
 class ToolSpec(_M):

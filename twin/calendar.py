@@ -36,7 +36,7 @@ def clock_seconds(text: str) -> float:
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Shift(_M):

@@ -47,7 +47,7 @@ class CommandError(ValueError):
 
 
 class _C(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class HoldCmd(_C):

@@ -34,7 +34,7 @@ __all__ = ["PoolSpec", "OperatorPoolSpec", "Pool", "MultiPool", "crew_job", "bui
 class PoolSpec(BaseModel):
     """A repair crew (or any pool of identical members)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     size: int = Field(default=1, ge=1, description="members")
     shifts: list[str] | None = Field(default=None, description="calendar shift names when the pool works; default: always")
 

@@ -47,7 +47,7 @@ def parse_condition(text: str) -> tuple[str, str, Any]:
 
 
 class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = "rule"
     when: str = Field(description="TAG OP VALUE, e.g. 'B1.level >= 5' or 'L1.execution == INTERRUPTED'")
     then: RuleCommand = Field(description="the command when the condition becomes true (see twin.commands)")

@@ -14,10 +14,11 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from .calendar import Calendar
 from .distributions import Distribution
@@ -56,8 +57,35 @@ class ScenarioError(ValueError):
         return [{"path": p, "message": m} for p, m in self.errors]
 
 
+#: names of stations, buffers, groups, products, crews and operator pools: letters, digits, '_'
+#: and '-' (no dots: names are the first part of tag and KPI names such as ``L1.execution``)
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
+RESERVED_NAMES = frozenset({"plant", "source", "sink", "release", "line"})
+
+
+def name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot name a station, buffer, group, product or pool (None if it can)."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        return (f"the name {name!r} is not allowed: use 1 to 64 letters, digits, '_' or '-' "
+                "(no spaces, dots or markup), starting with a letter, digit or '_'")
+    if name in RESERVED_NAMES:
+        return f"the name {name!r} is reserved ({', '.join(sorted(RESERVED_NAMES))})"
+    return None
+
+
+def _check_name(name: str) -> str:
+    why = name_problem(name)
+    if why:
+        raise ValueError(why)
+    return name
+
+
+#: a name of a station, buffer, group, product or pool (checked against :data:`NAME_PATTERN`)
+Name = Annotated[str, AfterValidator(_check_name)]
+
+
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
 
 class Layout(_M):
@@ -158,16 +186,16 @@ class ScenarioBase(_M):
     description: str = ""
     horizon: Seconds = Field(gt=0, description="simulated time, e.g. '8 h' or '1 week'")
     warmup: Seconds = Field(default=0.0, ge=0, description="excluded from KPIs")
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, lt=2**63, description="random seed (0 <= seed < 2**63)")
     calendar: Calendar | None = None
-    groups: dict[str, list[str]] = Field(default_factory=dict, description="named groups of parallel stations")
-    products: dict[str, Product] = Field(min_length=1)
+    groups: dict[Name, list[str]] = Field(default_factory=dict, description="named groups of parallel stations")
+    products: dict[Name, Product] = Field(min_length=1)
     release: Release = Field(default_factory=SaturatedRelease)
     rules: list["Rule"] = Field(default_factory=list, description="automation rules: when TAG condition then command")
     signals: dict[str, SignalSpec] = Field(default_factory=dict, description="tag name -> non-idealities (delay, noise, stuck-at, dropout)")
     recording: RecordingSpec | None = Field(default=None, description="machine signals with ground-truth labels for AI work")
-    crews: dict[str, PoolSpec] = Field(default_factory=dict, description="repair / maintenance crews named by failure profiles and maintenance plans")
-    operators: dict[str, OperatorPoolSpec] = Field(default_factory=dict, description="operator pools with skills and shifts, asked for by stations' `operator`")
+    crews: dict[Name, PoolSpec] = Field(default_factory=dict, description="repair / maintenance crews named by failure profiles and maintenance plans")
+    operators: dict[Name, OperatorPoolSpec] = Field(default_factory=dict, description="operator pools with skills and shifts, asked for by stations' `operator`")
 
     @model_validator(mode="before")
     @classmethod
@@ -209,8 +237,8 @@ def _model_for(version: int) -> type[ScenarioBase]:
     return create_model(
         "Scenario",
         __base__=ScenarioBase,
-        stations=(dict[str, union("station")], Field(min_length=1)),
-        buffers=(dict[str, union("buffer")], Field(default_factory=dict)),
+        stations=(dict[Name, union("station")], Field(min_length=1)),
+        buffers=(dict[Name, union("buffer")], Field(default_factory=dict)),
     )
 
 
@@ -241,6 +269,8 @@ def _loc(loc: tuple, data: Any, tags: set[str]) -> str:
         elif isinstance(node, (list, tuple)) and isinstance(part, int):
             out.append(f"[{part}]")
             node = node[part] if 0 <= part < len(node) else None
+        elif part == "[key]":
+            continue  # the key itself is wrong: the path ends at it
         elif isinstance(part, str) and (part in tags or part.startswith(("function-", "json-or-python", "constrained-"))
                                         or part in ("float", "int", "str", "bool", "none", "list", "dict")):
             continue  # a union tag or a validator name: not part of the path
