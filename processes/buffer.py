@@ -77,7 +77,7 @@ class Buffer:
 
     def _level(self) -> None:
         n = len(self.q)
-        self._lt(self._env._now)
+        self._lt(self._env.now)
         self._lb(self.bid)
         self._ll(n)
 
@@ -87,12 +87,12 @@ class Buffer:
     def put(self, part, producer) -> bool:
         """Offer a part. Hands it to a waiting consumer, queues it, or registers the producer as blocked."""
         if self.consumers:
-            part.t_enter = self._env._now
+            part.t_enter = self._env.now
             self.consumers.popleft().receive(part)
             return True
         q = self.q
         if len(q) < self.capacity:
-            part.t_enter = now = self._env._now
+            part.t_enter = now = self._env.now
             q.append(part)
             self._lt(now)
             self._lb(self.bid)
@@ -104,10 +104,10 @@ class Buffer:
     def force_put(self, part, producer=None) -> bool:
         """Queue regardless of capacity (rework returning to its station)."""
         if self.consumers:
-            part.t_enter = self._env._now
+            part.t_enter = self._env.now
             self.consumers.popleft().receive(part)
             return True
-        part.t_enter = self._env._now
+        part.t_enter = self._env.now
         self.q.append(part)
         self._level()
         return True
@@ -131,20 +131,20 @@ class Buffer:
             if self.producers:
                 prod = self.producers.popleft()
                 p2 = prod.part
-                p2.t_enter = self._env._now
+                p2.t_enter = self._env.now
                 q.append(p2)
                 self._level()
-                prod.handed_over()
+                self._env.soon(prod.handed_over)
             else:
-                self._lt(self._env._now)
+                self._lt(self._env.now)
                 self._lb(self.bid)
                 self._ll(len(q))
             return part
         if self.producers:  # capacity 0: direct hand-over from a blocked producer
             prod = self.producers.popleft()
             part = prod.part
-            part.t_enter = self._env._now
-            prod.handed_over()
+            part.t_enter = self._env.now
+            self._env.soon(prod.handed_over)
             return part
         return None
 
@@ -154,10 +154,10 @@ class Buffer:
         if self.producers:
             prod = self.producers.popleft()
             p2 = prod.part
-            p2.t_enter = self._env._now
+            p2.t_enter = self._env.now
             self.q.append(p2)
             self._level()
-            prod.handed_over()
+            self._env.soon(prod.handed_over)
         else:
             self._level()
         return part
@@ -183,13 +183,13 @@ class Buffer:
         while self.producers and len(self.q) < self.capacity:
             prod = self.producers.popleft()
             part = prod.part
-            part.t_enter = self._env._now
+            part.t_enter = self._env.now
             if self.consumers:
                 self.consumers.popleft().receive(part)
             else:
                 self.q.append(part)
                 self._level()
-            prod.handed_over()
+            self._env.soon(prod.handed_over)
 
     def tags(self) -> dict:
         cap = None if self.capacity == float("inf") else int(self.capacity)
@@ -216,7 +216,7 @@ class TransitBuffer(Buffer):
         return self.capacity - self._n()
 
     def _level(self) -> None:
-        self._lt(self._env._now)
+        self._lt(self._env.now)
         self._lb(self.bid)
         self._ll(self._n())
 
@@ -232,7 +232,7 @@ class TransitBuffer(Buffer):
         return True
 
     def _arrived(self, part) -> None:
-        part.t_enter = self._env._now
+        part.t_enter = self._env.now
         if self.consumers:
             self.consumers.popleft().receive(part)
             self._level()
@@ -245,7 +245,7 @@ class TransitBuffer(Buffer):
         while self.producers and self._n() < self.capacity:
             prod = self.producers.popleft()
             self._dispatch(prod.part, prod)
-            prod.handed_over()
+            self._env.soon(prod.handed_over)
 
     def get(self):
         if not self.q:

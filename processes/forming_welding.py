@@ -88,12 +88,11 @@ class Press(Machine):
     def __init__(self, run, name, spec: PressSpec):
         sc = run.scenario
         self.strokes = {}
-        for p, pname in enumerate(run.products):
-            for i, step in enumerate(sc.products[pname].routing):
-                if name in step.members(sc.groups) and step.operations:
-                    ops = [Stroke.model_validate(o) for o in step.operations]
-                    forces = [K.blanking_force(o.perimeter, o.thickness, K.get_material(o.material).shear) for o in ops]
-                    self.strokes[(p, i)] = forces
+        for p, pname, i, step in sc.visits(name):
+            if step.operations:
+                ops = [Stroke.model_validate(o) for o in step.operations]
+                forces = [K.blanking_force(o.perimeter, o.thickness, K.get_material(o.material).shear) for o in ops]
+                self.strokes[(p, i)] = forces
         super().__init__(run, name, spec)
         for key, forces in self.strokes.items():
             self.pri[key] = spec.load_unload + len(forces) * 60.0 / spec.stroke_rate
@@ -148,15 +147,14 @@ class WeldCell(Machine):
     def __init__(self, run, name, spec: WeldCellSpec):
         sc = run.scenario
         self.seams = {}
-        for p, pname in enumerate(run.products):
-            for i, step in enumerate(sc.products[pname].routing):
-                if name in step.members(sc.groups) and step.operations:
-                    rows = []
-                    for o in map(Seam.model_validate, step.operations):
-                        Q = K.heat_input(o.voltage, o.current, o.travel_speed, K.EN1011_PROCESS_FACTORS[o.process])
-                        rows.append((o.length / o.travel_speed, K.arc_power(o.voltage, o.current), Q,
-                                     K.t85(Q, o.thickness, o.preheat)))
-                    self.seams[(p, i)] = rows
+        for p, pname, i, step in sc.visits(name):
+            if step.operations:
+                rows = []
+                for o in map(Seam.model_validate, step.operations):
+                    Q = K.heat_input(o.voltage, o.current, o.travel_speed, K.EN1011_PROCESS_FACTORS[o.process])
+                    rows.append((o.length / o.travel_speed, K.arc_power(o.voltage, o.current), Q,
+                                 K.t85(Q, o.thickness, o.preheat)))
+                self.seams[(p, i)] = rows
         super().__init__(run, name, spec)
         for key, rows in self.seams.items():
             self.pri[key] = spec.load_unload + sum(r[0] for r in rows) + spec.move_between_seams * len(rows)

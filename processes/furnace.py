@@ -25,7 +25,6 @@ from typing import Literal
 from pydantic import Field
 
 import twin.kernels as K
-from twin.engine import wake
 from twin.pools import crew_job
 from twin.registry import register
 from twin.station import Station
@@ -92,10 +91,8 @@ class Furnace(Station):
         self.hj = spec.set_temperature * (20.0 + math.log10(max(spec.soak, 1.0) / 3600.0))
         self.batch_ok = spec.parameter_window is None or spec.parameter_window[0] <= self.hj <= spec.parameter_window[1]
         self.pri = {}
-        for p, pname in enumerate(run.products):
-            for i, step in enumerate(run.scenario.products[pname].routing):
-                if name in step.members(run.scenario.groups):
-                    self.pri[(p, i)] = self.cycle / spec.batch_size
+        for p, _pname, i, _step in run.scenario.visits(name):
+            self.pri[(p, i)] = self.cycle / spec.batch_size
         self.batch: list = []
         self.tripped = False
         self.batch_t0 = 0.0
@@ -152,7 +149,7 @@ class Furnace(Station):
             c = (i, f, make_sampler(tbf, g.generator(self.name, f"failure:{f.name}:tbf")),
                  make_sampler(ttr, g.generator(self.name, f"failure:{f.name}:ttr")))
             self._clocks.append(c)
-            wake(self.env, c[2](), lambda ev, c=c: self._fail(c))
+            self.env.after(c[2](), lambda ev, c=c: self._fail(c))
         self._show()
         self._fill()
 
@@ -161,7 +158,7 @@ class Furnace(Station):
         run = self.run
         d = ttr()
         fl = run.failure_log
-        fl.t.append(self.env._now)
+        fl.t.append(self.env.now)
         fl.resource.append(self.rid)
         fl.profile.append(i)
         fl.ttr.append(d)
@@ -171,7 +168,7 @@ class Furnace(Station):
 
         def repaired():
             self.set_stop(FAILURE, -1)
-            wake(self.env, tbf(), lambda ev: self._fail(c))
+            self.env.after(tbf(), lambda ev: self._fail(c))
 
         crew_job(run, prof.crew, d, repaired)
 
@@ -182,7 +179,7 @@ class Furnace(Station):
         if code != self.code:
             self.code = code
             t, r, c, p = self._log
-            t(self.env._now)
+            t(self.env.now)
             r(self.rid)
             c(code)
             p(-1)
@@ -207,8 +204,8 @@ class Furnace(Station):
     def _add(self, part) -> None:
         self.batch.append(part)
         if len(self.batch) == 1:
-            self.batch_t0 = self.env._now
-            self.timer = wake(self.env, self.spec.max_wait, self._timeout)
+            self.batch_t0 = self.env.now
+            self.timer = self.env.after(self.spec.max_wait, self._timeout)
 
     def receive(self, part) -> None:
         for b in self.inputs:
@@ -226,13 +223,13 @@ class Furnace(Station):
         self.timer = None
         self.tripped = False
         self.activity = PROCESSING
-        self.t_start = self.env._now
+        self.t_start = self.env.now
         self._show()
         self._schedule(self.cycle)
 
     def _schedule(self, d: float) -> None:
-        self.t_end = self.env._now + d
-        self.pending = wake(self.env, d, self._done)
+        self.t_end = self.env.now + d
+        self.pending = self.env.after(d, self._done)
 
     def _done(self, ev) -> None:
         if ev is not self.pending:
@@ -242,7 +239,7 @@ class Furnace(Station):
         self.batches += 1
         self.extra_energy_J += s.heating_power * self.heating_time + s.holding_power * s.soak
         ol = self.run.ops_log
-        now = self.env._now
+        now = self.env.now
         out = Outcome.GOOD.value if (self.batch_ok and not self.tripped) else Outcome.SCRAP.value
         for part in self.batch:
             ol.part.append(part.id)
@@ -295,7 +292,7 @@ class Furnace(Station):
             self.n_stops -= 1
         if was == 0 and self.n_stops > 0:
             if self.activity == PROCESSING and self.pending is not None:
-                self.remaining = self.t_end - self.env._now
+                self.remaining = self.t_end - self.env.now
                 self.pending = None
             elif self.activity == STARVED:
                 for b in self.inputs:
@@ -308,7 +305,7 @@ class Furnace(Station):
                 self._schedule(self.remaining)
             elif self.activity == BLOCKED:
                 self._unload()
-            elif self.batch and self.env._now - self.batch_t0 >= self.spec.max_wait:
+            elif self.batch and self.env.now - self.batch_t0 >= self.spec.max_wait:
                 self._start_batch()  # the batch's wait ran out during the stop
             else:
                 self._fill()

@@ -40,7 +40,6 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from twin.engine import wake
 from twin.pools import Pool
 from twin.pools import crew_job
 from twin.registry import register
@@ -109,7 +108,7 @@ class _Members(Station):
             self.codes[k] = code
             self.parts[k] = part
             t, r, c, p = self._log
-            t(self.env._now)
+            t(self.env.now)
             r(self.rids[k])
             c(code)
             p(part)
@@ -363,11 +362,11 @@ class AgvFleet(_Members):
         def picked(ev):
             self._set(v.k, PROCESSING, part.id)
             buf.picked(part)
-            t_pick = self.env._now
-            wake(self.env, s.load_time + loaded / s.speed + s.unload_time,
+            t_pick = self.env.now
+            self.env.after(s.load_time + loaded / s.speed + s.unload_time,
                  lambda ev: self._dropped(v, job, empty, loaded, t_pick))
 
-        wake(self.env, t_empty, picked)
+        self.env.after(t_empty, picked)
         v.charge -= t_empty
         v.node = pick
 
@@ -375,7 +374,7 @@ class AgvFleet(_Members):
         part, pick, drop, buf, t_req = job
         v.node = drop
         v.charge -= loaded / self.spec.speed
-        self.log.append((part.id, pick, drop, t_req, t_pick, self.env._now, empty, loaded, v.k, "move"))
+        self.log.append((part.id, pick, drop, t_req, t_pick, self.env.now, empty, loaded, v.k, "move"))
         buf.delivered(part)
         b = self.spec.battery
         if b is not None and v.charge < b.threshold * b.capacity:
@@ -389,19 +388,19 @@ class AgvFleet(_Members):
         t_drive = d / self.spec.speed
         self._set(v.k, SETUP)
 
-        t0 = self.env._now
+        t0 = self.env.now
 
         def at_charger(ev):
-            now = self.env._now
+            now = self.env.now
             self.log.append((-1, b.charger, b.charger, t0, now, now, d, 0.0, v.k, "charge"))
             v.node = b.charger
             v.charge -= t_drive
             self._set(v.k, PM)
             self.charges += 1
             t = b.charge_time * max(0.0, 1.0 - v.charge / b.capacity)
-            wake(self.env, t, lambda ev: self._charged(v))
+            self.env.after(t, lambda ev: self._charged(v))
 
-        wake(self.env, t_drive, at_charger)
+        self.env.after(t_drive, at_charger)
 
     def _charged(self, v: _Vehicle) -> None:
         v.charge = self.spec.battery.capacity
@@ -493,7 +492,7 @@ class AgvBuffer(TransitBuffer):
     def _dispatch(self, part, producer) -> None:
         self.waiting_pickup += 1
         self._level()
-        self.fleet.request([part, self._pick_node(producer), self.drop, self, self._env._now])
+        self.fleet.request([part, self._pick_node(producer), self.drop, self, self._env.now])
 
     def picked(self, part) -> None:
         self.waiting_pickup -= 1

@@ -32,11 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from twin.distributions import Distribution, make_sampler
 from twin.pools import crew_job
-from twin.engine import Wake as _Wake, _Choice, wake
-from heapq import heappush as _heappush
-from simpy.core import NORMAL as _NORMAL
-
-_new_timeout = object.__new__
+from twin.engine import _Choice
 from twin.registry import register
 from twin.scenario import Layout
 from twin.station import Station
@@ -212,11 +208,10 @@ class MachineSpec(_M):
 
     def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
         errs = []
-        for pname, prod in sc.products.items():
-            for i, step in enumerate(prod.routing):
-                if name in step.members(sc.groups) and step.process_time is None and self.process_time is None:
-                    errs.append((f"stations.{name}.process_time",
-                                 f"missing: product {pname!r} step {i} runs here without its own process_time"))
+        for _p, pname, i, step in sc.visits(name):
+            if step.process_time is None and self.process_time is None:
+                errs.append((f"stations.{name}.process_time",
+                             f"missing: product {pname!r} step {i} runs here without its own process_time"))
         for a, row in self.setup.changes.items():
             for b in [a, *row]:
                 if b not in sc.products:
@@ -229,25 +224,22 @@ def check_step_operations(model, name: str, spec, sc, extra=None) -> list[tuple[
     ``operations`` (or has a process time), each valid as ``model``; ``extra(op, path, product)``
     adds kind-specific checks. Errors carry the operation's field path."""
     errs = []
-    for pname, prod in sc.products.items():
-        for i, step in enumerate(prod.routing):
-            if name not in step.members(sc.groups):
+    for _p, pname, i, step in sc.visits(name):
+        path = f"products.{pname}.routing[{i}].operations"
+        if not step.operations:
+            if step.process_time is None and spec.process_time is None:
+                errs.append((path, f"station {name!r} ({spec.kind}) needs the operations of this step (or a process_time)"))
+            continue
+        for j, op in enumerate(step.operations):
+            try:
+                o = model.model_validate(op)
+            except ValidationError as e:
+                for er in e.errors(include_url=False):
+                    loc = ".".join(str(x) for x in er["loc"])
+                    errs.append((f"{path}[{j}]{'.' + loc if loc else ''}", er["msg"].replace("Value error, ", "")))
                 continue
-            path = f"products.{pname}.routing[{i}].operations"
-            if not step.operations:
-                if step.process_time is None and spec.process_time is None:
-                    errs.append((path, f"station {name!r} ({spec.kind}) needs the operations of this step (or a process_time)"))
-                continue
-            for j, op in enumerate(step.operations):
-                try:
-                    o = model.model_validate(op)
-                except ValidationError as e:
-                    for er in e.errors(include_url=False):
-                        loc = ".".join(str(x) for x in er["loc"])
-                        errs.append((f"{path}[{j}]{'.' + loc if loc else ''}", er["msg"].replace("Value error, ", "")))
-                    continue
-                if extra is not None:
-                    errs.extend(extra(o, f"{path}[{j}]", pname))
+            if extra is not None:
+                errs.extend(extra(o, f"{path}[{j}]", pname))
     return errs
 
 
@@ -269,16 +261,13 @@ class Machine(Station):
         # per (product, step) samplers and PRI, for the steps that run here
         self._pt: dict[tuple[int, int], object] = {}
         self.pri: dict[tuple[int, int], float] = {}
-        for p, pname in enumerate(run.products):
-            for i, step in enumerate(sc.products[pname].routing):
-                if name not in step.members(sc.groups):
-                    continue
-                dist = step.process_time if step.process_time is not None else spec.process_time
-                if dist is None:  # a physics station computes this step itself (validated by its kind)
-                    continue
-                self._pt[(p, i)] = self._sampler(dist, pname, i)
-                pri = step.ideal_cycle_time or (spec.ideal_cycle_time if step.process_time is None else None)
-                self.pri[(p, i)] = float(pri if pri is not None else dist.mean())
+        for p, pname, i, step in sc.visits(name):
+            dist = step.process_time if step.process_time is not None else spec.process_time
+            if dist is None:  # a physics station computes this step itself (validated by its kind)
+                continue
+            self._pt[(p, i)] = self._sampler(dist, pname, i)
+            pri = step.ideal_cycle_time or (spec.ideal_cycle_time if step.process_time is None else None)
+            self.pri[(p, i)] = float(pri if pri is not None else dist.mean())
         self._setup = self._setup_table(spec.setup, run.products)
         self._q = run.streams.generator(name, "quality") if (spec.scrap > 0 or spec.rework > 0) else None
         if self._q is not None:
@@ -485,9 +474,9 @@ class Machine(Station):
                 self.run.extra_rules.append(Rule(
                     name=f"{self.name}:{mp.name}", when=f"{self.name}.{mp.when.strip()}", scan=mp.scan,
                     then={"command": "request_maintenance", "target": self.name, "value": {"plan": i}}))
-        dests = {id(d): d for (p, k, st), d in self.run._dest.items() if st == self.name}
+        dests = self.run.destinations_of(self.name)
         if len(dests) == 1:
-            d = next(iter(dests.values()))
+            d = dests[0]
             if type(d) is not _Choice:
                 self._dest_fast = d
         for u in self.units:
@@ -627,15 +616,15 @@ class Unit:
         if code != self.code or pid != self.logged_part:
             self.code = code
             self.logged_part = pid
-            self._lt(self.env._now)
+            self._lt(self.env.now)
             self._lr(self.rid)
             self._lc(code)
             self._lp(pid)
 
     # ---- timers ----------------------------------------------------------------------------------
     def _schedule(self, delay: float) -> None:
-        self.pending = wake(self.env, delay, self._fire_cb)
-        self.t_end = self.env._now + delay
+        self.pending = self.env.after(delay, self._fire_cb)
+        self.t_end = self.env.now + delay
 
     def _fire(self, ev) -> None:
         if ev is self.pending:
@@ -700,7 +689,7 @@ class Unit:
         else:
             d = m.process_duration(part, self)
         env = self.env
-        now = env._now
+        now = env.now
         self.t_start = now
         self.activity = PROCESSING
         self.code = PROCESSING
@@ -709,13 +698,8 @@ class Unit:
         self._lr(self.rid)
         self._lc(PROCESSING)
         self._lp(pid)
-        # inline of engine.wake(): one triggered event on SimPy's heap
-        ev = _new_timeout(_Wake)
-        ev.env = env
-        ev.callbacks = [self._done_cb]
-        self.t_end = t_end = now + d
-        _heappush(env._queue, (t_end, _NORMAL, next(env._eid), ev))
-        self.pending = ev
+        self.t_end = now + d
+        self.pending = env.after(d, self._done_cb)
         if self.proc_clocks:
             self._proc_resume(d)
 
@@ -725,7 +709,7 @@ class Unit:
         self.pending = None
         part = self.part
         m = self.m
-        now = self.env._now
+        now = self.env.now
         if self.proc_clocks:
             self._proc_pause()
         out = GOOD if m._plain_outcome else m.outcome(part, self)
@@ -835,7 +819,7 @@ class Unit:
             self._show()
 
     def _suspend(self) -> None:
-        now = self.env._now
+        now = self.env.now
         w = self.waiting
         if w is not None and type(w) is tuple:  # waiting for an operator or robot: give up the place in line
             w[0].cancel(w[1])
@@ -890,8 +874,8 @@ class Unit:
         if a == PROCESSING or a == SETUP:
             self._show()
             if a == PROCESSING:
-                self.pending = wake(self.env, self.remaining, self._done_cb)
-                self.t_end = self.env._now + self.remaining
+                self.pending = self.env.after(self.remaining, self._done_cb)
+                self.t_end = self.env.now + self.remaining
                 if self.proc_clocks:
                     self._proc_resume(self.remaining)
             else:
@@ -903,8 +887,8 @@ class Unit:
 
     # ---- failure clocks ----------------------------------------------------------------------------
     def _arm(self, c: _Clock, delay: float) -> None:
-        c.since = self.env._now
-        c.pending = wake(self.env, max(0.0, delay), lambda e, c=c: self._clock_fire(c, e))
+        c.since = self.env.now
+        c.pending = self.env.after(max(0.0, delay), lambda e, c=c: self._clock_fire(c, e))
 
     def _clock_fire(self, c: _Clock, ev) -> None:
         if ev is c.pending:
@@ -917,14 +901,14 @@ class Unit:
             self._fail(c)
 
     def _proc_resume(self, d: float) -> None:
-        now = self.env._now
+        now = self.env.now
         for c in self.proc_clocks:
             c.since = now
             if c.budget <= d:
                 self._arm(c, c.budget)
 
     def _proc_pause(self) -> None:
-        now = self.env._now
+        now = self.env.now
         for c in self.proc_clocks:
             if c.budget is not None:
                 c.budget -= now - c.since
@@ -943,7 +927,7 @@ class Unit:
             return
         ttr = c.ttr()
         fl = run.failure_log
-        fl.t.append(self.env._now)
+        fl.t.append(self.env.now)
         fl.resource.append(self.rid)
         fl.profile.append(c.index)
         fl.ttr.append(ttr)
@@ -953,14 +937,14 @@ class Unit:
         if c.crew is not None:  # the repair starts when a crew member is free
             crew_job(run, c.crew, ttr, lambda: self._repaired(c))
         else:
-            run.at(self.env._now + ttr, lambda ev, c=c: self._repaired(c))
+            run.at(self.env.now + ttr, lambda ev, c=c: self._repaired(c))
 
     def _repaired(self, c: _Clock) -> None:
         c.budget = c.tbf()
         if c.basis == "calendar":
             self._arm(c, c.budget)
         elif c.basis == "processing":
-            c.since = self.env._now
+            c.since = self.env.now
         self.remove_stop(FAILURE)
 
     def _pm_done(self, c: _Clock) -> None:
@@ -972,7 +956,7 @@ class Unit:
 
     def renew(self) -> None:
         """Failure clocks as good as new: a new time (or count) to the next failure."""
-        now = self.env._now
+        now = self.env.now
         for c in self.clocks:
             if c.planned or c.budget is None:  # a plan keeps its interval; a failed clock is under repair
                 continue
@@ -1029,7 +1013,7 @@ class Unit:
         self.held_op = pool
         d = self.m._op_load
         run = self.m.run
-        run.at(self.env._now + d, lambda ev, pool=pool: self._h_release_op(pool))
+        run.at(self.env.now + d, lambda ev, pool=pool: self._h_release_op(pool))
         self._h_load()
 
     def _h_release_op(self, pool) -> None:
@@ -1050,7 +1034,7 @@ class Unit:
         self.robot_arm, t = r.handle(self, load=True)
         self.h_extra = t  # the load is part of this machine's cycle
         arm = self.robot_arm
-        self.m.run.at(self.env._now + t, lambda ev: r.release(arm))
+        self.m.run.at(self.env.now + t, lambda ev: r.release(arm))
         self.robot_arm = -1
         self._start_processing()
 
@@ -1084,8 +1068,8 @@ class Unit:
         self.unloaded = True
         self.activity = PROCESSING
         self._show()
-        self.pending = wake(self.env, t, self._done_cb)
-        self.t_end = self.env._now + t
+        self.pending = self.env.after(t, self._done_cb)
+        self.t_end = self.env.now + t
 
 
 register("machine", MachineSpec, Machine)

@@ -228,16 +228,15 @@ class Machining(Machine):
         self.tool_names = list(spec.tools)
         self.plans: dict[tuple[int, int], list[_Cut]] = {}
         sc = run.scenario
-        for p, pname in enumerate(run.products):
-            for i, step in enumerate(sc.products[pname].routing):
-                if name in step.members(sc.groups) and step.operations:
-                    cuts = []
-                    for op in step.operations:
-                        c = CutSpec.model_validate(op)
-                        cuts.append(_Cut(c, self.tool_names.index(c.tool), spec.tools[c.tool], spec.dynamics))
-                    if not any(c.finishing for c in cuts):
-                        cuts[-1].finishing = True
-                    self.plans[(p, i)] = cuts
+        for p, pname, i, step in sc.visits(name):
+            if step.operations:
+                cuts = []
+                for op in step.operations:
+                    c = CutSpec.model_validate(op)
+                    cuts.append(_Cut(c, self.tool_names.index(c.tool), spec.tools[c.tool], spec.dynamics))
+                if not any(c.finishing for c in cuts):
+                    cuts[-1].finishing = True
+                self.plans[(p, i)] = cuts
         super().__init__(run, name, spec)
         for key, cuts in self.plans.items():
             self.pri[key] = self.nominal_cycle(cuts)  # PRI: cycle with new tools, no replacements
@@ -326,7 +325,7 @@ class Machining(Machine):
         if n == len(self._rec):
             self._rec = np.concatenate([self._rec, np.zeros_like(self._rec)])
         self._ui, broken_at, ra, dev, d, changes = _machined_part(
-            self.tool_frac, self.tool_parts, k, cuts, pol, fin_arr, self.env._now, part.id, nominal, self._t_repl,
+            self.tool_frac, self.tool_parts, k, cuts, pol, fin_arr, self.env.now, part.id, nominal, self._t_repl,
             self.feed_override, cut_time, e, stable_f, self._ubuf, self._ui, self._rec, n)
         self._n_rec = n + 1
         self.tool_changes += changes
@@ -342,7 +341,7 @@ class Machining(Machine):
         """Timing and state of each cut of the part starting now (for the signal recording);
         cut times assume the cycle runs without interruption."""
         rec = self.recording
-        now = self.env._now
+        now = self.env.now
         if now < rec.start or (rec.stop is not None and now >= rec.stop):
             return
         s = self.spec
@@ -395,14 +394,14 @@ class Machining(Machine):
 
         def fail(ev):
             fl = run.failure_log
-            fl.t.append(self.env._now)
+            fl.t.append(self.env.now)
             fl.resource.append(unit.rid)
             fl.profile.append(idx)
             fl.ttr.append(self.spec.breakage_repair)
             unit.add_stop(Code.FAILURE.value)
-            run.at(self.env._now + self.spec.breakage_repair, lambda e: unit.remove_stop(Code.FAILURE.value))
+            run.at(self.env.now + self.spec.breakage_repair, lambda e: unit.remove_stop(Code.FAILURE.value))
 
-        run.at(self.env._now + after, fail)
+        run.at(self.env.now + after, fail)
 
     def outcome(self, part, unit) -> int:
         d = part.data
@@ -429,7 +428,7 @@ class Machining(Machine):
         if cuts is None:
             return noise, 0.0, None, None
         s = self.spec
-        el = (self.env._now - u.t_start) * self.feed_override - s.load_unload
+        el = (self.env.now - u.t_start) * self.feed_override - s.load_unload
         cur = None
         for c in cuts:
             el -= s.rapid

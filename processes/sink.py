@@ -20,7 +20,7 @@ class Sink:
 
     def put(self, part, producer=None) -> bool:
         self.completed += 1
-        self._t(self._env._now)
+        self._t(self._env.now)
         self._p(part.id)
         self._e(PartEvent.COMPLETE)
         self._pr(part.product)

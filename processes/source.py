@@ -102,7 +102,7 @@ class Source:
         self.backlog.append(self.run.new_part(self._product()))
         self._push()
         if lim is None or self.count < lim:
-            self.run.at(self.run.env._now + self._ia(), self._arrive)
+            self.run.at(self.run.env.now + self._ia(), self._arrive)
 
     def _order(self, o) -> None:
         p = self.run.product_index[o.product]

@@ -65,7 +65,7 @@ class Pool:
 
     def _record(self, wait: float = float("nan")) -> None:
         lg = self._log
-        lg["t"].append(self.env._now)
+        lg["t"].append(self.env.now)
         lg["pool"].append(self.pid)
         lg["busy"].append(self.busy)
         lg["queued"].append(len(self.queue))
@@ -85,7 +85,7 @@ class Pool:
             self._record(0.0)
             cb(self)
         else:
-            self.queue.append((cb, self.env._now))
+            self.queue.append((cb, self.env.now))
             self._record()
         return self
 
@@ -106,7 +106,7 @@ class Pool:
         while self.queue and self.free():
             cb, t0 = self.queue.popleft()
             self.busy += 1
-            self._record(self.env._now - t0)
+            self._record(self.env.now - t0)
             cb(self)
 
     def set_on(self, on: bool) -> None:
@@ -145,7 +145,7 @@ def crew_job(run, crew: str | None, duration: float, done: Callable[[], None]) -
                 pool.release()
             done()
 
-        run.at(run.env._now + duration, end)
+        run.at(run.env.now + duration, end)
 
     if crew is None:
         work()

@@ -221,6 +221,20 @@ class ScenarioBase(_M):
     def step_members(self, product: str, i: int) -> list[str]:
         return self.products[product].routing[i].members(self.groups)
 
+    def visits(self, station: str) -> list[tuple[int, str, int, "Step"]]:
+        """The routing steps that run on ``station``: (product index, product name, step index,
+        step), in product and routing order. Indexed once per scenario (a line of thousands of
+        stations assembles in linear time)."""
+        index = self.__dict__.get("_visits")
+        if index is None:
+            index = {}
+            for p, (pname, prod) in enumerate(self.products.items()):
+                for i, step in enumerate(prod.routing):
+                    for m in step.members(self.groups):
+                        index.setdefault(m, []).append((p, pname, i, step))
+            self.__dict__["_visits"] = index
+        return index.get(station, [])
+
     def dump(self) -> dict:
         """The resolved scenario (SI numbers), loadable again."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -163,3 +163,66 @@ def test_route_command_sends_a_part_to_the_chosen_parallel_machine():
     routed = res_of(run.run())
     assert set(res_of(base).values()) == {"M1", "M2"}
     assert set(routed.values()) == {"M2"}
+
+
+def test_simpy_internals_are_used_in_the_engine_module_only():
+    """SimPy's private scheduler layout (``_queue``, ``_eid``, ``_now``) is relied on in
+    twin/engine.py alone; every process kind uses the clock API (``now``, ``after``, ``at``, ``soon``)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    pat = re.compile(r"\._queue\b|\._eid\b|\._now\b|import simpy|from simpy")
+    offenders = []
+    for folder in ("twin", "processes", "kernels", "viewer", "api"):
+        for f in (root / folder).rglob("*.py"):
+            if f.relative_to(root).as_posix() == "twin/engine.py":
+                continue
+            for n, line in enumerate(f.read_text().splitlines(), 1):
+                if pat.search(line):
+                    offenders.append(f"{f.relative_to(root)}:{n}: {line.strip()}")
+    assert offenders == []
+
+
+def test_the_simpy_layout_the_clock_relies_on():
+    """Pin of SimPy's scheduler internals used by twin.engine.Clock and _drive: a heap of
+    (time, priority, id, event), an id counter, and ``_now`` written by SimPy's own step()."""
+    import heapq
+    import itertools
+
+    import simpy
+
+    from twin.engine import Clock, _drive
+
+    assert simpy.__version__.split(".")[0] == "4"
+    c = Clock()
+    assert isinstance(c._queue, list) and isinstance(c._eid, itertools.count)
+    seen = []
+    c.after(2.0, lambda ev: seen.append(("a", c.now)))
+    c.at(1.0, lambda ev: seen.append(("b", c.now)))
+    t, prio, eid, ev = heapq.nsmallest(1, c._queue)[0]
+    assert (t, prio) == (1.0, simpy.core.NORMAL) and isinstance(eid, int) and isinstance(ev, simpy.Event)
+    simpy.Timeout(c, 1.5).callbacks.append(lambda ev: seen.append(("simpy", c.now)))  # SimPy's own events mix in
+    c.step()  # SimPy's own loop writes _now; the clock reads it as now
+    assert c.now == 1.0 and c._now == 1.0 and seen == [("b", 1.0)]
+    _drive(c, 5.0)
+    assert seen == [("b", 1.0), ("simpy", 1.5), ("a", 2.0)] and c.now == 5.0
+
+
+def test_soon_runs_work_in_order_without_nesting():
+    from twin.engine import Clock
+
+    c = Clock()
+    depth, order = [0], []
+
+    def job(k):
+        def run():
+            depth[0] += 1
+            order.append((k, depth[0]))
+            if k < 5000:
+                c.soon(job(k + 1))
+            depth[0] -= 1
+        return run
+
+    c.soon(job(0))
+    assert len(order) == 5001 and max(d for _, d in order) == 1
