@@ -25,8 +25,8 @@ BEFORE_REFACTOR = {
     "core_slab_quench": (lambda: K.time_to_core_temperature(0, 0.02, 45.0, 7850.0, 470.0, 2000.0, 1123.15, 333.15, 473.15), 88.79054072509501),
     "slab_fd_core_end": (lambda: K.slab_fd_transient(0.02, 45.0, 7850.0, 470.0, 800.0, 293.15, 1123.15, 900.0)[1][-1], 1123.0022374714124),
     "cyl_fd_surf_end": (lambda: K.cylinder_fd_transient(0.05, 30.0, 7800.0, 500.0, 300.0, 1100.0, 300.0, 1200.0)[2][-1], 326.9144465468941),
-    "wall_eig_3": (lambda: K.wall_eigenvalues(1.5, 3)[2], 6.509659028718289),
-    "cyl_eig_3": (lambda: K.cylinder_eigenvalues(1.5, 3)[2], 7.223283164182247),
+    "wall_eig_3": (lambda: heat.wall_eigenvalues(1.5, 3)[2], 6.509659028718289),
+    "cyl_eig_3": (lambda: heat.cylinder_eigenvalues(1.5, 3)[2], 7.223283164182247),
 }
 
 
