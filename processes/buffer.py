@@ -12,22 +12,21 @@ from __future__ import annotations
 from collections import deque
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from twin.registry import register
-from twin.scenario import Layout
+from twin.specs import Layout, SpecModel
 
 __all__ = ["BufferSpec", "Buffer", "TransitBuffer"]
 
 
-class BufferSpec(BaseModel):
+class BufferSpec(SpecModel):
     """``kind: buffer``: a FIFO between stations.
 
     ``between: [SAW, LATHES]`` (or ``from:`` / ``to:``) names the upstream and downstream
     station or group; ``source`` and ``sink`` may stand at either end.
     """
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
     kind: Literal["buffer"] = "buffer"
     capacity: int | None = Field(default=None, ge=0, description="parts; null = unbounded, 0 = direct hand-over")
     between: tuple[str | list[str], str | list[str]] | None = None
@@ -42,6 +41,9 @@ class BufferSpec(BaseModel):
         if self.between is not None and (self.from_ is not None or self.to is not None):
             raise ValueError("give either 'between' or 'from'/'to', not both")
         return self
+
+    def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
+        return []
 
     def ends(self) -> tuple[list[str], list[str]]:
         a, b = self.between if self.between is not None else (self.from_, self.to)
@@ -70,14 +72,14 @@ class Buffer:
         self._lt = run.level_log.t.append
         self._lb = run.level_log.buffer.append
         self._ll = run.level_log.level.append
-        self._env = run.env
+        self._clock = run.clock
         self._lt(0.0)
         self._lb(self.bid)
         self._ll(0)
 
     def _level(self) -> None:
         n = len(self.q)
-        self._lt(self._env.now)
+        self._lt(self._clock.now)
         self._lb(self.bid)
         self._ll(n)
 
@@ -87,12 +89,12 @@ class Buffer:
     def put(self, part, producer) -> bool:
         """Offer a part. Hands it to a waiting consumer, queues it, or registers the producer as blocked."""
         if self.consumers:
-            part.t_enter = self._env.now
+            part.t_enter = self._clock.now
             self.consumers.popleft().receive(part)
             return True
         q = self.q
         if len(q) < self.capacity:
-            part.t_enter = now = self._env.now
+            part.t_enter = now = self._clock.now
             q.append(part)
             self._lt(now)
             self._lb(self.bid)
@@ -104,10 +106,10 @@ class Buffer:
     def force_put(self, part, producer=None) -> bool:
         """Queue regardless of capacity (rework returning to its station)."""
         if self.consumers:
-            part.t_enter = self._env.now
+            part.t_enter = self._clock.now
             self.consumers.popleft().receive(part)
             return True
-        part.t_enter = self._env.now
+        part.t_enter = self._clock.now
         self.q.append(part)
         self._level()
         return True
@@ -131,20 +133,20 @@ class Buffer:
             if self.producers:
                 prod = self.producers.popleft()
                 p2 = prod.part
-                p2.t_enter = self._env.now
+                p2.t_enter = self._clock.now
                 q.append(p2)
                 self._level()
-                self._env.soon(prod.handed_over)
+                self._clock.soon(prod.handed_over)
             else:
-                self._lt(self._env.now)
+                self._lt(self._clock.now)
                 self._lb(self.bid)
                 self._ll(len(q))
             return part
         if self.producers:  # capacity 0: direct hand-over from a blocked producer
             prod = self.producers.popleft()
             part = prod.part
-            part.t_enter = self._env.now
-            self._env.soon(prod.handed_over)
+            part.t_enter = self._clock.now
+            self._clock.soon(prod.handed_over)
             return part
         return None
 
@@ -154,10 +156,10 @@ class Buffer:
         if self.producers:
             prod = self.producers.popleft()
             p2 = prod.part
-            p2.t_enter = self._env.now
+            p2.t_enter = self._clock.now
             self.q.append(p2)
             self._level()
-            self._env.soon(prod.handed_over)
+            self._clock.soon(prod.handed_over)
         else:
             self._level()
         return part
@@ -183,17 +185,20 @@ class Buffer:
         while self.producers and len(self.q) < self.capacity:
             prod = self.producers.popleft()
             part = prod.part
-            part.t_enter = self._env.now
+            part.t_enter = self._clock.now
             if self.consumers:
                 self.consumers.popleft().receive(part)
             else:
                 self.q.append(part)
                 self._level()
-            self._env.soon(prod.handed_over)
+            self._clock.soon(prod.handed_over)
 
     def tags(self) -> dict:
         cap = None if self.capacity == float("inf") else int(self.capacity)
         return {"level": len(self.q), "capacity": cap, "blocked_producers": len(self.producers)}
+
+    def tag(self, key: str):
+        return self.tags().get(key)
 
 
 class TransitBuffer(Buffer):
@@ -216,7 +221,7 @@ class TransitBuffer(Buffer):
         return self.capacity - self._n()
 
     def _level(self) -> None:
-        self._lt(self._env.now)
+        self._lt(self._clock.now)
         self._lb(self.bid)
         self._ll(self._n())
 
@@ -232,7 +237,7 @@ class TransitBuffer(Buffer):
         return True
 
     def _arrived(self, part) -> None:
-        part.t_enter = self._env.now
+        part.t_enter = self._clock.now
         if self.consumers:
             self.consumers.popleft().receive(part)
             self._level()
@@ -245,7 +250,7 @@ class TransitBuffer(Buffer):
         while self.producers and self._n() < self.capacity:
             prod = self.producers.popleft()
             self._dispatch(prod.part, prod)
-            self._env.soon(prod.handed_over)
+            self._clock.soon(prod.handed_over)
 
     def get(self):
         if not self.q:

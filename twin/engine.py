@@ -22,7 +22,7 @@ from simpy.core import NORMAL
 
 from .calendar import Calendar
 from .pools import build_pools, new_pool_log
-from .log import CommandLog, FailureLog, LevelLog, OpsLog, PartLog, StateLog
+from .log import CommandLog, FailureLog, FeatureLog, LevelLog, OpsLog, PartLog, StateLog
 from .registry import registry
 from .scenario import ScenarioBase, parse_scenario
 from .states import Code, PartEvent
@@ -110,7 +110,7 @@ def wake(env: Clock, delay: float, callback) -> simpy.Event:
 class Part:
     """A workpiece moving through its routing."""
 
-    __slots__ = ("id", "product", "step", "t_release", "t_enter", "due", "reworks", "data")
+    __slots__ = ("id", "product", "step", "t_release", "t_enter", "due", "reworks", "records")
 
     def __init__(self, pid: int, product: int, t: float, due: float = math.inf):
         self.id = pid
@@ -120,7 +120,12 @@ class Part:
         self.t_enter = t
         self.due = due
         self.reworks = 0
-        self.data: dict | None = None  # per-part attributes set by process models (features, wear, ...)
+        self.records: dict[int, dict[str, float]] | None = None  # routing step -> features its station recorded
+
+    def feature_record(self, step: int) -> dict[str, float] | None:
+        """What the station of routing ``step`` recorded on this part (None if nothing)."""
+        r = self.records
+        return None if r is None else r.get(step)
 
 
 class Run:
@@ -148,6 +153,7 @@ class Run:
         self.level_log = LevelLog()
         self.failure_log = FailureLog()
         self.command_log = CommandLog()
+        self.feature_log = FeatureLog()
         self.resources: list[tuple[str, str]] = []  # rid -> (resource name, station name)
         self.buffer_names: list[str] = []
         self.products = list(scenario.products)
@@ -250,7 +256,7 @@ class Run:
                     self.stations[s].add_input(src)
         else:
             self.sources.append(src_kind(self, "source", sc.release, list(range(len(self.products)))))
-        self._schedule_calendar(sc.calendar)
+        self._schedule_calendar()
         for st in self.stations.values():
             st.start()
         for src in self.sources:
@@ -260,24 +266,35 @@ class Run:
 
             install_rules(self, list(sc.rules) + self.extra_rules)
 
-    def _schedule_calendar(self, cal: Calendar | None) -> None:
-        if cal is None:
-            return
+    def _schedule_calendar(self) -> None:
+        """Off-shift, break and planned-maintenance stops of every station, from its own working
+        time (its pattern of ``calendars``, else the plant calendar), one event per transition."""
+        sc = self.scenario
         H = self.horizon
-        plant = [(a, b, Code.OFF_SHIFT, None) for a, b in cal.off_shift(H)]
-        plant += [(a, b, Code.BREAK, None) for a, b in cal.breaks_in_shift(H)]
-        for name in self.stations:
-            plant += [(a, b, Code.PLANNED_MAINTENANCE, name) for a, b in cal.maintenance_for(name, H)]
-        # one event per transition; starts before ends at the same time is irrelevant because
-        # stop counting is additive
+        by_cal: dict[str | None, list[str]] = {}
+        for name, spec in sc.stations.items():
+            by_cal.setdefault(spec.calendar if spec.calendar in sc.calendars else None, []).append(name)
         trans = []
-        for a, b, code, st in plant:
-            trans.append((a, 0, code, st, +1))
+        for cname, names in by_cal.items():
+            cal = sc.calendar_of(names[0])
+            if cal is None:
+                continue
+            key = tuple(names)
+            trans += [(a, b, Code.OFF_SHIFT, key) for a, b in cal.off_shift(H)]
+            trans += [(a, b, Code.BREAK, key) for a, b in cal.breaks_in_shift(H)]
+        if sc.calendar is not None:
+            for name in self.stations:
+                trans += [(a, b, Code.PLANNED_MAINTENANCE, (name,)) for a, b in sc.calendar.maintenance_for(name, H)]
+        # one event per transition; the order of starts and ends at one time does not matter
+        # because stops are counted
+        events = []
+        for a, b, code, key in trans:
+            events.append((a, 0, code, key, +1))
             if b < H:
-                trans.append((b, 1, code, st, -1))
-        trans.sort(key=lambda x: (x[0], x[1], int(x[2]), x[3] or ""))
-        for t, _, code, st, delta in trans:
-            targets = [self.stations[st]] if st else list(self.stations.values())
+                events.append((b, 1, code, key, -1))
+        events.sort(key=lambda x: (x[0], x[1], int(x[2]), x[3]))
+        for t, _, code, key, delta in events:
+            targets = [self.stations[n] for n in key]
             self.at(t, lambda ev, targets=targets, code=code, delta=delta: [s.set_stop(code, delta) for s in targets])
 
     # ---- services for process models ----------------------------------------------------------
@@ -321,6 +338,26 @@ class Run:
         self.scrapped += 1
         self.wip -= 1
 
+    def record_features(self, part: Part, station: str, features: dict[str, float]) -> None:
+        """A station's record of ``part`` at its current routing step (kept on the part, keyed by
+        step, so a later station never overwrites it; logged as the result's ``features`` table)."""
+        if part.records is None:
+            part.records = {}
+        part.records[part.step] = features
+        fl = self.feature_log
+        si = fl.stations.setdefault(station, len(fl.stations))
+        now = self.clock.now
+        for name, v in features.items():
+            fi = fl.features.get(name)
+            if fi is None:
+                fi = fl.features[name] = len(fl.features)
+            fl.t.append(now)
+            fl.part.append(part.id)
+            fl.step.append(part.step)
+            fl.station.append(si)
+            fl.feature.append(fi)
+            fl.value.append(float(v))
+
     def route_choices(self, part: Part) -> set[str]:
         """Stations a ``route`` command may send ``part`` to: those of its next routing step that
         a buffer of its own feeds (where the routing offers several buffers)."""
@@ -331,6 +368,11 @@ class Run:
                 for b in d.cands:
                     out |= set(b.to_stations)
         return out
+
+    def destination_table(self, product: int, step: int, station: str):
+        """Where parts of ``product`` leave ``station`` for when their next step is ``step``
+        (a buffer, the sink, or a choice of buffers)."""
+        return self._dest[(product, step, station)]
 
     def destinations_of(self, station: str) -> list:
         """Every distinct place parts leave ``station`` for (buffers, choices, the sink)."""
@@ -377,8 +419,7 @@ class Run:
         head, _, key = name.partition(".")
         owner = self.stations.get(head) or self.buffers.get(head)
         if owner is not None:
-            fast = getattr(owner, "tag", None)  # stations that compute single tags cheaply
-            v = fast(key) if fast is not None else owner.tags().get(key, default)
+            v = owner.tag(key)  # stations may compute single tags cheaply
             return default if v is None else v
         return self.tags().get(name, default)
 

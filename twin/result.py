@@ -55,6 +55,9 @@ class Result:
             tables["pools"] = pool_table(run)
         for st in run.stations.values():
             tables.update(st.tables())
+        feats = run.feature_log.table()
+        if feats is not None:
+            tables["features"] = feats
         pacing = _pacing_step(sc, run.products, pri, units)
         return cls(
             scenario=sc.dump(),

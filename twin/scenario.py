@@ -20,7 +20,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
-from .calendar import Calendar
+from .calendar import Calendar, WorkingTime
+from .specs import Layout
 from .distributions import Distribution
 from .registry import registry
 from .pools import OperatorPoolSpec, PoolSpec
@@ -88,21 +89,20 @@ class _M(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
 
-class Layout(_M):
-    """Floor position of a station or buffer [m] and its orientation [deg]."""
-
-    x: float
-    y: float
-    rotation: float = 0.0
-
-
 class Step(_M):
     """One operation of a routing: a station, or a group of parallel stations (a list or a group name)."""
 
     station: str | list[str] = Field(description="station name, group name, or list of parallel stations")
     process_time: Distribution | None = Field(default=None, description="overrides the station's process time for this product")
     ideal_cycle_time: Seconds | None = Field(default=None, gt=0, description="PRI (ISO 22400); default: mean process time")
-    operations: list[dict[str, Any]] | None = Field(default=None, description="process plan for physics stations (cuts, welds, strokes); validated by the station kind")
+    operations: list[Any] | None = Field(default=None, min_length=1, description="process plan for physics stations: cuts, "
+                                         "strokes, seams, typed by `type` (the kinds register the operation types)")
+
+    @model_validator(mode="after")
+    def _ops(self):
+        if self.operations is not None and self.process_time is not None:
+            raise ValueError("give the step's operations (the station computes the time) or a process_time, not both")
+        return self
 
     def members(self, groups: dict[str, list[str]]) -> list[str]:
         if isinstance(self.station, list):
@@ -194,6 +194,8 @@ class ScenarioBase(_M):
     rules: list["Rule"] = Field(default_factory=list, description="automation rules: when TAG condition then command")
     signals: dict[str, SignalSpec] = Field(default_factory=dict, description="tag name -> non-idealities (delay, noise, stuck-at, dropout)")
     recording: RecordingSpec | None = Field(default=None, description="machine signals with ground-truth labels for AI work")
+    calendars: dict[Name, WorkingTime] = Field(default_factory=dict, description="working-time patterns for stations that keep "
+                                               "other hours than the plant (a station names one in `calendar`)")
     crews: dict[Name, PoolSpec] = Field(default_factory=dict, description="repair / maintenance crews named by failure profiles and maintenance plans")
     operators: dict[Name, OperatorPoolSpec] = Field(default_factory=dict, description="operator pools with skills and shifts, asked for by stations' `operator`")
 
@@ -220,6 +222,15 @@ class ScenarioBase(_M):
     # ---- derived views used by the engine and checks -------------------------------------
     def step_members(self, product: str, i: int) -> list[str]:
         return self.products[product].routing[i].members(self.groups)
+
+    def calendar_of(self, station: str) -> Calendar | None:
+        """The working-time calendar of ``station``: its named pattern of ``calendars`` on the
+        plant's clock, else the plant calendar (None: always working)."""
+        spec = self.stations.get(station)
+        name = None if spec is None else spec.calendar
+        if name is None or name not in self.calendars:
+            return self.calendar
+        return (self.calendar or Calendar()).with_pattern(self.calendars[name])
 
     def visits(self, station: str) -> list[tuple[int, str, int, "Step"]]:
         """The routing steps that run on ``station``: (product index, product name, step index,
@@ -248,9 +259,15 @@ def _model_for(version: int) -> type[ScenarioBase]:
             return specs[0]
         return Annotated[Union[specs], Field(discriminator="kind")]
 
+    ops = tuple(dict.fromkeys(registry.operations().values()))
+    op_type = (ops[0] if len(ops) == 1 else Annotated[Union[ops], Field(discriminator="type")]) if ops else dict[str, Any]
+    step = create_model("Step", __base__=Step, operations=(
+        list[op_type] | None, Field(default=None, min_length=1, description=Step.model_fields["operations"].description)))
+    product = create_model("Product", __base__=Product, routing=(list[step], Field(min_length=1)))
     return create_model(
         "Scenario",
         __base__=ScenarioBase,
+        products=(dict[Name, product], Field(min_length=1)),
         stations=(dict[Name, union("station")], Field(min_length=1)),
         buffers=(dict[Name, union("buffer")], Field(default_factory=dict)),
     )
@@ -400,40 +417,30 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
                     errs.append((f"{sec}.{pname}.shifts", f"names shift {sh!r}, which calendar.shifts does not define"
                                  + (f" (shifts: {', '.join(sorted(shift_names))})" if shift_names else "")))
     for sname, spec in sc.stations.items():
-        for i, f in enumerate(getattr(spec, "failures", None) or ()):
-            if getattr(f, "crew", None) is not None and f.crew not in sc.crews:
+        for i, f in enumerate(spec.failures):
+            if f.crew is not None and f.crew not in sc.crews:
                 errs.append((f"stations.{sname}.failures[{i}].crew", f"names crew {f.crew!r}, which `crews` does not define"))
-        for i, m in enumerate(getattr(spec, "maintenance", None) or ()):
-            if m.crew is not None and m.crew not in sc.crews:
-                errs.append((f"stations.{sname}.maintenance[{i}].crew", f"names crew {m.crew!r}, which `crews` does not define"))
-            if m.when is not None:
-                from .rules import parse_condition
-
-                tag = parse_condition(m.when)[0]
-                if tag not in spec.tag_names():
-                    errs.append((f"stations.{sname}.maintenance[{i}].when",
-                                 f"station {sname!r} ({spec.kind}) has no tag {tag!r} (tags: {', '.join(spec.tag_names())})"))
-        op = getattr(spec, "operator", None)
-        if op is not None:
-            if op.pool is not None and op.pool not in sc.operators:
-                errs.append((f"stations.{sname}.operator.pool", f"names pool {op.pool!r}, which `operators` does not define"))
-            elif op.pool is None and not any(p.skills == [] or op.skill in p.skills for p in sc.operators.values()):
-                errs.append((f"stations.{sname}.operator.skill", f"no operator pool has skill {op.skill!r}"))
-        loader = getattr(spec, "loader", None)
-        if loader is not None and (loader not in sc.stations or sc.stations[loader].kind != "robot"):
-            errs.append((f"stations.{sname}.loader", f"names {loader!r}, which is not a station of kind robot"))
+        if spec.calendar is not None and spec.calendar not in sc.calendars:
+            errs.append((f"stations.{sname}.calendar", f"names {spec.calendar!r}, which `calendars` does not define"
+                         + (f" (calendars: {', '.join(sorted(sc.calendars))})" if sc.calendars else "")))
+    used = {spec.calendar for spec in sc.stations.values()}
+    for cname in sc.calendars:
+        if cname not in used:
+            errs.append((f"calendars.{cname}", "no station keeps this calendar (name it in a station's `calendar`)"))
     if sc.recording is not None:
         for i, n in enumerate(sc.recording.stations):
-            if n not in stations or sc.stations[n].kind not in ("cnc_lathe", "cnc_mill", "drill"):
-                errs.append((f"recording.stations[{i}]", f"names {n!r}, which is not a machining station (cnc_lathe, cnc_mill, drill)"))
+            if n not in stations or not sc.stations[n].RECORDABLE:
+                kinds = sorted(k.name for k in registry.kinds("station") if k.spec.RECORDABLE)
+                errs.append((f"recording.stations[{i}]", f"names {n!r}, which is not a station that can record signals ({', '.join(kinds)})"))
         rec = sc.recording
         a, b = rec.start, (sc.horizon if rec.stop is None else min(rec.stop, sc.horizon))
         if a >= b:
             errs.append(("recording.start", f"the recording window [{a:g} s, {b:g} s] is empty (horizon {sc.horizon:g} s)"))
-        elif sc.calendar is not None and sc.calendar.shifts:
-            from .calendar import intersect
+        elif any((c := sc.calendar_of(n)) is not None and c.off_shift(sc.horizon) for n in rec.stations):
+            from .calendar import intersect, merge
 
-            on = sc.calendar.on_shift(sc.horizon)
+            on = merge([iv for n in rec.stations if (c := sc.calendar_of(n)) is not None for iv in c.on_shift(sc.horizon)]
+                       or [], 0.0, sc.horizon)
             if not intersect(on, [(a, b)]):
                 nxt = next((x for x, _ in on if x >= b), None)
                 errs.append(("recording.stop" if rec.stop is not None else "recording.start",
@@ -441,9 +448,7 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
                              "cut outside the calendar's shifts" + (f" (the next shift starts at {nxt / 3600:g} h)" if nxt is not None else "")))
     for section in (sc.stations, sc.buffers):
         for sname, spec in section.items():
-            check = getattr(spec, "cross_check", None)
-            if check is not None:
-                errs.extend(check(sname, sc))
+            errs.extend(spec.cross_check(sname, sc))
     return errs
 
 

@@ -34,6 +34,8 @@ class Producer(Protocol):
     once it took the part (the call may come a moment later, never nested in the buffer's own call)."""
 
     part: "Part | None"
+    #: the station the producer belongs to (transports pick parts up there)
+    station_name: str
 
     def handed_over(self) -> None: ...
 

@@ -99,7 +99,7 @@ def test_dispatch_rules_order_the_queue(rule):
     d = {"horizon": 2000, "seed": 1,
          "release": {"kind": "orders", "orders": [{"product": "long", "quantity": 3, "release": 0, "due": 900},
                                                    {"product": "short", "quantity": 3, "release": 1, "due": 300}]},
-         "stations": {"M": {"process_time": 50, "dispatch": rule}},
+         "stations": {"M": {"dispatch": rule}},
          "products": {"long": {"routing": [{"station": "M", "process_time": 100}]}, "short": {"routing": [{"station": "M", "process_time": 10}]}}}
     res = twin.simulate(twin.parse_scenario(d))
     order = [res.products[res.part_product[p]] for p in res.ops["part"]]
@@ -109,7 +109,7 @@ def test_dispatch_rules_order_the_queue(rule):
         assert order == ["long"] + ["short"] * 3 + ["long"] * 2
     mean_flow = (res.parts["t_exit"] - res.parts["t_release"]).mean()
     if rule != "fifo":
-        fifo = twin.simulate(twin.parse_scenario(dict(d, stations={"M": {"process_time": 50}})))
+        fifo = twin.simulate(twin.parse_scenario(dict(d, stations={"M": {}})))
         assert mean_flow < (fifo.parts["t_exit"] - fifo.parts["t_release"]).mean()
 
 
