@@ -295,7 +295,11 @@ class Run:
         events.sort(key=lambda x: (x[0], x[1], int(x[2]), x[3]))
         for t, _, code, key, delta in events:
             targets = [self.stations[n] for n in key]
-            self.at(t, lambda ev, targets=targets, code=code, delta=delta: [s.set_stop(code, delta) for s in targets])
+            if t <= 0.0:  # in force from the start: before the stations start, so none begins work it may not
+                for st in targets:
+                    st.set_stop(code, delta)
+            else:
+                self.at(t, lambda ev, targets=targets, code=code, delta=delta: [s.set_stop(code, delta) for s in targets])
 
     # ---- services for process models ----------------------------------------------------------
     def operator_pools(self, skill: str | None, pool: str | None):
