@@ -41,8 +41,10 @@ def engine_rows(parts: int, rounds: int) -> list[dict]:
         if m not in r["models"]:
             row.update(whole="not built", ratio_whole="", inproc="not built", ratio_in="", note="")
         else:
+            wc, ic = r["whole_process_cpu"], r["in_process_cpu"]
             row.update(whole=_t(wp[m]), ratio_whole=f"{wp[m][0] / wp[base][0]:.2f}", inproc=_t(ip[m]),
-                       ratio_in=f"{ip[m][0] / ip[base][0]:.2f}", note=f"{r['parts'][m]} parts")
+                       ratio_in=f"{ip[m][0] / ip[base][0]:.2f}",
+                       note=f"{r['parts'][m]} parts; CPU-time ratios {wc[m] / wc[base]:.2f} / {ic[m] / ic[base]:.2f}")
         if m == "twin":
             mem = r["memory"]
             row["note"] += (f"; target <= {measure.TARGET_TWIN_OVER_IDIOMATIC} whole process; "
@@ -106,15 +108,15 @@ COLS = [("name", "row"), ("threads", "threads"), ("whole", "whole process"), ("r
 
 
 def markdown(rows: list[dict]) -> str:
-    out = []
+    """One Markdown table; a row in bold opens each section."""
+    out = ["| " + " | ".join(h for _, h in COLS) + " | command |", "|" + "---|" * (len(COLS) + 1)]
     section = None
     for r in rows:
         if r["section"] != section:
             section = r["section"]
-            out += ["", f"**{section}**", "", "| " + " | ".join(h for _, h in COLS) + " | command |",
-                    "|" + "---|" * (len(COLS) + 1)]
+            out.append(f"| **{section}** |" + " |" * len(COLS))
         out.append("| " + " | ".join(str(r.get(k, "")) for k, _ in COLS) + f" | `{r['cmd']}` |")
-    return "\n".join(out[1:])
+    return "\n".join(out)
 
 
 def text(rows: list[dict]) -> str:

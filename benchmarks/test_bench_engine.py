@@ -68,10 +68,13 @@ def test_engine_vs_fair_simpy(benchmark):
     ratio_wp = {m: wp[m][0] / wp["idiomatic"][0] for m in r["models"]}
     ratio_ip = {m: ip[m][0] / ip["idiomatic"][0] for m in r["models"]}
     mem = r["memory"]
-    print(f"\nengine, {N_PARTS} parts (horizon {H:.0f} s), best of {ROUNDS} interleaved rounds [range]:")
+    print(f"\nengine, {N_PARTS} parts (horizon {H:.0f} s), wall time, best of {ROUNDS} interleaved rounds [range], "
+          f"ratio to idiomatic SimPy; load average {measure.environment()['load'][0]:.2f}:")
+    wc, ic = r["whole_process_cpu"], r["in_process_cpu"]
     for m in r["models"]:
         print(f"  {m:10s} parts {parts[m]:7d}  whole process {wp[m][0]:6.2f} s [{wp[m][0]:.2f}-{wp[m][1]:.2f}] "
-              f"ratio {ratio_wp[m]:.2f}   in-process {ip[m][0]:6.2f} s [{ip[m][0]:.2f}-{ip[m][1]:.2f}] ratio {ratio_ip[m]:.2f}")
+              f"ratio {ratio_wp[m]:.2f}   in-process {ip[m][0]:6.2f} s [{ip[m][0]:.2f}-{ip[m][1]:.2f}] ratio {ratio_ip[m]:.2f}"
+              f"   (CPU-time ratios: whole {wc[m] / wc['idiomatic']:.2f}, in-process {ic[m] / ic['idiomatic']:.2f})")
     if "compiled" not in r["models"]:
         print("  compiled   not built")
     print(f"  parts tolerance (4 sigma of a difference): {tol:.0f}; long-run mean {r['expected_parts']:.0f}")
