@@ -1,7 +1,7 @@
 """One table of the project's speed: engine, kernels and lockstep latency, each row against its
 fair baseline measured in the same run (= 1.00), with the command that reproduces it.
 
-Run from the repository root: ``python benchmarks/report.py`` (about 4 minutes on 2 cores;
+Run from the repository root: ``python benchmarks/report.py`` (3-5 minutes on 2 cores;
 ``--markdown`` prints the table as it goes into docs/design.md; ``--skip api`` etc. leaves a
 section out; ``--parts``, ``--cuts`` and ``--rounds`` change the sizes).
 
