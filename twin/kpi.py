@@ -326,4 +326,11 @@ def compute_kpis(r) -> dict[str, Any]:
         from .pools import pool_kpis
 
         out["pools"] = pool_kpis(pools, t0, t1)
+    if isinstance(r.scenario, dict) and r.scenario.get("costs"):
+        from .costs import cost_kpis
+
+        cl, cs = cost_kpis(r, out)
+        line.update(cl)
+        for s, d in cs.items():
+            stations[s].update(d)
     return out

@@ -100,6 +100,26 @@ _STATION = [
     _k("stations", "mean_active_period_s", "s", "mean length of the periods the station is active (not starved, "
        "blocked or held): the bottleneck measure of Roser, Nakano, Tanaka (2001)", display="min", label="active period"),
     _k("stations", "flags", "", "notes on the KPIs (PBT = 0, effectiveness above 1)", aggregate="none"),
+    _k("stations", "cost_machine", "currency", "hour rate x planned operation time (POT), all units", label="machine cost"),
+    _k("stations", "cost_energy", "currency", "energy of the station x price in force", label="energy cost"),
+]
+
+#: cost KPIs (present when the scenario has a ``costs`` section; twin/costs.py); amounts in the
+#: scenario's currency (``line.currency``)
+_COST_LINE = [
+    _k("line", "cost_total", "currency", "machine + labour + energy + material + scrap cost in the window", label="cost total"),
+    _k("line", "cost_machine", "currency", "machine hour rates x planned operation time (POT)", label="machine cost"),
+    _k("line", "cost_labour", "currency", "labour rates x members x hours on shift", label="labour cost"),
+    _k("line", "cost_energy", "currency", "energy x price in force (time-of-use tariff)", label="energy cost"),
+    _k("line", "cost_material", "currency", "material of the parts that left the line (good and scrapped)", label="material cost"),
+    _k("line", "cost_scrap", "currency", "scrap cost of the parts scrapped", label="scrap cost"),
+    _k("line", "cost_per_good_part", "currency", "cost_total / good parts", label="cost per good part"),
+    *[_k("line", f"cost_per_good_part_{x}", "currency", f"cost_{x} / good parts", label=f"  {x} per good part")
+      for x in ("machine", "labour", "energy", "material", "scrap")],
+    _k("line", "investment", "currency", "capital in the stations: investment x units", label="investment"),
+    _k("line", "revenue", "currency", "price x good parts (products with a price)", label="revenue"),
+    _k("line", "profit", "currency", "revenue - cost_total", label="profit"),
+    _k("line", "currency", "", "the currency of every amount", aggregate="none"),
 ]
 
 _LINE = [
@@ -135,6 +155,7 @@ _LINE = [
        display="kWh", label="energy per good part"),
     _k("line", "bottleneck", "", "station with the longest mean active period (Roser, Nakano, Tanaka 2001)", aggregate="mode"),
     _k("line", "flags", "", "notes on the line KPIs", aggregate="none"),
+    *_COST_LINE,
 ]
 
 _BUFFER = [
@@ -243,6 +264,8 @@ def fmt(level: str, name: str, value: Any, unit: bool = False) -> str:
         s = f"{v:.1f}"
     elif k.unit in ("parts", "failures", "units", "requests", "members") and float(value).is_integer():
         s = f"{int(value):,}"
+    elif k.unit == "currency":
+        s = f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
     elif abs(v) >= 100:
         s = f"{v:,.0f}"
     elif abs(v) >= 10:

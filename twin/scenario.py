@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from .calendar import Calendar, WorkingTime
+from .costs import CostSpec
 from .specs import Layout
 from .distributions import Distribution
 from .registry import registry
@@ -198,6 +199,8 @@ class ScenarioBase(_M):
                                                "other hours than the plant (a station names one in `calendar`)")
     crews: dict[Name, PoolSpec] = Field(default_factory=dict, description="repair / maintenance crews named by failure profiles and maintenance plans")
     operators: dict[Name, OperatorPoolSpec] = Field(default_factory=dict, description="operator pools with skills and shifts, asked for by stations' `operator`")
+    costs: CostSpec | None = Field(default=None, description="cost model: machine hour rates, labour rates, energy price and "
+                                   "tariff, material, scrap cost and price per product, investment per station (docs/costs.md)")
 
     @model_validator(mode="before")
     @classmethod
@@ -449,6 +452,9 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
     for section in (sc.stations, sc.buffers):
         for sname, spec in section.items():
             errs.extend(spec.cross_check(sname, sc))
+    from .costs import cross_check as cost_check
+
+    errs.extend(cost_check(sc))
     return errs
 
 
