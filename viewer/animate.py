@@ -77,6 +77,34 @@ class Replay:
         self.t_out = np.sort(np.asarray(pe["t"], float)[np.asarray(pe["event"]) == PartEvent.COMPLETE])
         self.title = title or result.scenario_name
         self._last: dict[str, int] = {}
+        self._rid = {name: rid for rid, (name, _) in enumerate(result.resources)}
+        # batch furnaces show their fill and phase under their body
+        from .timeline import FurnaceTimeline
+
+        self.furnaces = {s: FurnaceTimeline(result, s) for s, k in lay.kinds.items()
+                         if k == "furnace" and s in self.scene.station_actors}
+        self._furnace_text = {}
+        for s in self.furnaces:
+            ob = self.scene.obstacles.get(s)
+            if ob is None:
+                continue
+            import vtk
+
+            a = vtk.vtkTextActor()
+            tp = a.GetTextProperty()
+            tp.SetFontSize(max(9, int(self.scene.font_size) - 1))
+            tp.SetBold(True)
+            tp.SetColor(0.1, 0.1, 0.1)
+            tp.SetJustificationToCentered()
+            tp.SetVerticalJustificationToTop()
+            tp.SetBackgroundColor(1.0, 0.95, 0.85)
+            tp.SetBackgroundOpacity(0.9)
+            tp.SetFrame(True)
+            tp.SetFrameColor(0.9, 0.55, 0.1)
+            a.SetPosition((ob[0] + ob[2]) / 2, ob[1] - 4)
+            self.plotter.add_actor(a, name=f"furnace:{s}", reset_camera=False)
+            self._furnace_text[s] = a
+        self._unit_actor = {r: a for units in self.scene.unit_actors.values() for r, a in units}
 
     def codes_at(self, t: float) -> dict[str, int]:
         return {s: worst_code(self.idx.codes_at(self.rids.get(s, []), t)) if s in self.rids else int(Code.OFF_SHIFT)
@@ -89,10 +117,15 @@ class Replay:
         for s, c in codes.items():
             if self._last.get(s) != c:
                 rgb = _rgb(STATE_COLOURS[Code(c)])
-                sc.station_actors[s].prop.color = rgb
+                if s not in sc.unit_actors:
+                    sc.station_actors[s].prop.color = rgb
                 if s in sc.lamp_actors:
                     sc.lamp_actors[s].prop.color = rgb
                 self._last[s] = c
+        for rname, c in self.unit_codes_at(t).items():  # parallel units, each in its own state
+            if self._last.get(rname) != c:
+                self._unit_actor[rname].prop.color = _rgb(STATE_COLOURS[Code(c)])
+                self._last[rname] = c
         for name, (bi, slots) in self.buffers.items():
             n = len(bi.contents(t))
             for k, a in enumerate(slots):
@@ -131,7 +164,13 @@ class Replay:
         clock, counter = self.texts_at(t, speed)
         sc.texts["clock"].SetInput(clock)
         sc.texts["counter"].SetInput(counter)
+        for s_, a in self._furnace_text.items():
+            a.SetInput(self.furnace_text(s_, t))
         return codes
+
+    def furnace_text(self, station: str, t: float) -> str:
+        n, cap, phase = self.furnaces[station].at(t)
+        return f"{phase}  {n}/{cap}"
 
     def texts_at(self, t: float, speed: float | None = None) -> tuple[str, str]:
         """The clock and the part counter at ``t``."""
@@ -140,8 +179,8 @@ class Replay:
         return _clock(t) + (f"   x{speed:g}" if speed else ""), f"parts completed {n_out}    parts in buffers {wip}"
 
     def unit_codes_at(self, t: float) -> dict[str, int]:
-        """State codes of the units drawn one by one (``STATION#k`` keys of the scene)."""
-        return {}
+        """State codes of the units drawn one by one (resource names ``STATION#k``)."""
+        return {r: self.idx.code_at(self._rid[r], t) for r in self._unit_actor}
 
     @property
     def composable(self) -> bool:
@@ -193,20 +232,23 @@ class Compositor:
         sc = rp.scene
         p = rp.plotter
         self.rp = rp
-        self.bodies = list(sc.station_actors.items())  # (key, actor); ids 1..n
+        # (key, actor); ids 1..n: a station's body, or each unit's when they are drawn one by one
+        self.bodies = [(k, a) for k, a in sc.station_actors.items() if k not in sc.unit_actors]
+        self.bodies += [(r, a) for units in sc.unit_actors.values() for r, a in units]
         self.lamps = list(sc.lamp_actors.items())  # ids n+1..
         n_b = len(self.bodies)
         self.body_id = {k: i + 1 for i, (k, _) in enumerate(self.bodies)}
         self.lamp_id = {k: n_b + i + 1 for i, (k, _) in enumerate(self.lamps)}
         self.n_ids = n_b + len(self.lamps)
         self.buffers = [name for name in rp.buffers]
-        texts = [sc.texts[k] for k in ("clock", "counter") if k in sc.texts]
+        texts = [sc.texts[k] for k in ("clock", "counter") if k in sc.texts] + list(rp._furnace_text.values())
         for t in texts:
             t.SetVisibility(False)
         actors = dict(p.renderer.actors)
         three_d = {n: a for n, a in actors.items() if hasattr(a, "prop") and hasattr(a.prop, "color")}
         others_2d = [a for n, a in actors.items() if n not in three_d]
-        saved = {n: (tuple(a.prop.color), a.prop.opacity, a.prop.lighting, a.visibility) for n, a in three_d.items()}
+        saved = {n: (tuple(a.prop.color), a.prop.opacity, a.prop.lighting, a.visibility, a.prop.ambient, a.prop.diffuse,
+                     a.prop.specular) for n, a in three_d.items()}
         slot_actor = {id(a): (bi, k) for bi, name in enumerate(self.buffers) for k, a in enumerate(rp.buffers[name][1])}
         body_actor = {id(a): self.body_id[k] for k, a in self.bodies}
         lamp_actor = {id(a): self.lamp_id[k] for k, a in self.lamps}
@@ -218,7 +260,9 @@ class Compositor:
             for a in others_2d:
                 a.SetVisibility(False)
             for n, a in three_d.items():
+                # flat colour exactly as given: no lights, ambient 1 (VTK scales by ambient + diffuse otherwise)
                 a.prop.lighting = False
+                a.prop.ambient, a.prop.diffuse, a.prop.specular = 1.0, 0.0, 0.0
                 key = id(a)
                 if key in body_actor or key in lamp_actor:
                     r, g = _id_colour(body_actor.get(key) or lamp_actor[key])
@@ -238,8 +282,9 @@ class Compositor:
                 a.SetVisibility(v)
             p.set_background(bg)
             for n, a in three_d.items():
-                c, o, li, v = saved[n]
+                c, o, li, v, am, di, sp = saved[n]
                 a.prop.color, a.prop.opacity, a.prop.lighting, a.visibility = c, o, li, v
+                a.prop.ambient, a.prop.diffuse, a.prop.specular = am, di, sp
             body = _decode(ids[..., 0].astype(np.int64), ids[..., 1].astype(np.int64))
             body[(ids[..., 2] > 0)] = 0
             self.body_idx = np.flatnonzero(body.ravel() > 0)
@@ -322,6 +367,16 @@ class Compositor:
         _boxed(d, (W - 14, 10), clock, self._font, anchor="ra")
         y = 12 + int(2.0 * self._font.size)
         _boxed(d, (14, y), counter, self._font_small, anchor="la")
+        H = self.shape[0]
+        for s_, a in rp._furnace_text.items():  # fill bar and phase under the furnace
+            n, cap, phase = rp.furnaces[s_].at(t)
+            x, yb = a.GetPosition()
+            box = d.textbbox((x, H - yb + 2), rp.furnace_text(s_, t), font=self._font_small, anchor="ma")
+            bw = max(box[2] - box[0], 60)
+            x0, y0 = x - bw / 2 - 4, box[1] - 3
+            d.rectangle((x0, y0, x0 + bw + 8, box[3] + 12), fill=(255, 242, 217), outline=(230, 140, 25))
+            d.text((x, H - yb + 2), rp.furnace_text(s_, t), font=self._font_small, anchor="ma", fill=(25, 25, 25))
+            d.rectangle((x0 + 4, box[3] + 4, x0 + 4 + bw * min(n / max(cap, 1), 1.0), box[3] + 9), fill=(230, 110, 20))
         return np.asarray(im), codes
 
 
