@@ -198,7 +198,7 @@ def _integral(edges: np.ndarray, price: np.ndarray, t: np.ndarray) -> np.ndarray
 def cost_kpis(r, kpis: dict) -> tuple[dict, dict]:
     """Line and per-station cost KPIs of a result view ``r`` (see :func:`twin.kpi.compute_kpis`)
     whose scenario has a ``costs`` section; ``kpis`` holds the KPIs computed so far."""
-    from .states import Code
+    from .states import N_CODES, Code
 
     c = CostSpec.model_validate(r.scenario["costs"])
     t0, t1 = float(r.warmup), float(r.horizon)
@@ -227,19 +227,23 @@ def cost_kpis(r, kpis: dict) -> tuple[dict, dict]:
         nxt[last] = t1
         a, b = np.clip(ts, t0, t1), np.clip(nxt, t0, t1)
         priced = _integral(edges, price, b) - _integral(edges, price, a)  # [currency/kWh x s]
-        for i, s in enumerate(dict.fromkeys(res_station)):
-            rids = [k for k, name in enumerate(res_station) if name == s]
-            m = np.isin(rs, rids)
-            pw = np.asarray(r.power.get(s, np.zeros(9)), float)
-            cost = float((pw[cs[m]] * priced[m]).sum()) / 3.6e6
-            extra = float(r.extra_energy.get(s, 0.0))
-            if extra:
-                pm = m & (cs == int(Code.PROCESSING))
-                dur = float((b[pm] - a[pm]).sum())
-                mean_price = float(priced[pm].sum()) / dur if dur > 0 else c.energy.price
-                cost += extra / 3.6e6 * mean_price
-            if s in st_cost:
-                st_cost[s]["cost_energy"] = cost
+        names = list(dict.fromkeys(res_station))
+        sidx = {n: i for i, n in enumerate(names)}
+        st_of_res = np.array([sidx[n] for n in res_station], dtype=np.int64)
+        power = np.array([np.asarray(r.power.get(n, np.zeros(N_CODES)), float) for n in names]).reshape(len(names), N_CODES)
+        row_st = st_of_res[rs]
+        cost = np.bincount(row_st, weights=power[row_st, cs] * priced, minlength=len(names)) / 3.6e6
+        proc = cs == int(Code.PROCESSING)
+        p_priced = np.bincount(row_st[proc], weights=priced[proc], minlength=len(names))
+        p_dur = np.bincount(row_st[proc], weights=(b - a)[proc], minlength=len(names))
+        for i, n in enumerate(names):
+            c_ = float(cost[i])
+            extra = float(r.extra_energy.get(n, 0.0))
+            if extra:  # process energy at the mean price over the station's processing time
+                mean_price = p_priced[i] / p_dur[i] if p_dur[i] > 0 else c.energy.price
+                c_ += extra / 3.6e6 * float(mean_price)
+            if n in st_cost:
+                st_cost[n]["cost_energy"] = c_
     # labour
     labour = 0.0
     pools = kpis.get("pools") or {}

@@ -144,3 +144,17 @@ def test_payback_of_a_second_machine_from_profit():
     assert pb["benefit_per_hour"] == pytest.approx(benefit, rel=1e-3)
     assert pb["payback_s"] / 3600 == pytest.approx(100000.0 / benefit, rel=1e-3)
     assert rep["kpis"]["line.profit"]["significant"] or rep["kpis"]["line.profit"]["half_width"] == 0
+
+
+def test_process_energy_of_a_furnace_is_priced():
+    """A furnace's heating and holding energy (process energy, not state power) is in the energy
+    cost: at a flat price the station's energy cost is its energy times the price."""
+    d = {"horizon": "1 d", "seed": 1,
+         "stations": {"M": {"process_time": 300},
+                      "HT": {"kind": "furnace", "set_temperature": "860 degC", "radius": "20 mm", "batch_size": 4,
+                             "soak": "20 min", "power": {"idle": "5 kW"}}},
+         "products": {"p": {"routing": [{"station": "M"}, {"station": "HT"}]}},
+         "costs": {"energy": {"price": 0.3}, "stations": {"HT": {"hour_rate": 1}}}}
+    k = twin.simulate(twin.parse_scenario(d)).kpis["stations"]["HT"]
+    assert k["energy_kWh"] > 24 * 5 * 0.5  # more than the idle power alone could give in half the day
+    assert k["cost_energy"] == pytest.approx(k["energy_kWh"] * 0.3, rel=1e-9)
