@@ -144,6 +144,9 @@ class MachineSpec(StationSpec):
             if step.process_time is None and self.process_time is None and not self.computes(step):
                 errs.append((f"stations.{name}.process_time",
                              f"missing: product {pname!r} step {i} runs here without its own process_time"))
+            if step.process_time is not None and self.computes(step):
+                errs.append((f"products.{pname}.routing[{i}].process_time",
+                             f"station {name!r} ({self.kind}) computes this step's time itself: remove process_time"))
         if visits and self.process_time is not None and not any(s.process_time is None for s in own):
             errs.append((f"stations.{name}.process_time", "is not used: every routing step on this station has its own "
                                                           "process_time" + (" or operations" if len(own) < len(visits) else "")))
