@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 LINE = {
-    "name": "two step", "horizon": "6 h", "warmup": "30 min", "seed": 2,
+    "name": "two step", "horizon": "3 h", "warmup": "30 min", "seed": 2,
     "products": {"A": {"routing": [{"station": "M1"}, {"station": "M2"}]}},
     "stations": {"M1": {"process_time": {"dist": "exponential", "mean": "60 s"}, "power": {"processing": "4 kW"}},
                  "M2": {"process_time": {"dist": "exponential", "mean": "50 s"}}},
@@ -47,7 +47,7 @@ def test_compare_without_gate_has_no_verdict_and_shows_stations_and_bottlenecks(
     assert "PASS" not in out and "FAIL" not in out and "no gate given" in out
     assert "significant" in out and "throughput [parts/h]" in out and "OEE [%]" in out and "pt" in out
     assert re.search(r"bottleneck: baseline M1 \(\d+% of replications\)\s+->\s+candidate M2", out), out
-    assert "stations: candidate - baseline" in out and "util [pt]" in out
+    assert "stations: candidate - baseline" in out and "utilization" in out and "[pt]" in out
     assert not ENOTATION.search(out), out
 
 

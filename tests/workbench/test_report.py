@@ -156,8 +156,9 @@ def test_run_report_renders_offline_in_chromium(tmp_path):
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/run installs Debian's chromium)")
 def test_compare_and_sweep_reports_answer_the_what_ifs(tmp_path):
-    base = _write(tmp_path, LINE, "base.yaml")
-    d = copy.deepcopy(LINE)
+    one_day = dict(copy.deepcopy(LINE), horizon="1 d")
+    base = _write(tmp_path, one_day, "base.yaml")
+    d = copy.deepcopy(one_day)
     d["stations"]["LATHE"]["capacity"] = 2  # "add a second lathe?"
     cand = _write(tmp_path, d, "cand.yaml")
     r = _cli("compare", str(base), str(cand), "--replications", "3", "--workers", "1", "--quiet", "--out", str(tmp_path / "cmp"))

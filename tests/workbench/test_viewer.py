@@ -129,7 +129,10 @@ def test_html_export_carries_names_kpi_header_and_legends(shaft, tmp_path):
     dom = out.stdout
     assert "<canvas" in dom and 'id="twin-overlay"' in dom
     panel = dom.split('id="twin-overlay"', 1)[1]
-    for want in ("shaft line", "throughput", "OEE", "bottleneck", "colour: utilisation per station", "time-in-state bars",
+    from twin.viewer.scene import KPI_CHOICES
+
+    for want in ("shaft line", "throughput", "OEE", "bottleneck", f"colour: {KPI_CHOICES['utilization'][0]} per station",
+                 "time-in-state bars",
                  "executing", "failure", *shaft.kpis["stations"]):
         assert want in panel, want
     errors = [l for l in out.stderr.splitlines() if "CONSOLE" in l and ("Uncaught" in l or ":ERROR:" in l)]
