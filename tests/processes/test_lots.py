@@ -177,3 +177,24 @@ def test_mix_is_refused_where_lots_set_the_quantities():
     d = one_machine({"kind": "lots", "lots": [{"product": "x", "size": 2}]})
     d["products"]["x"]["mix"] = 3
     assert "is not used" in _errs(d)["products.x.mix"]
+
+
+def test_the_flange_line_example_shows_lots_recipes_loads_by_mass_a_bolt_circle_and_a_measured_bore():
+    from pathlib import Path
+
+    sc = twin.load(Path(__file__).resolve().parents[2] / "examples" / "flange_line.yaml")
+    res = twin.simulate(sc, horizon=3 * 86400.0)
+    k = res.kpis
+    assert set(k["lots"]) == {"DN100-1", "DN150-1", "DN100-2", "DN150-2"} and k["line"]["lots_completed"] >= 2
+    ht = res.extra_tables["physics_HT"].to_pandas()
+    assert set(ht["recipe"]) == {"normalise_P265", "normalise_C45"} and (ht["load_kg"] <= 450 + 1e-9).all()
+    assert ht[ht["recipe"] == "normalise_C45"]["parts"].max() == 45  # 9.8 kg rings: the mass fills the load
+    ops = res.operations.to_pandas()
+    recipe = {"DN100": "normalise_P265", "DN150": "normalise_C45"}
+    for _t, g in ops[ops["resource"] == "HT"].groupby("t_start"):
+        assert len({recipe[str(p)] for p in g["product"]}) == 1
+    f = res.extra_tables["features"].to_pandas()
+    cmm = f[(f["station"] == "CMM") & (f["feature"] == "true")].set_index("part")["value"]
+    bore = f[(f["station"] == "L1") & (f["feature"] == "bore")].set_index("part")["value"]
+    assert len(cmm) > 100 and np.array_equal(cmm.to_numpy(), bore.loc[cmm.index].to_numpy())
+    assert sc.products["DN100"].routing[3].operations[0].pattern.holes == 8  # the bolt circle is one line
