@@ -215,8 +215,10 @@ class FurnaceSpec(StationSpec):
             return list(self.recipes.items())
         return [("default", Recipe(set_temperature=self.set_temperature, soak=self.soak, parameter_window=self.parameter_window))]
 
+    SETS_UP: ClassVar[bool] = False
+
     def cross_check(self, name, sc):
-        errs = []
+        errs = super().cross_check(name, sc)
         here = f"stations.{name}"
         visits = sc.visits(name)
         if not visits:
@@ -492,8 +494,8 @@ class Furnace(Station):
         else:
             self.res.remove_stop(code)
 
-    def start_maintenance(self, duration: float, crew: str | None = None) -> None:
-        self.res.maintain(duration, crew)
+    def start_maintenance(self, duration: float, crew: str | None = None, name: str = "command") -> None:
+        self.res.maintain(duration, crew, name=name)
 
     def start(self) -> None:
         self.res.start_clocks()

@@ -335,20 +335,21 @@ class MachiningSpec(MachineSpec):
         if not step.operations:
             return {}
         out = {"stable": "1 if every cut was stable (no chatter), else 0", "broken": "1 if a tool broke in the part, else 0"}
-        fin = _finishing(step.operations)
+        cuts = [c for c in step.operations if isinstance(c, _Cut0)]
+        fin = _finishing(cuts) if cuts else None
         if fin is not None:
             out["ra"] = "arithmetic mean roughness of the finished surface [m]"
             out["vb"] = "flank wear of the finishing tool [m]"
             if fin.type == "turning":
                 out["diameter"] = "deviation of the finished diameter from nominal [m] (wear and thermal growth)"
-        if any(c.type == "boring" for c in step.operations):
+        if any(c.type == "boring" for c in cuts):
             out["bore"] = ("deviation of the bored diameter from nominal [m] (boring-bar deflection, wear and thermal growth; "
                            "negative: undersize)")
         return out
 
     def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
         errs = super().cross_check(name, sc)
-        used_tools, turned, switches, breakable, patterns = set(), False, False, False, False
+        used_tools, turned, bored, switches, breakable, patterns = set(), False, False, False, False, False
         boring_tools = set()
         for _p, pname, i, step in sc.visits(name):
             path = f"products.{pname}.routing[{i}].operations"
@@ -382,24 +383,50 @@ class MachiningSpec(MachineSpec):
                     if pc / self.efficiency > self.rated_power:
                         errs.append((f"{path}[{j}]", f"needs {pc / self.efficiency / 1e3:.1f} kW at the spindle, above {name!r}'s "
                                                      f"rated {self.rated_power / 1e3:.1f} kW"))
-            fin = _finishing([c for c in step.operations if isinstance(c, _Cut0)] or step.operations)
-            turned |= fin is not None and fin.type in ("turning",)
-            turned |= any(c.type == "boring" for c in step.operations)
+            cuts = [c for c in step.operations if isinstance(c, _Cut0)]
+            fin = _finishing(cuts) if cuts else None
+            turned |= fin is not None and fin.type == "turning"
+            bored |= any(c.type == "boring" for c in cuts)
         if used_tools:
             for t in self.tools:
                 if t not in used_tools:
                     errs.append((f"stations.{name}.tools.{t}", "is not used by any cut on this station"))
+            types = {}  # tool -> cut types it makes; tools that finish a turned diameter or a bore
+            finish_turn = set()
+            for _p, _pname, _i, step in sc.visits(name):
+                cuts = [c for c in step.operations or () if isinstance(c, _Cut0)]
+                for cut in cuts:
+                    types.setdefault(cut.tool, set()).add(cut.type)
+                fin = _finishing(cuts) if cuts else None
+                if fin is not None and fin.type == "turning":
+                    finish_turn.add(fin.tool)
+                bores = [c for c in cuts if c.type == "boring"]
+                if bores:
+                    finish_turn.add(bores[-1].tool)
+            for t, tool in self.tools.items():
+                if is_set(tool, "kappa_r_deg") and types.get(t, set()) <= {"drilling", "grooving", "threading"}:
+                    errs.append((f"stations.{name}.tools.{t}.kappa_r_deg", "is not used: this tool only drills, grooves or threads "
+                                                                          "(the point angle, insert width or thread profile sets "
+                                                                          "the chip)"))
+                if is_set(tool, "nose_radius") and t in types and types[t] <= {"grooving", "threading"}:
+                    errs.append((f"stations.{name}.tools.{t}.nose_radius", "is not used: grooving and threading leave no surface "
+                                                                          "whose roughness the nose radius sets"))
+                if is_set(tool, "clearance_deg") and t not in finish_turn:
+                    errs.append((f"stations.{name}.tools.{t}.clearance_deg", "is not used: the clearance angle turns flank wear "
+                                                                            "into a diameter deviation, and this tool finishes no "
+                                                                            "turned diameter or bore"))
             if is_set(self, "tool_index") and not switches:
                 errs.append((f"stations.{name}.tool_index", "is not used: no process plan here changes tools"))
             if is_set(self, "breakage_repair") and not breakable:
                 errs.append((f"stations.{name}.breakage_repair", "is not used: no tool here has a breakage_rate"))
             if is_set(self, "rapid_traverse") and not patterns:
                 errs.append((f"stations.{name}.rapid_traverse", "is not used: no drilling cut here has a hole pattern"))
-            if not turned:
-                for key in ("diameter_tol", "thermal_dT"):
-                    if is_set(self.quality, key):
-                        errs.append((f"stations.{name}.quality.{key}", "is not used: no finishing cut here is a turning cut "
-                                                                        "(no finished diameter)"))
+            if not turned and is_set(self.quality, "diameter_tol"):
+                errs.append((f"stations.{name}.quality.diameter_tol", "is not used: no finishing cut here is a turning cut "
+                                                                       "(no finished diameter)"))
+            if not (turned or bored) and is_set(self.quality, "thermal_dT"):
+                errs.append((f"stations.{name}.quality.thermal_dT", "is not used: no finishing cut here is a turning cut and "
+                                                                     "nothing is bored (no finished diameter)"))
             for t, tool in self.tools.items():
                 if tool.overhang is not None and t in used_tools and t not in boring_tools:
                     errs.append((f"stations.{name}.tools.{t}.overhang", "is not used: this tool makes no boring cut "
