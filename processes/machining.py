@@ -650,7 +650,7 @@ class Machining(Machine):
         stable = all(r[4] for r in rows)
         return (np.array(cut_rows, dtype=float).reshape(-1, 5), np.array(policies, dtype=float).reshape(-1, 3), fin_arr,
                 self.nominal_cycle(cuts), sum(r[1] for r in rows), sum(r[3] for r in rows) / s.efficiency,
-                1.0 if stable else 0.0, 2 * len(rows), stable, rows)
+                1.0 if stable else 0.0, 2 * len(rows), stable, rows, self._finished[key], self._turned[key], self._bored.get(key))
 
     def process_duration(self, part, unit) -> float:
         key = (part.product, part.step)
@@ -659,11 +659,10 @@ class Machining(Machine):
             if key not in self.plans:
                 return super().process_duration(part, unit)
             hot = self._hot[key] = self._plan(key)
-        cuts, pol, fin_arr, nominal, cut_time, e, stable_f, n_u, stable, rows = hot
+        cuts, pol, fin_arr, nominal, cut_time, e, stable_f, n_u, stable, rows, finished, turned, bored = hot
         k = self._unit_index[id(unit)]
         if self.recording is not None:
             self._record_cuts(key, rows, self.tool_frac[k], k, part.id)
-        bored = self._bored.get(key)
         if bored is not None:  # the boring tool's wear after this part (the kernel may replace it afterwards)
             j, dx, life, vbm, clear, D, defl = bored
             vb_bore = K.flank_wear_vb((self.tool_frac[k, j] + dx) * life, life, vbm)
@@ -684,11 +683,11 @@ class Machining(Machine):
         if broken_at >= 0:
             self.breakages += 1
             self._schedule_breakage(unit, broken_at / self.feed_override)
-        rec = {"stable": 1.0 if stable else 0.0, "broken": 1.0 if broken_at >= 0 else 0.0}
-        if self._finished[key]:
-            rec["ra"] = ra
-            rec["vb"] = float(self._rec[n, 7])
-        if self._turned[key]:
+        if finished:
+            rec = {"ra": ra, "vb": float(self._rec[n, 7]), "stable": 1.0 if stable else 0.0, "broken": 1.0 if broken_at >= 0 else 0.0}
+        else:
+            rec = {"stable": 1.0 if stable else 0.0, "broken": 1.0 if broken_at >= 0 else 0.0}
+        if turned:
             rec["diameter"] = dev
         if bored is not None:
             rec["bore"] = bore
