@@ -90,11 +90,12 @@ class Clock(simpy.Environment):
         """Run ``fn()`` now if nothing else of this kind is running, else right after it (FIFO).
         Work queued here never nests: a chain of hand-overs up a blocked line of any length runs
         as a loop at one simulated time."""
-        self._soon.append(fn)
         if self._draining:
+            self._soon.append(fn)
             return
         self._draining = True
         try:
+            fn()
             q = self._soon
             while q:
                 q.popleft()()
