@@ -192,9 +192,7 @@ class OrderRelease(_ReleaseBase):
         return any(o.due is not None for o in self.orders)
 
     def check(self, sc):
-        return [(f"release.orders[{i}].product", f"names product {o.product!r}, which does not exist "
-                                                 f"(products: {', '.join(sorted(sc.products))})")
-                for i, o in enumerate(self.orders) if o.product not in sc.products]
+        return _check_lot_products(sc, [(f"release.orders[{i}].product", o.product) for i, o in enumerate(self.orders)])
 
 
 def _check_lot_products(sc, items: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -208,8 +208,14 @@ operators = scenario("operators", {"ops": {"size": 1, "skills": ["run"]}})
 pm_every = setv("maintenance", [{"every": "2 h", "duration": "15 min"}])
 pm_cycles = setv("maintenance", [{"cycles": 20, "duration": "15 min"}])
 pm_when = setv("maintenance", [{"when": "part_count_all >= 10", "duration": "15 min"}])
-orders_due = scenario("release", {"kind": "orders", "orders": [
+_orders_due = scenario("release", {"kind": "orders", "orders": [
     {"product": "a", "quantity": 40, "release": 0, "due": "6 h"}, {"product": "b", "quantity": 40, "release": 60, "due": "3 h"}]})
+
+
+def orders_due(sc):
+    _orders_due(sc)
+    for p in sc["products"].values():
+        p.pop("mix", None)  # orders set the quantities
 changeover = setv("setup", {"default": "5 min"})
 
 
