@@ -234,13 +234,21 @@ class FurnaceTimeline:
 
         spec = result.scenario["stations"][station]
         self.capacity = int(spec.get("batch_size", 10))
-        m = K.get_material(spec.get("material", "42CrMo4"))
-        st = float(spec["set_temperature"])
-        self.heating = float(K.time_to_core_temperature(K.heat.CYLINDER, float(spec["radius"]), m.k, m.rho, m.cp,
-                                                         float(spec.get("h", 150.0)), float(spec.get("ambient", 293.15)), st,
-                                                         st - float(spec.get("core_margin", 10.0)), 31))
         self.soak = float(spec.get("soak", 1800.0))
         self.quench = float(spec.get("quench", 300.0))
+        self.heating = math.nan
+        if "radius" in spec and "set_temperature" in spec:  # one part geometry and set point: the runtime's heating time
+            m = K.get_material(spec.get("material", "42CrMo4"))
+            st = float(spec["set_temperature"])
+            self.heating = float(K.time_to_core_temperature(K.heat.CYLINDER, float(spec["radius"]), m.k, m.rho, m.cp,
+                                                             float(spec.get("h", 150.0)), float(spec.get("ambient", 293.15)), st,
+                                                             st - float(spec.get("core_margin", 10.0)), 31))
+        # a furnace that records its loads (recipes, part geometry) gives heating and soak per load
+        phys = (getattr(result, "extra_tables", None) or {}).get(f"physics_{station}")
+        self._loads = None
+        if phys is not None and {"t_start", "heating_s", "soak_s"} <= set(phys.column_names):
+            self._loads = (np.asarray(phys.column("t_start").to_numpy(), float), np.asarray(phys.column("heating_s").to_numpy(), float),
+                           np.asarray(phys.column("soak_s").to_numpy(), float))
         self.rid = next(i for i, (_, s) in enumerate(result.resources) if s == station)
         ops = result.ops
         mine = np.asarray(ops["resource"]) == self.rid
@@ -265,6 +273,15 @@ class FurnaceTimeline:
         busy = np.where(self.st_c == int(Code.PROCESSING), np.minimum(dt, 1e18), 0.0)
         self.cum_busy = np.concatenate([[0.0], np.cumsum(busy)[:-1]])  # processing time before each row
 
+    def _times(self, k: int) -> tuple[float, float]:
+        """(heating, soak) [s] of batch ``k``: from the furnace's load record when it keeps one."""
+        if self._loads is not None and len(self._loads[0]):
+            ts, heat, soak = self._loads
+            j = int(np.argmin(np.abs(ts - self.t_start[k])))
+            if abs(ts[j] - self.t_start[k]) < 1e-6:
+                return float(heat[j]), float(soak[j])
+        return self.heating, self.soak
+
     def _busy_until(self, t: float) -> float:
         i = int(np.searchsorted(self.st_t, t, side="right")) - 1
         if i < 0:
@@ -283,7 +300,10 @@ class FurnaceTimeline:
             if code in (int(Code.BREAK), int(Code.OFF_SHIFT), int(Code.HELD), int(Code.PLANNED_MAINTENANCE)):
                 return int(self.size[k]), self.capacity, "stopped"
             el = self._busy_until(t) - self._busy_until(self.t_start[k])
-            phase = "heating" if el < self.heating else ("soak" if el < self.heating + self.soak else "quench")
+            heat, soak = self._times(k)
+            if not math.isfinite(heat):
+                return int(self.size[k]), self.capacity, "processing"
+            phase = "heating" if el < heat else ("soak" if el < heat + soak else "quench")
             return int(self.size[k]), self.capacity, phase
         if code == int(Code.BLOCKED):
             return int(self.size[k]) if k >= 0 else 0, self.capacity, "unloading"

@@ -138,3 +138,19 @@ def test_html_export_carries_names_kpi_header_and_legends(shaft, tmp_path):
     errors = [l for l in out.stderr.splitlines() if "CONSOLE" in l and ("Uncaught" in l or ":ERROR:" in l)]
     assert not errors, errors
     assert "names3d" not in dom  # the 3-D names are geometry in the scene, not page text
+
+
+def test_recipe_furnace_phases_come_from_its_load_record():
+    """The recipe furnace of examples/flange_line.yaml computes heating per load (part geometry,
+    load mass): the replay's phases follow its physics record, load by load."""
+    from twin.viewer.timeline import FurnaceTimeline
+
+    res = twin.simulate(twin.load("examples/flange_line.yaml"), horizon=86400.0)
+    phys = res.extra_tables["physics_HT"].to_pandas()
+    ft = FurnaceTimeline(res, "HT")
+    row = phys.iloc[0]
+    a, heat, soak = row["t_start"], row["heating_s"], row["soak_s"]
+    assert ft.at(a + heat / 2)[2] == "heating"
+    assert ft.at(a + heat + soak / 2)[2] == "soak"
+    assert ft.at(a + heat + soak + 60)[2] == "quench"
+    assert ft.at(a + 1)[0] == row["parts"]
