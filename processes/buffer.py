@@ -12,22 +12,21 @@ from __future__ import annotations
 from collections import deque
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from twin.registry import register
-from twin.scenario import Layout
+from twin.specs import Layout, SpecModel
 
 __all__ = ["BufferSpec", "Buffer", "TransitBuffer"]
 
 
-class BufferSpec(BaseModel):
+class BufferSpec(SpecModel):
     """``kind: buffer``: a FIFO between stations.
 
     ``between: [SAW, LATHES]`` (or ``from:`` / ``to:``) names the upstream and downstream
     station or group; ``source`` and ``sink`` may stand at either end.
     """
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     kind: Literal["buffer"] = "buffer"
     capacity: int | None = Field(default=None, ge=0, description="parts; null = unbounded, 0 = direct hand-over")
     between: tuple[str | list[str], str | list[str]] | None = None
@@ -43,6 +42,9 @@ class BufferSpec(BaseModel):
             raise ValueError("give either 'between' or 'from'/'to', not both")
         return self
 
+    def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
+        return []
+
     def ends(self) -> tuple[list[str], list[str]]:
         a, b = self.between if self.between is not None else (self.from_, self.to)
         as_list = lambda x: [x] if isinstance(x, str) else list(x)
@@ -53,6 +55,8 @@ class Buffer:
     """Runtime FIFO with waiting consumers (starved units) and blocked producers."""
 
     kind = "buffer"
+    #: stations this buffer feeds (set at assembly for declared buffers)
+    to_stations: frozenset = frozenset()
 
     def __init__(self, run, name: str, spec: BufferSpec | None):
         self.run = run
@@ -68,14 +72,14 @@ class Buffer:
         self._lt = run.level_log.t.append
         self._lb = run.level_log.buffer.append
         self._ll = run.level_log.level.append
-        self._env = run.env
+        self._clock = run.clock
         self._lt(0.0)
         self._lb(self.bid)
         self._ll(0)
 
     def _level(self) -> None:
         n = len(self.q)
-        self._lt(self._env._now)
+        self._lt(self._clock.now)
         self._lb(self.bid)
         self._ll(n)
 
@@ -85,12 +89,12 @@ class Buffer:
     def put(self, part, producer) -> bool:
         """Offer a part. Hands it to a waiting consumer, queues it, or registers the producer as blocked."""
         if self.consumers:
-            part.t_enter = self._env._now
+            part.t_enter = self._clock.now
             self.consumers.popleft().receive(part)
             return True
         q = self.q
         if len(q) < self.capacity:
-            part.t_enter = now = self._env._now
+            part.t_enter = now = self._clock.now
             q.append(part)
             self._lt(now)
             self._lb(self.bid)
@@ -102,13 +106,17 @@ class Buffer:
     def force_put(self, part, producer=None) -> bool:
         """Queue regardless of capacity (rework returning to its station)."""
         if self.consumers:
-            part.t_enter = self._env._now
+            part.t_enter = self._clock.now
             self.consumers.popleft().receive(part)
             return True
-        part.t_enter = self._env._now
+        part.t_enter = self._clock.now
         self.q.append(part)
         self._level()
         return True
+
+    def queued(self):
+        """Parts waiting here (in order)."""
+        return self.q
 
     def peek(self):
         if self.q:
@@ -125,20 +133,20 @@ class Buffer:
             if self.producers:
                 prod = self.producers.popleft()
                 p2 = prod.part
-                p2.t_enter = self._env._now
+                p2.t_enter = self._clock.now
                 q.append(p2)
                 self._level()
-                prod.handed_over()
+                self._clock.soon(prod.handed_over)
             else:
-                self._lt(self._env._now)
+                self._lt(self._clock.now)
                 self._lb(self.bid)
                 self._ll(len(q))
             return part
         if self.producers:  # capacity 0: direct hand-over from a blocked producer
             prod = self.producers.popleft()
             part = prod.part
-            part.t_enter = self._env._now
-            prod.handed_over()
+            part.t_enter = self._clock.now
+            self._clock.soon(prod.handed_over)
             return part
         return None
 
@@ -148,10 +156,10 @@ class Buffer:
         if self.producers:
             prod = self.producers.popleft()
             p2 = prod.part
-            p2.t_enter = self._env._now
+            p2.t_enter = self._clock.now
             self.q.append(p2)
             self._level()
-            prod.handed_over()
+            self._clock.soon(prod.handed_over)
         else:
             self._level()
         return part
@@ -177,17 +185,20 @@ class Buffer:
         while self.producers and len(self.q) < self.capacity:
             prod = self.producers.popleft()
             part = prod.part
-            part.t_enter = self._env._now
+            part.t_enter = self._clock.now
             if self.consumers:
                 self.consumers.popleft().receive(part)
             else:
                 self.q.append(part)
                 self._level()
-            prod.handed_over()
+            self._clock.soon(prod.handed_over)
 
     def tags(self) -> dict:
         cap = None if self.capacity == float("inf") else int(self.capacity)
         return {"level": len(self.q), "capacity": cap, "blocked_producers": len(self.producers)}
+
+    def tag(self, key: str):
+        return self.tags().get(key)
 
 
 class TransitBuffer(Buffer):
@@ -210,7 +221,7 @@ class TransitBuffer(Buffer):
         return self.capacity - self._n()
 
     def _level(self) -> None:
-        self._lt(self._env._now)
+        self._lt(self._clock.now)
         self._lb(self.bid)
         self._ll(self._n())
 
@@ -226,7 +237,7 @@ class TransitBuffer(Buffer):
         return True
 
     def _arrived(self, part) -> None:
-        part.t_enter = self._env._now
+        part.t_enter = self._clock.now
         if self.consumers:
             self.consumers.popleft().receive(part)
             self._level()
@@ -239,7 +250,7 @@ class TransitBuffer(Buffer):
         while self.producers and self._n() < self.capacity:
             prod = self.producers.popleft()
             self._dispatch(prod.part, prod)
-            prod.handed_over()
+            self._clock.soon(prod.handed_over)
 
     def get(self):
         if not self.q:

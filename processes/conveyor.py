@@ -16,7 +16,6 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from twin.engine import wake
 from twin.registry import register
 from twin.units import Meters, MetersPerSecond
 
@@ -46,7 +45,7 @@ def _distance(sc, spec) -> float | None:
         n = names[0]
         n = sc.groups.get(n, [n])[0]
         st = sc.stations.get(n)
-        if st is None or getattr(st, "layout", None) is None:
+        if st is None or st.layout is None:
             return None
         pos.append((st.layout.x, st.layout.y))
     return math.dist(*pos)
@@ -74,13 +73,13 @@ class Conveyor(TransitBuffer):
         return self.on_belt
 
     def _dispatch(self, part, producer) -> None:
-        now = self._env._now
+        now = self._clock.now
         arrive = max(now + self.transit, self._last_arrival + self.gap)
         self._last_arrival = arrive
         self.on_belt += 1
         self._level()
         self.transits.append((part.id, now, arrive))
-        wake(self._env, arrive - now, lambda ev, part=part: self._arrive(part))
+        self._clock.after(arrive - now, lambda ev, part=part: self._arrive(part))
 
     def _arrive(self, part) -> None:
         self.on_belt -= 1

@@ -20,31 +20,33 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 import twin.kernels as K
-from twin.registry import register
+from twin.registry import register, register_operation
+from twin.specs import SpecModel
 from twin.states import Outcome
 from twin.units import Meters, MetersPerSecond, Newton, Seconds
 
-from .machine import Machine, MachineSpec, check_step_operations
+from .machine import Machine, MachineSpec
 
 SCRAP = Outcome.SCRAP.value
-
-
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_M = SpecModel
 
 
 class Stroke(_M):
-    type: Literal["blanking", "punching"] = "blanking"
+    """One press stroke cutting a contour (blanking or punching)."""
+
+    type: Literal["blanking", "punching"]
     material: str
     thickness: Meters = Field(gt=0)
     perimeter: Meters = Field(gt=0)
 
 
 class Seam(_M):
-    type: Literal["weld"] = "weld"
+    """One welded seam."""
+
+    type: Literal["weld"]
     process: Literal["SAW", "MMA", "MAG", "MIG", "FCAW", "TIG", "plasma"] = "MAG"
     voltage: float = Field(gt=0)
     current: float = Field(gt=0)
@@ -52,6 +54,24 @@ class Seam(_M):
     length: Meters = Field(gt=0)
     thickness: Meters = Field(gt=0)
     preheat: float = Field(default=20.0, lt=500, description="degC")
+
+
+register_operation(Stroke)
+register_operation(Seam)
+
+
+def _check_ops(spec, name: str, sc, accept: tuple[str, ...], extra=None) -> list[tuple[str, str]]:
+    """Every operation on the station is of a type it does (``accept``); ``extra(op, path, product)``
+    adds kind-specific checks."""
+    errs = []
+    for _p, pname, i, step in sc.visits(name):
+        for j, op in enumerate(step.operations or ()):
+            path = f"products.{pname}.routing[{i}].operations[{j}]"
+            if op.type not in accept:
+                errs.append((f"{path}.type", f"station {name!r} ({spec.kind}) does {', '.join(accept)}, not {op.type}"))
+            elif extra is not None:
+                errs.extend(extra(op, path, pname))
+    return errs
 
 
 class PressSpec(MachineSpec):
@@ -67,6 +87,12 @@ class PressSpec(MachineSpec):
     die_change: Seconds = Field(default=20 * 60.0, ge=0)
     stroke_work_length: Meters = Field(default=0.002, gt=0, description="ram travel under load per stroke")
 
+    def computes(self, step) -> bool:
+        return step.operations is not None
+
+    def features(self, sc, step) -> dict[str, str]:
+        return {"burr": "burr height of the stamped part [m]"} if step.operations else {}
+
     def cross_check(self, name, sc):
         def force(o, path, pname):
             if o.material not in K.MATERIALS:
@@ -77,7 +103,7 @@ class PressSpec(MachineSpec):
                                f"{self.load_margin * self.capacity_force / 1e3:.0f} kN ({self.capacity_force / 1e3:.0f} kN x {self.load_margin})")]
             return []
 
-        return check_step_operations(Stroke, name, self, sc, force)
+        return super().cross_check(name, sc) + _check_ops(self, name, sc, ("blanking", "punching"), force)
 
 
 class Press(Machine):
@@ -88,12 +114,11 @@ class Press(Machine):
     def __init__(self, run, name, spec: PressSpec):
         sc = run.scenario
         self.strokes = {}
-        for p, pname in enumerate(run.products):
-            for i, step in enumerate(sc.products[pname].routing):
-                if name in step.members(sc.groups) and step.operations:
-                    ops = [Stroke.model_validate(o) for o in step.operations]
-                    forces = [K.blanking_force(o.perimeter, o.thickness, K.get_material(o.material).shear) for o in ops]
-                    self.strokes[(p, i)] = forces
+        for p, pname, i, step in sc.visits(name):
+            if step.operations:
+                ops = step.operations
+                forces = [K.blanking_force(o.perimeter, o.thickness, K.get_material(o.material).shear) for o in ops]
+                self.strokes[(p, i)] = forces
         super().__init__(run, name, spec)
         for key, forces in self.strokes.items():
             self.pri[key] = spec.load_unload + len(forces) * 60.0 / spec.stroke_rate
@@ -113,11 +138,12 @@ class Press(Machine):
             self.stroke_count = 0
             self.die_changes += 1
             t += s.die_change
-        part.data = burr
+        self.run.record_features(part, self.name, {"burr": burr})
         return t / self.feed_override
 
     def outcome(self, part, unit):
-        if isinstance(part.data, float) and part.data > self.spec.burr_scrap:
+        rec = part.feature_record(part.step) if (part.product, part.step) in self.strokes else None
+        if rec is not None and rec["burr"] > self.spec.burr_scrap:
             return SCRAP
         return super().outcome(part, unit)
 
@@ -136,8 +162,17 @@ class WeldCellSpec(MachineSpec):
     efficiency: float = Field(default=0.85, gt=0, le=1, description="power source efficiency")
     t85_window: tuple[float, float] = Field(default=(5.0, 25.0), description="allowed cooling time 800->500 degC [s]")
 
+    def computes(self, step) -> bool:
+        return step.operations is not None
+
+    def features(self, sc, step) -> dict[str, str]:
+        if not step.operations:
+            return {}
+        return {"t85_min": "shortest cooling time 800 -> 500 degC of the part's seams [s]",
+                "t85_max": "longest cooling time 800 -> 500 degC [s]", "heat_input_max": "largest heat input [J/m]"}
+
     def cross_check(self, name, sc):
-        return check_step_operations(Seam, name, self, sc)
+        return super().cross_check(name, sc) + _check_ops(self, name, sc, ("weld",))
 
 
 class WeldCell(Machine):
@@ -148,15 +183,14 @@ class WeldCell(Machine):
     def __init__(self, run, name, spec: WeldCellSpec):
         sc = run.scenario
         self.seams = {}
-        for p, pname in enumerate(run.products):
-            for i, step in enumerate(sc.products[pname].routing):
-                if name in step.members(sc.groups) and step.operations:
-                    rows = []
-                    for o in map(Seam.model_validate, step.operations):
-                        Q = K.heat_input(o.voltage, o.current, o.travel_speed, K.EN1011_PROCESS_FACTORS[o.process])
-                        rows.append((o.length / o.travel_speed, K.arc_power(o.voltage, o.current), Q,
-                                     K.t85(Q, o.thickness, o.preheat)))
-                    self.seams[(p, i)] = rows
+        for p, pname, i, step in sc.visits(name):
+            if step.operations:
+                rows = []
+                for o in step.operations:
+                    Q = K.heat_input(o.voltage, o.current, o.travel_speed, K.EN1011_PROCESS_FACTORS[o.process])
+                    rows.append((o.length / o.travel_speed, K.arc_power(o.voltage, o.current), Q,
+                                 K.t85(Q, o.thickness, o.preheat)))
+                self.seams[(p, i)] = rows
         super().__init__(run, name, spec)
         for key, rows in self.seams.items():
             self.pri[key] = spec.load_unload + sum(r[0] for r in rows) + spec.move_between_seams * len(rows)
@@ -170,12 +204,14 @@ class WeldCell(Machine):
         arc = sum(r[0] for r in rows)
         self.arc_time += arc
         self.extra_energy_J += sum(r[0] * r[1] for r in rows) / s.efficiency
-        lo, hi = s.t85_window
-        part.data = all(lo <= r[3] <= hi for r in rows)
+        self.run.record_features(part, self.name, {"t85_min": min(r[3] for r in rows), "t85_max": max(r[3] for r in rows),
+                                                   "heat_input_max": max(r[2] for r in rows)})
         return (s.load_unload + arc + s.move_between_seams * len(rows)) / self.feed_override
 
     def outcome(self, part, unit):
-        if part.data is False:
+        rec = part.feature_record(part.step) if (part.product, part.step) in self.seams else None
+        lo, hi = self.spec.t85_window
+        if rec is not None and not (lo <= rec["t85_min"] and rec["t85_max"] <= hi):
             return SCRAP
         return super().outcome(part, unit)
 

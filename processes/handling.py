@@ -35,118 +35,137 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from twin.engine import wake
-from twin.pools import Pool
+from twin.pools import Pool, crew_job
 from twin.registry import register
-from twin.scenario import Layout
-from twin.states import STOP_PRIORITY, Code
+from twin.specs import BASE_TAGS, SpecModel, StationSpec
+from twin.states import Code, state_tags
+from twin.station import Station
 from twin.units import MetersPerSecond, Seconds
 
 from .buffer import BufferSpec, TransitBuffer
-from .machine import PowerSpec
+from .machine import MachineSpec
+from .resource import BLOCKED, FAILURE, PM, PROCESSING, SETUP, STARVED, WORK_STOPS, Resource
 
 __all__ = ["RobotSpec", "Robot", "AgvFleetSpec", "AgvFleet", "AgvBufferSpec", "AgvBuffer"]
 
-PROCESSING, SETUP, STARVED = Code.PROCESSING.value, Code.SETUP.value, Code.STARVED.value
-PM = Code.PLANNED_MAINTENANCE.value
-_PRIO = [c.value for c in STOP_PRIORITY]
-
-
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 def _position(sc, name: str):
     st = sc.stations.get(name)
-    lay = getattr(st, "layout", None) if st is not None else None
+    lay = st.layout if st is not None else None
     return None if lay is None else (float(lay.x), float(lay.y))
 
 
-class _Members:
-    """Members (arms, vehicles) logged as resources: busy ones keep their code, idle ones show
-    the highest-priority stop of the station (off shift, break, ...) or idle (starved)."""
+class _Member(Resource):
+    """One arm or vehicle: a resource whose idle/busy state its station drives."""
 
-    def __init__(self, run, name: str, n: int, kind: str, spec):
+    __slots__ = ("owner", "k")
+
+    def __init__(self, owner, k: int, name: str, finish_first):
+        self.owner = owner
+        self.k = k
+        super().__init__(owner, name, owner.spec.failures, (), finish_first)
+
+    def on_suspend(self) -> None:
+        self.owner._member_stopped(self)
+
+    def on_resume(self) -> None:
+        if self.activity == PROCESSING or self.activity == SETUP:
+            self.continue_work()
+        else:
+            self.owner._member_free(self)
+
+
+class _Members(Station):
+    """Members (arms, vehicles) logged as resources (:class:`~twin.processes.resource.Resource`)."""
+
+    accepts = frozenset({"hold", "stop", "start", "request_maintenance", "release"})
+
+    def __init__(self, run, name: str, n: int, spec, finish_first):
         self.run = run
-        self.env = run.env
+        self.clock = run.clock
         self.name = name
         self.spec = spec
-        self.inputs: list = []
         self.power_by_code = spec.power.by_code()
-        self.rids = [run.new_resource(name if n == 1 else f"{name}#{k + 1}", name) for k in range(n)]
-        self.codes = [-1] * n
-        self.parts = [-1] * n
-        self.busy = [False] * n
-        self.stops = [0] * 9
-        self.n_stops = 0
+        self.members = [_Member(self, k, name if n == 1 else f"{name}#{k + 1}", finish_first) for k in range(n)]
         self.parts_all = self.parts_good = self.parts_bad = 0
-        self.feed_override = 1.0
-        sl = run.state_log
-        self._log = (sl.t.append, sl.resource.append, sl.code.append, sl.part.append)
 
-    def add_input(self, buf) -> None:  # not on any routing
-        pass
+    def resource_count(self) -> int:
+        return len(self.members)
 
-    def _set(self, k: int, code: int, part: int = -1) -> None:
-        if not self.busy[k] and self.n_stops:
-            code = next(c for c in _PRIO if self.stops[c])
-        if code != self.codes[k] or part != self.parts[k]:
-            self.codes[k] = code
-            self.parts[k] = part
-            t, r, c, p = self._log
-            t(self.env._now)
-            r(self.rids[k])
-            c(code)
-            p(part)
+    def power_by_state(self) -> list[float]:
+        return list(self.power_by_code)
+
+    def start(self) -> None:
+        for m in self.members:
+            m.start_clocks()
+            m.show()
 
     def set_stop(self, code: int, delta: int) -> None:
-        if delta > 0:
-            self.stops[code] += 1
-            self.n_stops += 1
-        elif self.stops[code] > 0:
-            self.stops[code] -= 1
-            self.n_stops -= 1
-        for k in range(len(self.rids)):
-            if not self.busy[k]:
-                self._set(k, STARVED)
-        self._stops_changed()
+        for m in self.members:
+            if delta > 0:
+                m.add_stop(code)
+            else:
+                m.remove_stop(code)
 
-    def _stops_changed(self) -> None:
-        pass
+    def start_maintenance(self, duration: float, crew: str | None = None) -> None:
+        self.set_stop(PM, +1)
+        crew_job(self.run, crew, duration, lambda: self._maintained())
+
+    def _maintained(self) -> None:
+        for m in self.members:
+            m.renew()
+        self.set_stop(PM, -1)
+
+    def _member_stopped(self, m: _Member) -> None:
+        """A stop took effect on an idle member (or one that just finished its work)."""
+
+    def _member_free(self, m: _Member) -> None:
+        """The last stop of an idle member ended."""
+        m.show()
 
     def _tags(self) -> dict:
-        from twin.states import state_tags
-
-        return {**state_tags(self.codes[0]),
-                "units_busy": sum(self.busy), "power_W": sum(self.power_by_code[c] for c in self.codes),
-                "alarm": "NORMAL"}
+        codes = [m.code for m in self.members]
+        return {**state_tags(codes[0]),
+                "units_busy": sum(1 for m in self.members if m.activity in (PROCESSING, SETUP) and not m.suspended),
+                "power_W": sum(self.power_by_code[c] for c in codes),
+                "alarm": "FAULT" if FAILURE in codes else "NORMAL"}
 
 
 # ---- robot loader -------------------------------------------------------------------------------
-class RobotSpec(_M):
-    """``kind: robot``: a loader shared by the machines that name it in ``loader:``."""
+#: a robot arm finishes the motion in hand whatever stops it (a failure, a hold, a shift end
+#: takes effect when the part is in the machine or out of it)
+_ALL_STOPS = frozenset(c.value for c in Code if c.value not in (PROCESSING, SETUP, STARVED, BLOCKED))
+
+
+class RobotSpec(StationSpec):
+    """``kind: robot``: a loader shared by the machines that name it in ``loader:``. An arm
+    finishes the load or unload in hand before any stop (failure, hold, shift end) takes it."""
 
     kind: Literal["robot"] = "robot"
     capacity: int = Field(default=1, ge=1, description="arms (or robots) working in parallel")
     load_time: Seconds = Field(default=10.0, ge=0, description="per part loaded into a machine")
     unload_time: Seconds = Field(default=10.0, ge=0, description="per part taken out of a machine")
     speed: MetersPerSecond | None = Field(default=None, gt=0, description="travel speed between machines (layout distance); none: no travel")
-    power: PowerSpec = Field(default_factory=PowerSpec)
-    layout: Layout | None = None
+
+    TAGS: ClassVar[tuple[str, ...]] = BASE_TAGS + ("queue", "handled", "travel_m")
 
     def cross_check(self, name, sc):
-        served = [s for s, spec in sc.stations.items() if getattr(spec, "loader", None) == name]
+        served = [s for s, spec in sc.stations.items() if isinstance(spec, MachineSpec) and spec.loader == name]
         if not served:
             return [(f"stations.{name}", "no station names this robot as its loader")]
+        errs = []
         if self.speed is not None:
-            return [(f"stations.{s}.layout", f"robot {name!r} has a speed, so it needs the layout of the machines it serves")
-                    for s in served if _position(sc, s) is None]
-        return []
+            errs += [(f"stations.{s}.layout", f"robot {name!r} has a speed, so it needs the layout of the machines it serves")
+                     for s in served if _position(sc, s) is None]
+            if self.layout is None and len(served) < 2:
+                errs.append((f"stations.{name}.speed", "is not used: the robot serves one machine and has no layout to travel from"))
+        return errs
 
 
 class Robot(_Members):
@@ -155,7 +174,7 @@ class Robot(_Members):
     kind = "robot"
 
     def __init__(self, run, name: str, spec: RobotSpec):
-        super().__init__(run, name, spec.capacity, "robot", spec)
+        super().__init__(run, name, spec.capacity, spec, _ALL_STOPS)
         self.pool = Pool(run, name, "robot", spec.capacity)
         self.free_arms = list(range(spec.capacity - 1, -1, -1))
         home = (spec.layout.x, spec.layout.y) if spec.layout is not None else None
@@ -163,14 +182,11 @@ class Robot(_Members):
         self.handled = 0
         self.travel_m = 0.0
 
-    def start(self) -> None:
-        for k in range(len(self.rids)):
-            self._set(k, STARVED)
-
     def handle(self, unit, load: bool) -> tuple[int, float]:
-        """An arm (granted by the pool) serves ``unit``'s machine: (arm, travel + handling time [s])."""
+        """An arm (granted by the pool) serves ``unit``'s machine: (arm, travel + handling time [s]).
+        The machine calls :meth:`release` when the arm is done."""
         k = self.free_arms.pop()
-        self.busy[k] = True
+        arm = self.members[k]
         target = _position(self.run.scenario, unit.m.name)
         d = 0.0
         if self.spec.speed is not None and target is not None and self.pos[k] is not None:
@@ -179,18 +195,33 @@ class Robot(_Members):
             self.pos[k] = target
         self.travel_m += d
         self.handled += 1
-        self._set(k, PROCESSING, -1 if unit.part is None else unit.part.id)
         t = (d / self.spec.speed if self.spec.speed else 0.0) + (self.spec.load_time if load else self.spec.unload_time)
+        arm.part = unit.part
+        arm.work(t, _nothing)
         return k, t
 
     def release(self, k: int) -> None:
-        self.busy[k] = False
+        arm = self.members[k]
+        arm.activity = STARVED
+        arm.part = None
+        arm.pending = None
+        if arm.n_stops and arm.settle():  # a stop that waited for the motion takes the arm now
+            return
         self.free_arms.append(k)
-        self._set(k, STARVED)
+        arm.show()
         self.pool.release()
 
-    def _stops_changed(self) -> None:
-        self.pool.set_on(self.n_stops == 0)
+    def _member_stopped(self, m) -> None:
+        if m.k in self.free_arms:
+            self.free_arms.remove(m.k)
+        else:  # it just finished its motion: its grant ends here
+            self.pool.busy -= 1
+        self.pool.set_available(self.pool.available - 1)
+
+    def _member_free(self, m) -> None:
+        self.free_arms.append(m.k)
+        m.show()
+        self.pool.set_available(self.pool.available + 1)
 
     def tags(self) -> dict:
         t = self._tags()
@@ -198,24 +229,30 @@ class Robot(_Members):
         return t
 
 
+def _nothing() -> None:
+    pass
+
+
 register("robot", RobotSpec, Robot)
 
 
 # ---- AGV fleet ----------------------------------------------------------------------------------
-class BatterySpec(_M):
+class BatterySpec(SpecModel):
     capacity: Seconds = Field(gt=0, description="driving time on a full charge")
     charge_time: Seconds = Field(gt=0, description="from empty to full")
     threshold: float = Field(default=0.2, gt=0, lt=1, description="go charging below this fraction after a job")
     charger: str = Field(description="node where vehicles charge")
 
 
-class NetworkSpec(_M):
+class NetworkSpec(SpecModel):
     nodes: dict[str, tuple[float, float]] = Field(default_factory=dict, description="waypoints: name -> [x, y] m")
     edges: list[tuple[str, str]] = Field(min_length=1, description="two-way aisles between nodes (stations or waypoints)")
 
 
-class AgvFleetSpec(_M):
-    """``kind: agv_fleet``: vehicles serving the buffers of ``kind: agv`` that name the fleet."""
+class AgvFleetSpec(StationSpec):
+    """``kind: agv_fleet``: vehicles serving the buffers of ``kind: agv`` that name the fleet.
+    A failure (or a hold, or planned maintenance) stops a vehicle where it is; the trip goes on
+    with its remaining time after it."""
 
     kind: Literal["agv_fleet"] = "agv_fleet"
     vehicles: int = Field(default=1, ge=1)
@@ -225,12 +262,16 @@ class AgvFleetSpec(_M):
     home: str | None = Field(default=None, description="node where vehicles start; default: the first node")
     network: NetworkSpec | None = Field(default=None, description="aisles; none: straight lines between stations")
     battery: BatterySpec | None = None
-    power: PowerSpec = Field(default_factory=PowerSpec)
-    layout: Layout | None = None
+    shift_end: Literal["finish", "pause"] = Field(
+        default="finish", description="at a break or shift end: finish the trip in hand, or stop where the vehicle is")
+
+    TAGS: ClassVar[tuple[str, ...]] = BASE_TAGS + ("jobs_waiting", "transports", "charges", "battery_min")
 
     def cross_check(self, name, sc):
         errs = []
         nodes = _nodes(sc, self)
+        if not any(isinstance(b, AgvBufferSpec) and b.fleet == name for b in sc.buffers.values()):
+            errs.append((f"stations.{name}", "no buffer of kind agv names this fleet"))
         if self.network is not None:
             for i, (a, b) in enumerate(self.network.edges):
                 for n in (a, b):
@@ -240,7 +281,7 @@ class AgvFleetSpec(_M):
             if n is not None and n not in nodes:
                 errs.append((f"stations.{name}.{key}", f"names {n!r}, which is neither a waypoint nor a station with a layout"))
         for bname, b in sc.buffers.items():
-            if getattr(b, "fleet", None) != name:
+            if not (isinstance(b, AgvBufferSpec) and b.fleet == name):
                 continue
             frm, to = b.ends()
             if b.drop is not None and b.drop not in nodes:
@@ -267,14 +308,15 @@ def _nodes(sc, spec) -> dict[str, tuple[float, float]]:
 
 
 class _Vehicle:
-    __slots__ = ("k", "node", "charge", "job", "idle")
+    __slots__ = ("k", "node", "charge", "job", "idle", "res")
 
-    def __init__(self, k, node, charge):
+    def __init__(self, k, node, charge, res):
         self.k = k
         self.node = node
         self.charge = charge
         self.job = None
         self.idle = True
+        self.res = res
 
 
 class AgvFleet(_Members):
@@ -283,7 +325,7 @@ class AgvFleet(_Members):
     kind = "agv_fleet"
 
     def __init__(self, run, name: str, spec: AgvFleetSpec):
-        super().__init__(run, name, spec.vehicles, "agv_fleet", spec)
+        super().__init__(run, name, spec.vehicles, spec, WORK_STOPS if spec.shift_end == "finish" else frozenset())
         from scipy.sparse import csr_matrix
         from scipy.sparse.csgraph import dijkstra
 
@@ -305,14 +347,11 @@ class AgvFleet(_Members):
             self.dist = dijkstra(g, directed=True)
         home = spec.home or self.names[0]
         cap = spec.battery.capacity if spec.battery else math.inf
-        self.vehicles = [_Vehicle(k, home, cap) for k in range(spec.vehicles)]
+        self.vehicles = [_Vehicle(k, home, cap, self.members[k]) for k in range(spec.vehicles)]
         self.jobs: deque = deque()
         self.log: list[tuple] = []  # part, from, to, t_request, t_pickup, t_drop, empty_m, loaded_m, vehicle, job
         self.charges = 0
-
-    def start(self) -> None:
-        for k in range(len(self.rids)):
-            self._set(k, STARVED)
+        self._changing = False  # stops of every vehicle are being changed (dispatch once, after)
 
     def distance(self, a: str, b: str) -> float:
         d = float(self.dist[self.index[a], self.index[b]])
@@ -330,11 +369,9 @@ class AgvFleet(_Members):
             self._go(v, job)
 
     def _nearest_idle(self, node):
-        if self.n_stops:
-            return None
         best, best_d = None, math.inf
         for v in self.vehicles:
-            if v.idle:
+            if v.idle and not v.res.suspended:
                 d = self.distance(v.node, node)
                 if d < best_d:
                     best, best_d = v, d
@@ -343,21 +380,18 @@ class AgvFleet(_Members):
     def _go(self, v: _Vehicle, job) -> None:
         part, pick, drop, buf, t_req = job
         v.idle = False
-        self.busy[v.k] = True
         s = self.spec
         empty = self.distance(v.node, pick)
         loaded = self.distance(pick, drop)
         t_empty = empty / s.speed
-        self._set(v.k, SETUP, part.id)
+        v.res.part = part
 
-        def picked(ev):
-            self._set(v.k, PROCESSING, part.id)
+        def picked():
             buf.picked(part)
-            t_pick = self.env._now
-            wake(self.env, s.load_time + loaded / s.speed + s.unload_time,
-                 lambda ev: self._dropped(v, job, empty, loaded, t_pick))
+            t_pick = self.clock.now
+            v.res.work(s.load_time + loaded / s.speed + s.unload_time, lambda: self._dropped(v, job, empty, loaded, t_pick))
 
-        wake(self.env, t_empty, picked)
+        v.res.work(t_empty, picked, SETUP)
         v.charge -= t_empty
         v.node = pick
 
@@ -365,7 +399,7 @@ class AgvFleet(_Members):
         part, pick, drop, buf, t_req = job
         v.node = drop
         v.charge -= loaded / self.spec.speed
-        self.log.append((part.id, pick, drop, t_req, t_pick, self.env._now, empty, loaded, v.k, "move"))
+        self.log.append((part.id, pick, drop, t_req, t_pick, self.clock.now, empty, loaded, v.k, "move"))
         buf.delivered(part)
         b = self.spec.battery
         if b is not None and v.charge < b.threshold * b.capacity:
@@ -377,41 +411,53 @@ class AgvFleet(_Members):
         b = self.spec.battery
         d = self.distance(v.node, b.charger)
         t_drive = d / self.spec.speed
-        self._set(v.k, SETUP)
+        t0 = self.clock.now
+        v.res.part = None
 
-        t0 = self.env._now
-
-        def at_charger(ev):
-            now = self.env._now
+        def at_charger():
+            now = self.clock.now
             self.log.append((-1, b.charger, b.charger, t0, now, now, d, 0.0, v.k, "charge"))
             v.node = b.charger
             v.charge -= t_drive
-            self._set(v.k, PM)
             self.charges += 1
             t = b.charge_time * max(0.0, 1.0 - v.charge / b.capacity)
-            wake(self.env, t, lambda ev: self._charged(v))
+            v.res.activity = STARVED
+            v.res.add_stop(PM)  # charging: planned maintenance of this vehicle
 
-        wake(self.env, t_drive, at_charger)
+            def charged(ev):
+                v.charge = b.capacity
+                v.res.remove_stop(PM)
 
-    def _charged(self, v: _Vehicle) -> None:
-        v.charge = self.spec.battery.capacity
-        self._free(v)
+            self.clock.after(t, charged)
+
+        v.res.work(t_drive, at_charger, SETUP)
 
     def _free(self, v: _Vehicle) -> None:
         v.idle = True
-        self.busy[v.k] = False
-        self._set(v.k, STARVED)
-        if self.jobs and not self.n_stops:
-            job = self.jobs.popleft()
-            self._go(v, job)
+        r = v.res
+        r.activity = STARVED
+        r.part = None
+        if r.n_stops and r.settle():  # a stop that let the trip finish takes the vehicle now
+            return
+        r.show()
+        if self.jobs and not self._changing:
+            self._go(v, self.jobs.popleft())
 
-    def _stops_changed(self) -> None:
-        if not self.n_stops:
-            while self.jobs:
-                v = self._nearest_idle(self.jobs[0][1])
-                if v is None:
-                    break
-                self._go(v, self.jobs.popleft())
+    def _member_free(self, m) -> None:
+        self._free(self.vehicles[m.k])
+
+    def set_stop(self, code: int, delta: int) -> None:
+        self._changing = True
+        try:
+            super().set_stop(code, delta)
+        finally:
+            self._changing = False
+        # waiting jobs go to the nearest vehicle that can take them, oldest job first
+        while self.jobs:
+            v = self._nearest_idle(self.jobs[0][1])
+            if v is None:
+                break
+            self._go(v, self.jobs.popleft())
 
     def tags(self) -> dict:
         t = self._tags()
@@ -419,6 +465,10 @@ class AgvFleet(_Members):
                   "battery_min": min((v.charge / self.spec.battery.capacity for v in self.vehicles), default=1.0)
                   if self.spec.battery else 1.0})
         return t
+
+    def tables(self) -> dict:
+        t = self.physics_table()
+        return {} if t is None else {f"physics_{self.name}": t}
 
     def physics_table(self):
         """One row per transport (None before the first)."""
@@ -472,14 +522,13 @@ class AgvBuffer(TransitBuffer):
         return self.waiting_pickup + self.on_vehicle
 
     def _pick_node(self, producer) -> str:
-        st = getattr(producer, "m", producer)  # a machine's unit, or a furnace / source itself
-        name = getattr(st, "name", "source")
+        name = producer.station_name  # a machine's unit, a furnace, the source
         return "source" if name.startswith("source") else name
 
     def _dispatch(self, part, producer) -> None:
         self.waiting_pickup += 1
         self._level()
-        self.fleet.request([part, self._pick_node(producer), self.drop, self, self._env._now])
+        self.fleet.request([part, self._pick_node(producer), self.drop, self, self._clock.now])
 
     def picked(self, part) -> None:
         self.waiting_pickup -= 1

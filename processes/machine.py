@@ -1,26 +1,17 @@
 """The generic machine: a station with parallel units, process-time distributions, setups,
-scrap and rework, failure profiles and per-state power.
+scrap and rework, failure profiles, preventive maintenance, operators, a robot loader and
+per-state power.
 
-Each unit is a callback-driven state machine. Its *activity* is one of processing, setup,
-starved or blocked; *stops* (off shift, break, planned maintenance, failure, hold) are counted
-and, while any holds, suspend the activity (a part in process keeps its remaining time). The
-logged state code is the highest-priority stop, else the activity.
-
-Failure profiles count on a *basis*:
-
-* ``calendar``: wall-clock time, whatever the station does (repairs run on calendar time too,
-  also off shift; the log then shows off_shift, which ranks above failure);
-* ``operating``: time without any stop (idle, blocked and busy time count);
-* ``processing``: time spent processing parts;
-* ``cycles``: number of processed parts (the TBF distribution gives a count).
-
-The time to the next failure is drawn once and *scheduled*; when its clock pauses the
-scheduled event is abandoned and the remaining budget kept, so nothing polls. After a
-repair a new time between failures is drawn. ``availability`` + ``mttr`` is shorthand for
-exponential TBF with mean ``A * MTTR / (1 - A)`` and exponential TTR with mean ``MTTR``.
+Each unit is a :class:`~twin.processes.resource.Resource` (state-log rows, stacked stops,
+suspend/resume with remaining work, failure clocks on four bases) driven by callbacks: its
+*activity* is processing, setup, starved or blocked; a stop (off shift, break, planned
+maintenance, failure, hold) suspends it and the part in process keeps its remaining time, unless
+the station finishes its cycle through breaks and shift ends (``shift_end: finish``, for
+machines that run unattended).
 
 Process models for metalworking subclass :class:`Machine` and override
-:meth:`Machine.process_duration`, :meth:`Machine.outcome` and :meth:`Machine.setup_time`.
+:meth:`Machine.process_duration`, :meth:`Machine.outcome`, :meth:`Machine.setup_time` and
+:meth:`Machine.on_complete`.
 """
 
 from __future__ import annotations
@@ -28,95 +19,25 @@ from __future__ import annotations
 import math
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from twin.distributions import Distribution, make_sampler
+from twin.engine import _Choice
 from twin.pools import crew_job
-from twin.engine import Wake as _Wake, _Choice, wake
-from heapq import heappush as _heappush
-from simpy.core import NORMAL as _NORMAL
-
-_new_timeout = object.__new__
 from twin.registry import register
-from twin.scenario import Layout
-from twin.states import STOP_PRIORITY, Code, Outcome, state_tags
-from twin.units import Probability, Seconds, Watts
+from twin.specs import FailureProfile, Layout, PowerSpec, SpecModel, StationSpec, is_set  # noqa: F401  (re-exported)
+from twin.states import Code, Outcome, state_tags
+from twin.station import Station
+from twin.units import Probability, Seconds
+
+from .resource import BLOCKED, FAILURE, PM, PROCESSING, SETUP, STARVED, WORK_STOPS, Resource
 
 __all__ = ["MachineSpec", "Machine", "Unit", "FailureProfile", "PowerSpec", "SetupSpec", "OperatorNeed", "MaintenanceSpec"]
 
-PROCESSING, SETUP, STARVED, BLOCKED = Code.PROCESSING.value, Code.SETUP.value, Code.STARVED.value, Code.BLOCKED.value
-FAILURE = Code.FAILURE.value
-PM = Code.PLANNED_MAINTENANCE.value
 GOOD, SCRAP, REWORK = Outcome.GOOD.value, Outcome.SCRAP.value, Outcome.REWORK.value
-_PRIO = [c.value for c in STOP_PRIORITY]
 
 
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class FailureProfile(_M):
-    """One failure mode: TBF + TTR distributions, or availability + MTTR."""
-
-    name: str = "failure"
-    basis: Literal["calendar", "operating", "processing", "cycles"] = "operating"
-    tbf: Distribution | None = Field(default=None, description="time (or cycles) between failures")
-    ttr: Distribution | None = Field(default=None, description="time to repair")
-    availability: float | None = Field(default=None, gt=0, lt=1)
-    mttr: Seconds | None = Field(default=None, gt=0)
-    crew: str | None = Field(default=None, description="repair crew (`crews`): the repair starts when a member is free")
-
-    @model_validator(mode="after")
-    def _spec(self):
-        if self.availability is not None:
-            if self.tbf is not None:
-                raise ValueError("give either tbf or availability, not both")
-            if self.mttr is None and self.ttr is None:
-                raise ValueError("availability needs mttr (or a ttr distribution)")
-            if self.basis == "cycles":
-                raise ValueError("availability + mttr needs a time basis, not cycles")
-        else:
-            if self.tbf is None or self.ttr is None:
-                raise ValueError("give tbf and ttr, or availability and mttr")
-            if self.mttr is not None:
-                raise ValueError("mttr goes with availability; with tbf give a ttr distribution")
-        return self
-
-    def resolved(self):
-        """(tbf, ttr) distributions."""
-        from twin.distributions import Exponential
-
-        if self.availability is None:
-            return self.tbf, self.ttr
-        mttr = self.mttr if self.mttr is not None else self.ttr.mean()
-        ttr = self.ttr if self.ttr is not None else Exponential(dist="exponential", mean=mttr)
-        mtbf = self.availability * mttr / (1.0 - self.availability)
-        return Exponential(dist="exponential", mean=mtbf), ttr
-
-
-class PowerSpec(_M):
-    """Electrical power draw per state [W] (units allowed: '4 kW')."""
-
-    processing: Watts = Field(default=0.0, ge=0)
-    setup: Watts | None = Field(default=None, ge=0, description="default: idle")
-    idle: Watts = Field(default=0.0, ge=0, description="starved, blocked, held, break")
-    down: Watts = Field(default=0.0, ge=0, description="failure and planned maintenance")
-    off: Watts = Field(default=0.0, ge=0, description="off shift")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _yaml_off(cls, data):
-        # YAML 1.1 reads a bare `off:` key as the boolean false
-        if isinstance(data, dict) and (False in data or "false" in data):  # "false" once JSON-encoded
-            data = {("off" if (k is False or k == "false") else k): v for k, v in data.items()}
-        return data
-
-    def by_code(self) -> list[float]:
-        su = self.idle if self.setup is None else self.setup
-        return [self.processing, su, self.idle, self.idle, self.idle, self.down, self.down, self.idle, self.off]
-
-
-class SetupSpec(_M):
+class SetupSpec(SpecModel):
     """Changeover times: ``changes[from][to]`` by product pair, else ``default`` when the
     product changes; ``initial`` before the very first part."""
 
@@ -125,7 +46,7 @@ class SetupSpec(_M):
     changes: dict[str, dict[str, Seconds]] = Field(default_factory=dict)
 
 
-class OperatorNeed(_M):
+class OperatorNeed(SpecModel):
     """A station that needs an operator from a pool (by ``skill``, or a named ``pool``).
 
     ``during``: ``cycle`` (from before the setup to the end of processing), ``setup`` (only for
@@ -141,12 +62,16 @@ class OperatorNeed(_M):
     def _need(self):
         if self.skill is None and self.pool is None:
             raise ValueError("give the skill the station needs (or a pool name)")
+        if self.skill is not None and self.pool is not None:
+            raise ValueError("give the skill or the pool, not both (a named pool serves whatever its skills)")
         if self.during == "load" and self.load_time <= 0:
             raise ValueError("during: load needs load_time > 0")
+        if self.during != "load" and is_set(self, "load_time"):
+            raise ValueError(f"load_time is only used with during: load (during is {self.during!r})")
         return self
 
 
-class MaintenanceSpec(_M):
+class MaintenanceSpec(SpecModel):
     """Preventive or condition-based maintenance of every unit of a station.
 
     One of: ``every`` (a time on a ``calendar`` or ``operating`` basis), ``cycles`` (parts
@@ -158,10 +83,10 @@ class MaintenanceSpec(_M):
 
     name: str = "pm"
     every: Seconds | None = Field(default=None, gt=0)
-    basis: Literal["calendar", "operating"] = "operating"
+    basis: Literal["calendar", "operating"] = Field(default="operating", description="with every")
     cycles: int | None = Field(default=None, ge=1)
     when: str | None = Field(default=None, description="TAG OP VALUE on this station's tags, e.g. 'tool_wear_max >= 0.8'")
-    scan: Seconds = Field(default=60.0, gt=0)
+    scan: Seconds = Field(default=60.0, gt=0, description="with when")
     duration: Seconds = Field(gt=0)
     crew: str | None = None
 
@@ -170,14 +95,18 @@ class MaintenanceSpec(_M):
         given = [k for k in ("every", "cycles", "when") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of every, cycles or when")
+        if self.every is None and is_set(self, "basis"):
+            raise ValueError("basis is only used with every")
+        if self.when is None and is_set(self, "scan"):
+            raise ValueError("scan is only used with when")
         if self.when is not None:
-            from twin.rules import Rule
+            from twin.rules import parse_condition
 
-            Rule(when=self.when, then={})  # same grammar as rules
+            parse_condition(self.when)  # same grammar as rules
         return self
 
 
-class MachineSpec(_M):
+class MachineSpec(StationSpec):
     """``kind: machine``: a generic station."""
 
     kind: Literal["machine"] = "machine"
@@ -187,14 +116,14 @@ class MachineSpec(_M):
     setup: SetupSpec = Field(default_factory=SetupSpec)
     scrap: Probability = Field(default=0.0, ge=0, le=1)
     rework: Probability = Field(default=0.0, ge=0, le=1, description="part repeats this operation")
-    failures: list[FailureProfile] = Field(default_factory=list)
-    power: PowerSpec = Field(default_factory=PowerSpec)
-    layout: Layout | None = None
     dispatch: Literal["fifo", "spt", "edd", "setup"] = Field(
         default="fifo", description="which waiting part to take next: first in, shortest ideal time, earliest due date, least setup")
     operator: OperatorNeed | None = Field(default=None, description="operator needed from a pool (see `operators`)")
     loader: str | None = Field(default=None, description="robot station that loads and unloads this machine")
     maintenance: list[MaintenanceSpec] = Field(default_factory=list, description="preventive / condition-based maintenance plans")
+    shift_end: Literal["pause", "finish"] = Field(
+        default="pause", description="at a break or shift end: pause the part in process (attended machine) or finish "
+                                     "the cycle in hand first (unattended)")
 
     @model_validator(mode="after")
     def _probs(self):
@@ -203,63 +132,79 @@ class MachineSpec(_M):
         return self
 
     #: tags every machine publishes (condition-based maintenance plans may read them)
-    TAGS: ClassVar[tuple[str, ...]] = ("item_state", "operation_mode", "reason", "execution", "units_busy", "part_count_all", "part_count_good",
-            "part_count_bad", "power_W", "feed_override", "alarm", "queue")
-
-    def tag_names(self) -> tuple[str, ...]:
-        return self.TAGS
+    TAGS: ClassVar[tuple[str, ...]] = ("item_state", "operation_mode", "reason", "execution", "units_busy", "part_count_all",
+                                       "part_count_good", "part_count_bad", "power_W", "feed_override", "alarm", "queue")
 
     def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
+        """Every setting is used by some routing step here, or it is an error naming it."""
         errs = []
-        for pname, prod in sc.products.items():
-            for i, step in enumerate(prod.routing):
-                if name in step.members(sc.groups) and step.process_time is None and self.process_time is None:
-                    errs.append((f"stations.{name}.process_time",
-                                 f"missing: product {pname!r} step {i} runs here without its own process_time"))
+        visits = sc.visits(name)
+        own = [s for *_, s in visits if not self.computes(s)]  # steps timed by process_time here
+        for _p, pname, i, step in visits:
+            if step.process_time is None and self.process_time is None and not self.computes(step):
+                errs.append((f"stations.{name}.process_time",
+                             f"missing: product {pname!r} step {i} runs here without its own process_time"))
+        if visits and self.process_time is not None and not any(s.process_time is None for s in own):
+            errs.append((f"stations.{name}.process_time", "is not used: every routing step on this station has its own "
+                                                          "process_time" + (" or operations" if len(own) < len(visits) else "")))
+        if visits and self.ideal_cycle_time is not None and not any(
+                s.ideal_cycle_time is None and s.process_time is None for *_, s in visits):
+            errs.append((f"stations.{name}.ideal_cycle_time", "is not used: every routing step on this station has its own "
+                                                              "process_time or ideal_cycle_time"))
         for a, row in self.setup.changes.items():
             for b in [a, *row]:
                 if b not in sc.products:
                     errs.append((f"stations.{name}.setup.changes", f"names product {b!r}, which does not exist"))
+        products_here = {p for p, *_ in visits}
+        if len(products_here) < 2:
+            for key in ("default", "changes"):
+                if is_set(self.setup, key):
+                    errs.append((f"stations.{name}.setup.{key}", "changeovers need two or more products on this station"))
+        if self.dispatch == "edd" and not (sc.release.kind == "orders" and any(o.due is not None for o in sc.release.orders)):
+            errs.append((f"stations.{name}.dispatch", "edd needs due dates (release by orders with due)"))
+        if self.dispatch == "setup" and len(products_here) < 2:
+            errs.append((f"stations.{name}.dispatch", "setup (least changeover first) needs two or more products on this station"))
+        if self.dispatch == "spt" and len(visits) < 2:
+            errs.append((f"stations.{name}.dispatch", "spt (shortest ideal time first) needs two or more products or steps here"))
+        for i, m in enumerate(self.maintenance):
+            if m.crew is not None and m.crew not in sc.crews:
+                errs.append((f"stations.{name}.maintenance[{i}].crew", f"names crew {m.crew!r}, which `crews` does not define"))
+            if m.when is not None:
+                from twin.rules import parse_condition
+
+                tag = parse_condition(m.when)[0]
+                if tag not in self.tag_names():
+                    errs.append((f"stations.{name}.maintenance[{i}].when",
+                                 f"station {name!r} ({self.kind}) has no tag {tag!r} (tags: {', '.join(self.tag_names())})"))
+        op = self.operator
+        if op is not None:
+            if op.pool is not None and op.pool not in sc.operators:
+                errs.append((f"stations.{name}.operator.pool", f"names pool {op.pool!r}, which `operators` does not define"))
+            elif op.pool is None and not any(p.skills == [] or op.skill in p.skills for p in sc.operators.values()):
+                errs.append((f"stations.{name}.operator.skill", f"no operator pool has skill {op.skill!r}"))
+        if self.loader is not None and (self.loader not in sc.stations or sc.stations[self.loader].kind != "robot"):
+            errs.append((f"stations.{name}.loader", f"names {self.loader!r}, which is not a station of kind robot"))
+        cal = sc.calendar_of(name)
+        if self.shift_end == "finish" and (cal is None or not (cal.shifts or cal.breaks or cal.closures())):
+            errs.append((f"stations.{name}.shift_end", "finish needs a calendar with shifts or breaks"))
         return errs
 
-
-def check_step_operations(model, name: str, spec, sc, extra=None) -> list[tuple[str, str]]:
-    """Cross-check of a physics station: every routing step on station ``name`` lists its
-    ``operations`` (or has a process time), each valid as ``model``; ``extra(op, path, product)``
-    adds kind-specific checks. Errors carry the operation's field path."""
-    errs = []
-    for pname, prod in sc.products.items():
-        for i, step in enumerate(prod.routing):
-            if name not in step.members(sc.groups):
-                continue
-            path = f"products.{pname}.routing[{i}].operations"
-            if not step.operations:
-                if step.process_time is None and spec.process_time is None:
-                    errs.append((path, f"station {name!r} ({spec.kind}) needs the operations of this step (or a process_time)"))
-                continue
-            for j, op in enumerate(step.operations):
-                try:
-                    o = model.model_validate(op)
-                except ValidationError as e:
-                    for er in e.errors(include_url=False):
-                        loc = ".".join(str(x) for x in er["loc"])
-                        errs.append((f"{path}[{j}]{'.' + loc if loc else ''}", er["msg"].replace("Value error, ", "")))
-                    continue
-                if extra is not None:
-                    errs.extend(extra(o, f"{path}[{j}]", pname))
-    return errs
+    def computes(self, step) -> bool:
+        """True where the kind computes the step's time itself (physics kinds, from operations)."""
+        return False
 
 
-class Machine:
+class Machine(Station):
     """Runtime of ``kind: machine`` (and base class of the metalworking stations)."""
 
     kind = "machine"
+    accepts = frozenset({"hold", "stop", "start", "feed_override", "request_maintenance", "dispatch", "release"})
 
     def __init__(self, run, name: str, spec: MachineSpec):
         self.run = run
         self.name = name
         self.spec = spec
-        self.env = run.env
+        self.clock = run.clock
         self.inputs: list = []
         self.rework_buffer = None
         sc = run.scenario
@@ -267,16 +212,13 @@ class Machine:
         # per (product, step) samplers and PRI, for the steps that run here
         self._pt: dict[tuple[int, int], object] = {}
         self.pri: dict[tuple[int, int], float] = {}
-        for p, pname in enumerate(run.products):
-            for i, step in enumerate(sc.products[pname].routing):
-                if name not in step.members(sc.groups):
-                    continue
-                dist = step.process_time if step.process_time is not None else spec.process_time
-                if dist is None:  # a physics station computes this step itself (validated by its kind)
-                    continue
-                self._pt[(p, i)] = self._sampler(dist, pname, i)
-                pri = step.ideal_cycle_time or (spec.ideal_cycle_time if step.process_time is None else None)
-                self.pri[(p, i)] = float(pri if pri is not None else dist.mean())
+        for p, pname, i, step in sc.visits(name):
+            dist = step.process_time if step.process_time is not None else spec.process_time
+            if dist is None:  # a physics station computes this step itself (validated by its kind)
+                continue
+            self._pt[(p, i)] = self._sampler(dist, pname, i)
+            pri = step.ideal_cycle_time or (spec.ideal_cycle_time if step.process_time is None else None)
+            self.pri[(p, i)] = float(pri if pri is not None else dist.mean())
         self._setup = self._setup_table(spec.setup, run.products)
         self._q = run.streams.generator(name, "quality") if (spec.scrap > 0 or spec.rework > 0) else None
         if self._q is not None:
@@ -313,7 +255,9 @@ class Machine:
             self._plain_duration = False
             inner = self.process_duration
             self.process_duration = lambda part, unit, inner=inner: inner(part, unit) + unit.h_extra
-        self.units = [Unit(self, k, spec.capacity) for k in range(spec.capacity)]
+        finish = WORK_STOPS if spec.shift_end == "finish" else frozenset()
+        plans = [(i, mp) for i, mp in enumerate(spec.maintenance) if mp.when is None]
+        self.units = [Unit(self, k, spec.capacity, plans, finish) for k in range(spec.capacity)]
         if spec.rework > 0:
             self.rework_buffer = run.implicit_buffer(("rework", name), f"rework:{name}")
             self.inputs.append(self.rework_buffer)
@@ -335,13 +279,13 @@ class Machine:
         key = (part.product, part.step)
         d = self._dest.get(key)
         if d is None:
-            d = self._dest[key] = self.run._dest[(part.product, part.step, self.name)]
+            d = self._dest[key] = self.run.destination_table(part.product, part.step, self.name)
         if type(d) is _Choice:
-            routes = self.run.routes
+            routes = self._routes
             if routes and part.id in routes:  # a commanded route picks the buffer that feeds that station
                 want = routes.pop(part.id)
                 for b in d.cands:
-                    if want in getattr(b, "to_stations", ()):
+                    if want in b.to_stations:
                         return b
             return d.pick()
         return d
@@ -349,6 +293,29 @@ class Machine:
     def add_input(self, buf) -> None:
         if buf not in self.inputs:
             self.inputs.append(buf)
+
+    # ---- the station contract (twin.station.Station) ------------------------------------------------
+    def resource_count(self) -> int:
+        return len(self.units)
+
+    def ideal_cycle_times(self) -> dict:
+        return dict(self.pri)
+
+    def power_by_state(self) -> list[float]:
+        return list(self.power_by_code)
+
+    def process_energy_J(self) -> float:
+        return self.extra_energy_J
+
+    def set_feed_override(self, value: float) -> None:
+        self.feed_override = float(value)
+
+    def queued_parts(self) -> list:
+        return [p for b in self.inputs for p in b.queued()]
+
+    def maintenance_plan(self, index: int) -> tuple[float, str | None]:
+        plan = self.spec.maintenance[index]
+        return float(plan.duration), plan.crew
 
     # ---- hooks for process models ----------------------------------------------------------------
     def process_duration(self, part, unit) -> float:
@@ -392,7 +359,7 @@ class Machine:
         forced = self.next_part
         best, best_buf, best_key = None, None, None
         for b in self.inputs:
-            q = getattr(b, "q", None)
+            q = b.queued()
             if not q:
                 continue
             for part in q:
@@ -460,9 +427,9 @@ class Machine:
                 self.run.extra_rules.append(Rule(
                     name=f"{self.name}:{mp.name}", when=f"{self.name}.{mp.when.strip()}", scan=mp.scan,
                     then={"command": "request_maintenance", "target": self.name, "value": {"plan": i}}))
-        dests = {id(d): d for (p, k, st), d in self.run._dest.items() if st == self.name}
+        dests = self.run.destinations_of(self.name)
         if len(dests) == 1:
-            d = next(iter(dests.values()))
+            d = dests[0]
             if type(d) is not _Choice:
                 self._dest_fast = d
         for u in self.units:
@@ -504,78 +471,29 @@ class Machine:
             "power_W": sum(self.power_by_code[u.code] for u in self.units),
             "feed_override": self.feed_override,
             "alarm": "FAULT" if any(u.code == FAILURE for u in self.units) else "NORMAL",
-            "queue": sum(len(b.q) for b in self.inputs if hasattr(b, "q")),
+            "queue": sum(len(b.queued()) for b in self.inputs),
         }
 
 
-class _Clock:
-    """Failure clock of one profile on one unit (see module docstring for the bases)."""
-
-    __slots__ = ("unit", "index", "basis", "tbf", "ttr", "budget", "since", "pending", "crew", "planned")
-
-    def __init__(self, unit, index, profile: FailureProfile | None, streams, entity, plan: "MaintenanceSpec | None" = None):
-        self.unit = unit
-        self.index = index
-        self.pending = None
-        self.since = 0.0
-        if plan is not None:  # a preventive maintenance plan: fixed interval, fixed duration
-            self.planned = True
-            self.crew = plan.crew
-            self.basis = "cycles" if plan.cycles is not None else plan.basis
-            every = float(plan.cycles if plan.cycles is not None else plan.every)
-            self.tbf = lambda every=every: every
-            self.ttr = lambda d=float(plan.duration): d
-            self.budget = every
-            return
-        tbf, ttr = profile.resolved()
-        self.planned = False
-        self.crew = profile.crew
-        self.basis = profile.basis
-        self.tbf = make_sampler(tbf, streams.generator(entity, f"failure:{profile.name}:tbf"))
-        self.ttr = make_sampler(ttr, streams.generator(entity, f"failure:{profile.name}:ttr"))
-        self.budget = self.tbf()
-
-
-class Unit:
+class Unit(Resource):
     """One parallel unit of a machine (a resource in the state log)."""
 
     __slots__ = (
-        "m", "env", "rid", "activity", "stops", "n_stops", "part", "pending", "t_end", "remaining",
-        "after", "last_product", "code", "logged_part", "dest", "t_start", "clocks", "op_clocks",
-        "proc_clocks", "cyc_clocks", "_lt", "_lr", "_lc", "_lp", "_ops", "name", "held_by_command", "_fire_cb", "_done_cb",
+        "m", "last_product", "dest", "_ops", "_done_cb",
         "h_su", "h_extra", "held_op", "waiting", "wait_resume", "unloaded", "robot_arm",
     )
 
-    def __init__(self, machine: Machine, k: int, n: int):
-        run = machine.run
+    def __init__(self, machine: Machine, k: int, n: int, plans=(), finish_first=frozenset()):
         self.m = machine
-        self.env = run.env
-        self.name = machine.name if n == 1 else f"{machine.name}#{k + 1}"
-        self.rid = run.new_resource(self.name, machine.name)
-        self.activity = STARVED
-        self.stops = [0] * 9
-        self.n_stops = 0
-        self.part = None
-        self.pending = None
-        self.t_end = 0.0
-        self.remaining = 0.0
-        self.after = None
+        super().__init__(machine, machine.name if n == 1 else f"{machine.name}#{k + 1}", machine.spec.failures, plans,
+                         finish_first)
         self.last_product = -1
-        self.code = -1
-        self.logged_part = -2
         self.dest = None
-        self.t_start = 0.0
-        sl = run.state_log
-        self._lt, self._lr, self._lc, self._lp = sl.t.append, sl.resource.append, sl.code.append, sl.part.append
-        ol = run.ops_log
+        ol = self.run.ops_log
         self._ops = (ol.part.append, ol.resource.append, ol.step.append, ol.t_start.append, ol.t_end.append, ol.outcome.append)
-        self._fire_cb = self._fire
         # machines with helpers (operators, robot loader) go through _h_processing_done first,
         # so the plain hot path carries no check for them
         self._done_cb = self._h_processing_done if machine._helpers else self._processing_done
-        self.clocks = [_Clock(self, i, f, run.streams, self.name) for i, f in enumerate(machine.spec.failures)]
-        self.clocks += [_Clock(self, i, None, run.streams, self.name, plan=mp)
-                        for i, mp in enumerate(machine.spec.maintenance) if mp.when is None]
         self.h_su = 0.0
         self.h_extra = 0.0
         self.held_op = None
@@ -583,57 +501,24 @@ class Unit:
         self.wait_resume = None
         self.unloaded = False
         self.robot_arm = -1
-        self.op_clocks = [c for c in self.clocks if c.basis == "operating"]
-        self.proc_clocks = [c for c in self.clocks if c.basis == "processing"]
-        self.cyc_clocks = [c for c in self.clocks if c.basis == "cycles"]
-
-    # ---- logging ---------------------------------------------------------------------------------
-    def _show(self) -> None:
-        if self.n_stops:
-            s = self.stops
-            for c in _PRIO:
-                if s[c]:
-                    code = c
-                    break
-        else:
-            code = self.activity
-        part = self.part
-        pid = -1 if part is None else part.id
-        if code != self.code or pid != self.logged_part:
-            self.code = code
-            self.logged_part = pid
-            self._lt(self.env._now)
-            self._lr(self.rid)
-            self._lc(code)
-            self._lp(pid)
-
-    # ---- timers ----------------------------------------------------------------------------------
-    def _schedule(self, delay: float) -> None:
-        self.pending = wake(self.env, delay, self._fire_cb)
-        self.t_end = self.env._now + delay
-
-    def _fire(self, ev) -> None:
-        if ev is self.pending:
-            self.pending = None
-            self.after()
 
     # ---- life cycle -----------------------------------------------------------------------------
     def start(self) -> None:
-        for c in self.clocks:
-            if c.basis == "calendar":
-                self._arm(c, c.budget)
-            elif c.basis == "operating" and not self.n_stops:
-                self._arm(c, c.budget)
-        if self.n_stops:
-            self._show()
+        self.start_clocks()
+        if self.suspended:
+            self.show()
         else:
             self._try_start()
 
     def _try_start(self) -> None:
+        if self.n_stops:  # a stop that let the cycle in hand finish takes effect now
+            self.activity = STARVED
+            if self.settle():
+                return
         part = self.m.pull(self)
         if part is None:
             self.activity = STARVED
-            self._show()
+            self.show()
         else:
             self._begin(part)
 
@@ -658,15 +543,12 @@ class Unit:
     def _setup_then(self, su: float, after) -> None:
         """A setup of ``su`` seconds (if any), then ``after()``."""
         if su > 0:
-            self.activity = SETUP
-            self.after = after
-            self._show()
-            self._schedule(su)
+            self.work(su, after, SETUP)
         else:
             after()
 
     def _start_processing(self) -> None:
-        # hot path: a unit only starts processing while no stop holds, so the logged code is PROCESSING
+        # hot path: a unit only starts processing while no stop is in force, so the logged code is PROCESSING
         m = self.m
         part = self.part
         if m._plain_duration:
@@ -674,8 +556,8 @@ class Unit:
             d = (pt() if pt is not None else m._pt[(part.product, part.step)]()) / m.feed_override
         else:
             d = m.process_duration(part, self)
-        env = self.env
-        now = env._now
+        clock = self.clock
+        now = clock.now
         self.t_start = now
         self.activity = PROCESSING
         self.code = PROCESSING
@@ -684,13 +566,8 @@ class Unit:
         self._lr(self.rid)
         self._lc(PROCESSING)
         self._lp(pid)
-        # inline of engine.wake(): one triggered event on SimPy's heap
-        ev = _new_timeout(_Wake)
-        ev.env = env
-        ev.callbacks = [self._done_cb]
-        self.t_end = t_end = now + d
-        _heappush(env._queue, (t_end, _NORMAL, next(env._eid), ev))
-        self.pending = ev
+        self.t_end = now + d
+        self.pending = clock.after(d, self._done_cb)
         if self.proc_clocks:
             self._proc_resume(d)
 
@@ -700,7 +577,7 @@ class Unit:
         self.pending = None
         part = self.part
         m = self.m
-        now = self.env._now
+        now = self.clock.now
         if self.proc_clocks:
             self._proc_pause()
         out = GOOD if m._plain_outcome else m.outcome(part, self)
@@ -716,12 +593,7 @@ class Unit:
             self.last_product = part.product
         if not m._plain_complete:
             m.on_complete(part, self, out)
-        fail_now = False
-        if self.cyc_clocks:
-            for c in self.cyc_clocks:
-                c.budget -= 1
-                if c.budget <= 0:
-                    fail_now = True
+        fail_now = self.cycle_done() if self.cyc_clocks else False
         if out == GOOD:
             m.parts_good += 1
             part.step += 1
@@ -732,13 +604,14 @@ class Unit:
             if dest.put(part, self):
                 self.part = None
                 inputs = m.inputs
-                if m._simple and len(inputs) == 1:  # inline of _try_start: single input, FIFO, no commanded part
+                if m._simple and len(inputs) == 1 and not self.n_stops:
+                    # inline of _try_start: single input, FIFO, no commanded part, no stop waiting
                     b = inputs[0]
                     nxt = b.get()
                     if nxt is None:
                         b.wait(self)
                         self.activity = STARVED
-                        self._show()
+                        self.show()
                     elif m._no_setup:
                         self.part = nxt
                         self._start_processing()
@@ -749,7 +622,8 @@ class Unit:
             else:
                 self.activity = BLOCKED
                 self.dest = dest
-                self._show()
+                if not (self.n_stops and self.settle()):
+                    self.show()
             return
         m.parts_bad += 1
         self.part = None
@@ -763,10 +637,8 @@ class Unit:
     def _next(self, fail_now: bool) -> None:
         if fail_now:
             self.activity = STARVED
-            for c in self.cyc_clocks:
-                if c.budget <= 0:
-                    self._fail(c)
-            if self.n_stops:
+            self.fail_due_cycles()
+            if self.suspended:
                 return
         self._try_start()
 
@@ -779,11 +651,11 @@ class Unit:
         else:
             self.activity = BLOCKED
             self.dest = dest
-            self._show()
+            self.show()
             if fail_now:
-                for c in self.cyc_clocks:
-                    if c.budget <= 0:
-                        self._fail(c)
+                self.fail_due_cycles()
+            elif self.n_stops:
+                self.settle()
 
     def handed_over(self) -> None:
         """The buffer we were blocked on took our part."""
@@ -791,26 +663,8 @@ class Unit:
         self.dest = None
         self._try_start()
 
-    # ---- stops: calendar, failures, commands --------------------------------------------------------
-    def add_stop(self, code: int) -> None:
-        self.stops[code] += 1
-        self.n_stops += 1
-        if self.n_stops == 1:
-            self._suspend()
-        self._show()
-
-    def remove_stop(self, code: int) -> None:
-        if self.stops[code] <= 0:
-            return
-        self.stops[code] -= 1
-        self.n_stops -= 1
-        if self.n_stops == 0:
-            self._resume()
-        else:
-            self._show()
-
-    def _suspend(self) -> None:
-        now = self.env._now
+    # ---- stops (resource hooks) -------------------------------------------------------------------------
+    def on_suspend(self) -> None:
         w = self.waiting
         if w is not None and type(w) is tuple:  # waiting for an operator or robot: give up the place in line
             w[0].cancel(w[1])
@@ -823,26 +677,13 @@ class Unit:
             op.release()
             self.held_op = False
         a = self.activity
-        if a == PROCESSING or a == SETUP:
-            if self.pending is not None:
-                self.remaining = self.t_end - now
-                self.pending = None
-            if a == PROCESSING and self.proc_clocks:
-                self._proc_pause()
-        elif a == STARVED:
+        if a == STARVED:
             for b in self.m.inputs:
                 b.unwait(self)
         elif a == BLOCKED and self.dest is not None:
             self.dest.unblock_wait(self)
-        for c in self.op_clocks:
-            if c.pending is not None:
-                c.budget -= now - c.since
-                c.pending = None
 
-    def _resume(self) -> None:
-        for c in self.op_clocks:
-            if c.budget is not None:
-                self._arm(c, c.budget)
+    def on_resume(self) -> None:
         if self.held_op is False:  # the operator left during the stop: wait for one again
             a = self.activity
 
@@ -862,100 +703,21 @@ class Unit:
             fn()
             return
         a = self.activity
-        if a == PROCESSING or a == SETUP:
-            self._show()
-            if a == PROCESSING:
-                self.pending = wake(self.env, self.remaining, self._done_cb)
-                self.t_end = self.env._now + self.remaining
-                if self.proc_clocks:
-                    self._proc_resume(self.remaining)
-            else:
-                self._schedule(self.remaining)
+        if a == PROCESSING:
+            self.show()
+            self.t_end = self.clock.now + self.remaining
+            self.pending = self.clock.after(self.remaining, self._done_cb)
+            if self.proc_clocks:
+                self._proc_resume(self.remaining)
+        elif a == SETUP:
+            self.continue_work()
         elif a == STARVED:
             self._try_start()
         elif a == BLOCKED:
             self._try_push()
 
-    # ---- failure clocks ----------------------------------------------------------------------------
-    def _arm(self, c: _Clock, delay: float) -> None:
-        c.since = self.env._now
-        c.pending = wake(self.env, max(0.0, delay), lambda e, c=c: self._clock_fire(c, e))
-
-    def _clock_fire(self, c: _Clock, ev) -> None:
-        if ev is c.pending:
-            c.pending = None
-            if c.planned and c.basis == "operating" and self.activity in (PROCESSING, SETUP):
-                # preventive maintenance waits for the end of the cycle in hand
-                c.budget = 1
-                self.cyc_clocks.append(c)
-                return
-            self._fail(c)
-
-    def _proc_resume(self, d: float) -> None:
-        now = self.env._now
-        for c in self.proc_clocks:
-            c.since = now
-            if c.budget <= d:
-                self._arm(c, c.budget)
-
-    def _proc_pause(self) -> None:
-        now = self.env._now
-        for c in self.proc_clocks:
-            if c.budget is not None:
-                c.budget -= now - c.since
-                c.since = now
-            c.pending = None
-
-    def _fail(self, c: _Clock) -> None:
-        run = self.m.run
-        if c.planned:
-            c.budget = None
-            c.pending = None
-            if c.basis == "operating" and c in self.cyc_clocks:
-                self.cyc_clocks.remove(c)
-            self.add_stop(PM)
-            crew_job(run, c.crew, c.ttr(), lambda: self._pm_done(c))
-            return
-        ttr = c.ttr()
-        fl = run.failure_log
-        fl.t.append(self.env._now)
-        fl.resource.append(self.rid)
-        fl.profile.append(c.index)
-        fl.ttr.append(ttr)
-        c.budget = None
-        c.pending = None
-        self.add_stop(FAILURE)
-        if c.crew is not None:  # the repair starts when a crew member is free
-            crew_job(run, c.crew, ttr, lambda: self._repaired(c))
-        else:
-            run.at(self.env._now + ttr, lambda ev, c=c: self._repaired(c))
-
-    def _repaired(self, c: _Clock) -> None:
-        c.budget = c.tbf()
-        if c.basis == "calendar":
-            self._arm(c, c.budget)
-        elif c.basis == "processing":
-            c.since = self.env._now
-        self.remove_stop(FAILURE)
-
-    def _pm_done(self, c: _Clock) -> None:
+    def on_maintained(self) -> None:
         self.m.unit_maintained(self)
-        c.budget = c.tbf()
-        if c.basis == "calendar":
-            self._arm(c, c.budget)
-        self.remove_stop(PM)
-
-    def renew(self) -> None:
-        """Failure clocks as good as new: a new time (or count) to the next failure."""
-        now = self.env._now
-        for c in self.clocks:
-            if c.planned or c.budget is None:  # a plan keeps its interval; a failed clock is under repair
-                continue
-            c.budget = c.tbf()
-            c.since = now
-            if c.pending is not None:
-                c.pending = None
-                self._arm(c, c.budget)
 
     # ---- shared helpers: operator pools and robot loaders -----------------------------------------
     def _h_wait(self, pool, then, waiting_code: int = STARVED) -> None:
@@ -973,7 +735,7 @@ class Unit:
         if self.waiting is token:  # queued
             self.waiting = (q, cb, lambda: self._h_wait(pool, then, waiting_code))
             self.activity = waiting_code
-            self._show()
+            self.show()
 
     def _h_begin(self) -> None:
         m = self.m
@@ -1003,8 +765,7 @@ class Unit:
     def _h_got_op_load(self, pool) -> None:
         self.held_op = pool
         d = self.m._op_load
-        run = self.m.run
-        run.at(self.env._now + d, lambda ev, pool=pool: self._h_release_op(pool))
+        self.clock.after(d, lambda ev, pool=pool: self._h_release_op(pool))
         self._h_load()
 
     def _h_release_op(self, pool) -> None:
@@ -1025,7 +786,7 @@ class Unit:
         self.robot_arm, t = r.handle(self, load=True)
         self.h_extra = t  # the load is part of this machine's cycle
         arm = self.robot_arm
-        self.m.run.at(self.env._now + t, lambda ev: r.release(arm))
+        self.clock.after(t, lambda ev: r.release(arm))
         self.robot_arm = -1
         self._start_processing()
 
@@ -1058,9 +819,9 @@ class Unit:
         self.robot_arm, t = r.handle(self, load=False)
         self.unloaded = True
         self.activity = PROCESSING
-        self._show()
-        self.pending = wake(self.env, t, self._done_cb)
-        self.t_end = self.env._now + t
+        self.show()
+        self.pending = self.clock.after(t, self._done_cb)
+        self.t_end = self.clock.now + t
 
 
 register("machine", MachineSpec, Machine)

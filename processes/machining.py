@@ -30,26 +30,25 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from array import array
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import numpy as np
+from pydantic import Field, model_validator
 
 import twin.kernels as K
-from twin.registry import register
+from twin.registry import register, register_operation
+from twin.specs import SpecModel, is_set
 from twin.states import Code, Outcome
-from twin.units import Meters, MetersPerSecond, Pascal, Seconds, Watts
+from twin.units import Meters, MetersPerSecond, Seconds, Watts
 
-from .machine import Machine, MachineSpec, check_step_operations
+from .machine import Machine, MachineSpec
 
-__all__ = ["ToolSpec", "CutSpec", "DynamicsSpec", "QualitySpec", "MachiningSpec", "Machining"]
+__all__ = ["ToolSpec", "TurningCut", "MillingCut", "DrillingCut", "CutSpec", "DynamicsSpec", "QualitySpec", "MachiningSpec",
+           "Machining"]
 
 GOOD, SCRAP = Outcome.GOOD.value, Outcome.SCRAP.value
-
-
-class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+_M = SpecModel
 
 
 class ToolSpec(_M):
@@ -71,6 +70,8 @@ class ToolSpec(_M):
     def _count(self):
         if self.policy == "count" and self.max_parts is None:
             raise ValueError("policy 'count' needs max_parts")
+        if self.policy == "wear" and self.max_parts is not None:
+            raise ValueError("max_parts is only used with policy: count")
         if self.tool_material not in K.TAYLOR_TOOLS and (self.taylor_n is None or self.taylor_C is None):
             raise ValueError(f"unknown tool_material {self.tool_material!r} (known: {', '.join(K.TAYLOR_TOOLS)}); or give taylor_n and taylor_C")
         return self
@@ -82,33 +83,54 @@ class ToolSpec(_M):
         return n, K.taylor_C_si(c, n)
 
 
-class CutSpec(_M):
-    type: Literal["turning", "milling", "drilling"]
-    tool: str
-    material: str
-    vc: MetersPerSecond = Field(gt=0)
-    f: Meters | None = Field(default=None, gt=0, description="feed per revolution (turning, drilling)")
-    fz: Meters | None = Field(default=None, gt=0, description="feed per tooth (milling)")
-    ap: Meters | None = Field(default=None, gt=0, description="depth of cut (turning), axial depth (milling)")
-    ae: Meters | None = Field(default=None, gt=0, description="radial engagement (milling)")
-    length: Meters | None = Field(default=None, ge=0)
-    diameter: Meters | None = Field(default=None, gt=0, description="workpiece diameter (turning)")
-    cutter_diameter: Meters | None = Field(default=None, gt=0)
+class _Cut0(_M):
+    tool: str = Field(description="a tool of the station's magazine")
+    material: str = Field(description="work material (twin.kernels.MATERIALS)")
+    vc: MetersPerSecond = Field(gt=0, description="cutting speed, e.g. '200 m/min'")
+    finishing: bool = Field(default=False, description="this cut sets the part's surface and size (default: the last cut)")
+
+
+class TurningCut(_Cut0):
+    """A longitudinal turning pass (Kienzle force, t = L / (f n))."""
+
+    type: Literal["turning"]
+    f: Meters = Field(gt=0, description="feed per revolution")
+    ap: Meters = Field(gt=0, description="depth of cut")
+    length: Meters = Field(ge=0)
+    diameter: Meters = Field(gt=0, description="workpiece diameter")
+
+
+class MillingCut(_Cut0):
+    """A milling pass (mean Kienzle force over the engagement)."""
+
+    type: Literal["milling"]
+    fz: Meters = Field(gt=0, description="feed per tooth")
+    ap: Meters = Field(gt=0, description="axial depth")
+    ae: Meters = Field(gt=0, description="radial engagement")
+    length: Meters = Field(ge=0)
+    cutter_diameter: Meters = Field(gt=0)
     teeth: int = Field(default=4, ge=1)
-    depth: Meters | None = Field(default=None, gt=0, description="hole depth (drilling)")
-    point_angle_deg: float = Field(default=118.0, gt=0, lt=180)
-    finishing: bool = Field(default=False, description="this cut sets the part's surface and size")
 
     @model_validator(mode="after")
-    def _fields(self):
-        need = {"turning": ("f", "ap", "length", "diameter"), "milling": ("fz", "ap", "ae", "length", "cutter_diameter"),
-                "drilling": ("f", "cutter_diameter", "depth")}[self.type]
-        missing = [n for n in need if getattr(self, n) is None]
-        if missing:
-            raise ValueError(f"a {self.type} cut needs {', '.join(missing)}")
-        if self.type == "milling" and self.ae > self.cutter_diameter:
+    def _ae(self):
+        if self.ae > self.cutter_diameter:
             raise ValueError("ae exceeds the cutter diameter")
         return self
+
+
+class DrillingCut(_Cut0):
+    """A drilled hole (two-lip drill)."""
+
+    type: Literal["drilling"]
+    f: Meters = Field(gt=0, description="feed per revolution")
+    cutter_diameter: Meters = Field(gt=0)
+    depth: Meters = Field(gt=0, description="hole depth")
+    point_angle_deg: float = Field(default=118.0, gt=0, lt=180)
+
+
+CutSpec = TurningCut | MillingCut | DrillingCut
+for _op in (TurningCut, MillingCut, DrillingCut):
+    register_operation(_op)
 
 
 class DynamicsSpec(_M):
@@ -140,27 +162,75 @@ class MachiningSpec(MachineSpec):
     dynamics: DynamicsSpec | None = None
     quality: QualitySpec = Field(default_factory=QualitySpec)
 
-    def tag_names(self) -> tuple[str, ...]:
-        return self.TAGS + ("tool_changes", "tool_wear_max", "breakages", "spindle_load_pct", "spindle_speed_rpm",
-                            "vibration_rms", "tool_vb_mm")
+    RECORDABLE: ClassVar[bool] = True
+    TAGS: ClassVar[tuple[str, ...]] = MachineSpec.TAGS + ("tool_changes", "tool_wear_max", "breakages", "spindle_load_pct",
+                                                          "spindle_speed_rpm", "vibration_rms", "tool_vb_mm")
+
+    def computes(self, step) -> bool:
+        return step.operations is not None
+
+    def features(self, sc, step) -> dict[str, str]:
+        """Per part, after a step with operations: Ra of the finishing cut [m], flank wear of its
+        tool [m], stable (1) or chattering (0), broken tool (1/0), and the deviation of the
+        finished diameter [m] when the finishing cut is a turning cut."""
+        if not step.operations:
+            return {}
+        out = {"ra": "arithmetic mean roughness of the finished surface [m]", "vb": "flank wear of the finishing tool [m]",
+               "stable": "1 if every cut was stable (no chatter), else 0", "broken": "1 if a tool broke in the part, else 0"}
+        if _finishing(step.operations).type == "turning":
+            out["diameter"] = "deviation of the finished diameter from nominal [m] (wear and thermal growth)"
+        return out
 
     def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
-        def cut_checks(cut, path, pname):
-            errs = []
-            if cut.tool not in self.tools:
-                errs.append((f"{path}.tool", f"tool {cut.tool!r} is not in station {name!r}'s magazine ({', '.join(self.tools)})"))
-            if cut.material not in K.MATERIALS:
-                errs.append((f"{path}.material", f"unknown material {cut.material!r} (known: {', '.join(sorted(K.MATERIALS))})"))
-            else:
-                fc, pc = _force_power(cut, self.tools.get(cut.tool, ToolSpec()))
-                if pc / self.efficiency > self.rated_power:
-                    errs.append((path, f"needs {pc / self.efficiency / 1e3:.1f} kW at the spindle, above {name!r}'s rated {self.rated_power / 1e3:.1f} kW"))
-            return errs
+        errs = super().cross_check(name, sc)
+        used_tools, turned, switches, breakable = set(), False, False, False
+        for _p, pname, i, step in sc.visits(name):
+            path = f"products.{pname}.routing[{i}].operations"
+            if not step.operations:
+                continue
+            prev = None
+            for j, cut in enumerate(step.operations):
+                if cut.type not in ("turning", "milling", "drilling"):
+                    errs.append((f"{path}[{j}].type", f"station {name!r} ({self.kind}) cuts metal: turning, milling or drilling, "
+                                                      f"not {cut.type}"))
+                    continue
+                used_tools.add(cut.tool)
+                if prev is not None and prev != cut.tool:
+                    switches = True
+                prev = cut.tool
+                tool = self.tools.get(cut.tool)
+                if tool is None:
+                    errs.append((f"{path}[{j}].tool", f"tool {cut.tool!r} is not in station {name!r}'s magazine ({', '.join(self.tools)})"))
+                else:
+                    breakable |= tool.breakage_rate > 0
+                if cut.material not in K.MATERIALS:
+                    errs.append((f"{path}[{j}].material", f"unknown material {cut.material!r} (known: {', '.join(sorted(K.MATERIALS))})"))
+                else:
+                    fc, pc = _force_power(cut, tool or ToolSpec())
+                    if pc / self.efficiency > self.rated_power:
+                        errs.append((f"{path}[{j}]", f"needs {pc / self.efficiency / 1e3:.1f} kW at the spindle, above {name!r}'s "
+                                                     f"rated {self.rated_power / 1e3:.1f} kW"))
+            turned |= _finishing(step.operations).type == "turning"
+        if used_tools:
+            for t in self.tools:
+                if t not in used_tools:
+                    errs.append((f"stations.{name}.tools.{t}", "is not used by any cut on this station"))
+            if is_set(self, "tool_index") and not switches:
+                errs.append((f"stations.{name}.tool_index", "is not used: no process plan here changes tools"))
+            if is_set(self, "breakage_repair") and not breakable:
+                errs.append((f"stations.{name}.breakage_repair", "is not used: no tool here has a breakage_rate"))
+            if not turned:
+                for key in ("diameter_tol", "thermal_dT"):
+                    if is_set(self.quality, key):
+                        errs.append((f"stations.{name}.quality.{key}", "is not used: no finishing cut here is a turning cut "
+                                                                        "(no finished diameter)"))
+        return errs
 
-        return check_step_operations(CutSpec, name, self, sc, cut_checks)
 
-    def base_process_time(self):
-        return None
+def _finishing(cuts):
+    """The cut that sets the part's surface and size: the last one marked ``finishing``, else the last."""
+    marked = [c for c in cuts if c.finishing]
+    return marked[-1] if marked else cuts[-1]
 
 
 def _force_power(cut: CutSpec, tool: ToolSpec) -> tuple[float, float]:
@@ -211,9 +281,13 @@ class _Cut:
             self.stable = bool(K.is_stable(self.spindle_hz, depth, dyn.k, dyn.zeta, dyn.fn, ks, 0.0, teeth))
         else:
             self.stable = True
-        self.diameter = cut.diameter or 0.0
+        self.diameter = cut.diameter if cut.type == "turning" else 0.0
         self.finishing = cut.finishing
         self.energy = pc * self.time
+
+
+def _finishing_cut(cuts: list[_Cut]) -> _Cut:
+    return next(c for c in reversed(cuts) if c.finishing)
 
 
 _machined_part = K.part.machined_part
@@ -228,19 +302,20 @@ class Machining(Machine):
         self.tool_names = list(spec.tools)
         self.plans: dict[tuple[int, int], list[_Cut]] = {}
         sc = run.scenario
-        for p, pname in enumerate(run.products):
-            for i, step in enumerate(sc.products[pname].routing):
-                if name in step.members(sc.groups) and step.operations:
-                    cuts = []
-                    for op in step.operations:
-                        c = CutSpec.model_validate(op)
-                        cuts.append(_Cut(c, self.tool_names.index(c.tool), spec.tools[c.tool], spec.dynamics))
-                    if not any(c.finishing for c in cuts):
-                        cuts[-1].finishing = True
-                    self.plans[(p, i)] = cuts
+        for p, pname, i, step in sc.visits(name):
+            if step.operations:
+                cuts = []
+                for c in step.operations:
+                    cuts.append(_Cut(c, self.tool_names.index(c.tool), spec.tools[c.tool], spec.dynamics))
+                if not any(c.finishing for c in cuts):
+                    cuts[-1].finishing = True
+                self.plans[(p, i)] = cuts
         super().__init__(run, name, spec)
-        for key, cuts in self.plans.items():
-            self.pri[key] = self.nominal_cycle(cuts)  # PRI: cycle with new tools, no replacements
+        self._turned = {key: _finishing_cut(cuts).diameter > 0 for key, cuts in self.plans.items()}
+        for p, _pname, i, step in sc.visits(name):
+            if (p, i) in self.plans:  # PRI: the step's or station's ideal cycle time, else the cycle with new tools
+                given = step.ideal_cycle_time or spec.ideal_cycle_time
+                self.pri[(p, i)] = float(given) if given is not None else self.nominal_cycle(self.plans[(p, i)])
         n_units, n_tools = spec.capacity, len(self.tool_names)
         self.tool_frac = np.zeros((n_units, n_tools))  # life fraction used, per unit and tool
         self.tool_parts = np.zeros((n_units, n_tools), dtype=np.int64)
@@ -326,7 +401,7 @@ class Machining(Machine):
         if n == len(self._rec):
             self._rec = np.concatenate([self._rec, np.zeros_like(self._rec)])
         self._ui, broken_at, ra, dev, d, changes = _machined_part(
-            self.tool_frac, self.tool_parts, k, cuts, pol, fin_arr, self.env._now, part.id, nominal, self._t_repl,
+            self.tool_frac, self.tool_parts, k, cuts, pol, fin_arr, self.clock.now, part.id, nominal, self._t_repl,
             self.feed_override, cut_time, e, stable_f, self._ubuf, self._ui, self._rec, n)
         self._n_rec = n + 1
         self.tool_changes += changes
@@ -335,14 +410,17 @@ class Machining(Machine):
         if broken_at >= 0:
             self.breakages += 1
             self._schedule_breakage(unit, broken_at / self.feed_override)
-        part.data = (ra, dev, stable, broken_at >= 0)
+        rec = {"ra": ra, "vb": float(self._rec[n, 7]), "stable": 1.0 if stable else 0.0, "broken": 1.0 if broken_at >= 0 else 0.0}
+        if self._turned[key]:
+            rec["diameter"] = dev
+        self.run.record_features(part, self.name, rec)
         return d
 
     def _record_cuts(self, key, rows, frac, k, pid) -> None:
         """Timing and state of each cut of the part starting now (for the signal recording);
         cut times assume the cycle runs without interruption."""
         rec = self.recording
-        now = self.env._now
+        now = self.clock.now
         if now < rec.start or (rec.stop is not None and now >= rec.stop):
             return
         s = self.spec
@@ -362,6 +440,21 @@ class Machining(Machine):
 
         return signal_features(self)
 
+    def tables(self) -> dict:
+        """``physics_<name>`` (one row per part) and, when recorded, ``signals_<name>`` (and ``_raw``)."""
+        out = {}
+        phys = self.physics_table()
+        if phys is not None:
+            out[f"physics_{self.name}"] = phys
+        if self.recording is not None:
+            sig = self.signals_table()
+            if sig is not None:
+                feats, raw = sig
+                out[f"signals_{self.name}"] = feats
+                if raw is not None:
+                    out[f"signals_{self.name}_raw"] = raw
+        return out
+
     def unit_maintained(self, unit) -> None:
         """Maintenance renews the failure clocks and puts new tools in the unit's magazine
         (each worn tool counts as a tool change)."""
@@ -375,27 +468,17 @@ class Machining(Machine):
             used[j] = 0
 
     def _schedule_breakage(self, unit, after: float) -> None:
-        run = self.run
+        """The tool breaks ``after`` seconds into the cycle: a failure of the unit (profile index
+        = number of failure profiles) for ``breakage_repair``."""
         idx = len(self.spec.failures)
-
-        def fail(ev):
-            fl = run.failure_log
-            fl.t.append(self.env._now)
-            fl.resource.append(unit.rid)
-            fl.profile.append(idx)
-            fl.ttr.append(self.spec.breakage_repair)
-            unit.add_stop(Code.FAILURE.value)
-            run.at(self.env._now + self.spec.breakage_repair, lambda e: unit.remove_stop(Code.FAILURE.value))
-
-        run.at(self.env._now + after, fail)
+        self.clock.after(after, lambda ev: unit.fail_for(self.spec.breakage_repair, idx))
 
     def outcome(self, part, unit) -> int:
-        d = part.data
-        if d is not None:
-            ra, dev, stable, broken = d
-            if broken or ra > self._ra_max or abs(dev) > self._dev_max:
+        rec = part.feature_record(part.step) if (part.product, part.step) in self.plans else None
+        if rec is not None:
+            if rec["broken"] or rec["ra"] > self._ra_max or abs(rec.get("diameter", 0.0)) > self._dev_max:
                 return SCRAP
-            if not stable and self.spec.dynamics is not None and self._u() < self.spec.dynamics.chatter_scrap:
+            if not rec["stable"] and self.spec.dynamics is not None and self._u() < self.spec.dynamics.chatter_scrap:
                 return SCRAP
         return GOOD if self._q is None else super().outcome(part, unit)
 
@@ -414,7 +497,7 @@ class Machining(Machine):
         if cuts is None:
             return noise, 0.0, None, None
         s = self.spec
-        el = (self.env._now - u.t_start) * self.feed_override - s.load_unload
+        el = (self.clock.now - u.t_start) * self.feed_override - s.load_unload
         cur = None
         for c in cuts:
             el -= s.rapid

@@ -24,7 +24,7 @@ class Source:
 
     def __init__(self, run, name: str, release, products: list[int]):
         self.run = run
-        self.name = name
+        self.name = self.station_name = name
         self.release = release
         self.products = products
         self.kind = release.kind
@@ -38,6 +38,7 @@ class Source:
         self.dest = None
         self.count = 0
         self.held = False
+        self._waiting: list = []  # stations waiting for a saturated source held by a command
 
     # ---- saturated: acts as an always-full input buffer -------------------------------------
     def _product(self) -> int:
@@ -57,14 +58,17 @@ class Source:
     def peek(self):
         return None if self.held else _SOURCE_HEAD
 
+    def queued(self):
+        """Parts waiting here for a station to take them: none (a saturated source makes them on
+        demand; released orders and arrivals wait in the first buffer)."""
+        return ()
+
     def wait(self, consumer) -> None:
-        self._waiting = getattr(self, "_waiting", [])
         self._waiting.append(consumer)
 
     def unwait(self, consumer) -> None:
-        w = getattr(self, "_waiting", [])
-        if consumer in w:
-            w.remove(consumer)
+        if consumer in self._waiting:
+            self._waiting.remove(consumer)
 
     def free(self) -> float:
         return 0.0
@@ -74,7 +78,7 @@ class Source:
         self.held = held
         if not held:
             if self.kind == "saturated":
-                waiting, self._waiting = getattr(self, "_waiting", []), []
+                waiting, self._waiting = self._waiting, []
                 for c in waiting:
                     c.receive(self.get())
             else:
@@ -97,7 +101,7 @@ class Source:
         self.backlog.append(self.run.new_part(self._product()))
         self._push()
         if lim is None or self.count < lim:
-            self.run.at(self.run.env._now + self._ia(), self._arrive)
+            self.run.at(self.run.clock.now + self._ia(), self._arrive)
 
     def _order(self, o) -> None:
         p = self.run.product_index[o.product]

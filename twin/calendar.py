@@ -1,14 +1,22 @@
-"""Shift calendar: weekly shift pattern, breaks and planned maintenance windows.
+"""Shift calendar: weekly shift pattern, breaks, holidays, shutdowns and planned maintenance windows.
 
-Simulation time 0 is the weekday and clock time given by ``calendar.start`` (default
-Monday 00:00). The calendar yields, for a horizon, the merged intervals during which the plant
-is off shift, on a break, or (per station) in planned maintenance. These feed the ISO 22400
-time elements: POT = horizon minus off-shift time; PDOT = breaks + planned maintenance inside
-shifts; PBT = POT - PDOT.
+Simulation time 0 is the moment ``calendar.start`` names: a weekday and clock time
+(``mon 06:00``, the default being Monday 00:00) or a date and time (``2026-11-30 06:00``). With
+a date, ``holidays`` (whole days) and ``shutdowns`` (date ranges, both days included) close
+the plant. The calendar yields, for a horizon, the merged intervals during which the plant is
+off shift (outside its shifts, or closed), on a break, or (per station) in planned maintenance.
+These feed the ISO 22400 time elements: POT = horizon minus off-shift time; PDOT = breaks +
+planned maintenance inside shifts; PBT = POT - PDOT.
+
+Stations that keep other hours (an unattended furnace, a three-shift bottleneck in a two-shift
+plant) name a working-time pattern of the scenario's ``calendars`` (:class:`WorkingTime`):
+its own shifts and breaks on the plant's clock, and the plant's holidays and shutdowns unless it
+lists its own.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from typing import Literal
@@ -17,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .units import Seconds
 
-__all__ = ["Calendar", "Shift", "Break", "MaintenanceWindow", "merge", "intersect", "complement"]
+__all__ = ["Calendar", "WorkingTime", "Shift", "Break", "Shutdown", "MaintenanceWindow", "merge", "intersect", "complement"]
 
 DAY = 86400.0
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -36,7 +44,7 @@ def clock_seconds(text: str) -> float:
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
 
 class Shift(_M):
@@ -80,24 +88,97 @@ class MaintenanceWindow(_M):
         return self
 
 
+class Shutdown(_M):
+    """The plant (or the stations on a working-time pattern) closed from ``from`` to ``to``, both days included."""
+
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.to < self.from_:
+            raise ValueError(f"to ({self.to}) is before from ({self.from_})")
+        return self
+
+
+def _parse_start(v: str) -> tuple[float, dt.datetime | None]:
+    """(seconds after Monday 00:00 of its week, the date-time or None) of a calendar start."""
+    text = str(v).strip()
+    parts = text.split()
+    if len(parts) == 2 and parts[0].lower() in WEEKDAYS:
+        return WEEKDAYS.index(parts[0].lower()) * DAY + clock_seconds(parts[1]), None
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"expected a weekday and time ('mon 06:00') or a date and time ('2026-11-30 06:00'), got {v!r}") from None
+    if when.tzinfo is not None:
+        raise ValueError(f"give the plant's local time without a time zone, got {v!r}")
+    return when.weekday() * DAY + when.hour * 3600.0 + when.minute * 60.0 + when.second, when
+
+
+class WorkingTime(_M):
+    """A working-time pattern for stations that keep other hours than the plant (``calendars``).
+    Empty ``shifts``: around the clock. ``holidays`` / ``shutdowns``: the plant's unless given."""
+
+    shifts: list[Shift] = Field(default_factory=list, description="empty: around the clock")
+    breaks: list[Break] = Field(default_factory=list)
+    holidays: list[dt.date] | None = Field(default=None, description="whole days closed; default: the plant's")
+    shutdowns: list[Shutdown] | None = Field(default=None, description="closed date ranges; default: the plant's")
+
+
 class Calendar(_M):
-    start: str = Field(default="mon 00:00", description="weekday and clock time at sim time 0")
+    start: str = Field(default="mon 00:00", description="sim time 0: weekday and clock time ('mon 06:00') or date and time ('2026-11-30 06:00')")
     shifts: list[Shift] = Field(default_factory=list, description="empty: the plant runs around the clock")
     breaks: list[Break] = Field(default_factory=list)
+    holidays: list[dt.date] = Field(default_factory=list, description="whole days the plant is closed (needs a dated start)")
+    shutdowns: list[Shutdown] = Field(default_factory=list, description="closed date ranges, both days included (needs a dated start)")
     maintenance: list[MaintenanceWindow] = Field(default_factory=list)
 
     @field_validator("start")
     @classmethod
     def _start(cls, v: str) -> str:
-        parts = v.split()
-        if len(parts) != 2 or parts[0].lower() not in WEEKDAYS:
-            raise ValueError(f"expected e.g. 'mon 06:00', got {v!r}")
-        clock_seconds(parts[1])
+        _parse_start(v)
         return v
 
+    @model_validator(mode="after")
+    def _dated(self):
+        if (self.holidays or self.shutdowns) and self.start_datetime() is None:
+            raise ValueError("holidays and shutdowns need a dated start, e.g. start: '2026-11-30 06:00'")
+        return self
+
     def offset(self) -> float:
-        day, clock = self.start.split()
-        return WEEKDAYS.index(day.lower()) * DAY + clock_seconds(clock)
+        """Seconds from Monday 00:00 of the start's week to sim time 0."""
+        return _parse_start(self.start)[0]
+
+    def start_datetime(self) -> dt.datetime | None:
+        """The date-time of sim time 0, when the start is dated."""
+        return _parse_start(self.start)[1]
+
+    def with_pattern(self, w: WorkingTime) -> "Calendar":
+        """This calendar's clock (start) with the shifts and breaks of ``w``; closures are ``w``'s or these."""
+        return Calendar.model_construct(
+            start=self.start, shifts=list(w.shifts), breaks=list(w.breaks),
+            holidays=list(self.holidays if w.holidays is None else w.holidays),
+            shutdowns=list(self.shutdowns if w.shutdowns is None else w.shutdowns), maintenance=[])
+
+    def closures(self, horizon: float | None = None) -> list[tuple[float, float]]:
+        """Holidays and shutdowns as sim-time intervals (clipped to [0, horizon] when given)."""
+        t0 = self.start_datetime()
+        if t0 is None or not (self.holidays or self.shutdowns):
+            return []
+        out = []
+
+        def at(day: dt.date) -> float:
+            return (dt.datetime.combine(day, dt.time()) - t0).total_seconds()
+
+        for d in self.holidays:
+            out.append((at(d), at(d) + DAY))
+        for sd in self.shutdowns:
+            out.append((at(sd.from_), at(sd.to) + DAY))
+        hi = math.inf if horizon is None else horizon
+        return merge(out, 0.0, hi)
 
     def _weekly(self, horizon: float, items) -> list[tuple[float, float]]:
         off = self.offset()
@@ -112,14 +193,19 @@ class Calendar(_M):
 
     def on_shift(self, horizon: float) -> list[tuple[float, float]]:
         if not self.shifts:
-            return [(0.0, horizon)] if horizon > 0 else []
-        items = []
-        for s in self.shifts:
-            a, b = clock_seconds(s.start), clock_seconds(s.end)
-            if b <= a:
-                b += DAY
-            items.append((a, b, s.days))
-        return self._weekly(horizon, items)
+            on = [(0.0, horizon)] if horizon > 0 else []
+        else:
+            items = []
+            for s in self.shifts:
+                a, b = clock_seconds(s.start), clock_seconds(s.end)
+                if b <= a:
+                    b += DAY
+                items.append((a, b, s.days))
+            on = self._weekly(horizon, items)
+        closed = self.closures(horizon)
+        if closed:
+            on = intersect(on, complement(closed, 0.0, horizon))
+        return on
 
     def off_shift(self, horizon: float) -> list[tuple[float, float]]:
         return complement(self.on_shift(horizon), 0.0, horizon)

@@ -75,48 +75,49 @@ def _run_with_progress(run, show: bool):
 
 
 def kpi_table(kpis: dict, title: str = "KPIs"):
+    """The line and station tables, in the units people read (%, min, h, kWh, parts/h), from
+    the KPI registry (:mod:`twin.kpidefs`)."""
+    from rich.markup import escape
     from rich.table import Table
 
+    from .kpidefs import fmt, kpi
+
     line = kpis["line"]
-
-    def f(v, fmt="{:.3f}"):
-        return "-" if v is None else (fmt.format(v) if isinstance(v, float) else str(v))
-
-    from rich.markup import escape
-
-    t = Table(title=f"{escape(title)}: line", show_header=False)
+    L = lambda name: fmt("line", name, line.get(name), unit=True)
+    t = Table(title=f"{escape(title)}: line", show_header=False,
+              caption="OEE = A x E x QR of the pacing step (largest planned load; ISO 22400-2), "
+                      "QR at the line's exit. See docs/kpis.md.", caption_justify="left")
     rows = [
-        ("parts completed", f(line["parts_completed"])),
-        ("throughput [parts/h]", f(line["throughput_per_hour"], "{:.2f}")),
-        ("OEE", f(line["oee"])),
-        ("quality ratio", f(line["quality_ratio"])),
-        ("WIP mean", f(line["wip_mean"], "{:.2f}")),
-        ("lead time mean / p95 [min]", f"{f(_min(line['lead_time_mean_s']), '{:.1f}')} / {f(_min(line['lead_time_p95_s']), '{:.1f}')}"),
-        ("scrapped", f(line["parts_scrapped"])),
-        ("energy per good part [kWh]", f(None if line["energy_per_good_part_J"] is None else line["energy_per_good_part_J"] / 3.6e6, "{:.3f}")),
-        ("bottleneck", f(line["bottleneck"])),
+        ("parts completed (good)", L("parts_completed")),
+        ("throughput", L("throughput_per_hour")),
+        ("OEE", L("oee")),
+        ("  availability A = APT/PBT", f"{L('availability')}  (of {line.get('pacing_station') or '-'})"),
+        ("  effectiveness E", L("effectiveness")),
+        ("  quality ratio QR", L("quality_ratio")),
+        ("WIP mean [parts]", fmt("line", "wip_mean", line.get("wip_mean"))),
+        ("lead time mean / p95", f"{L('lead_time_mean_s')} / {L('lead_time_p95_s')}"),
+        ("scrapped", L("parts_scrapped")),
+        ("energy per good part", L("energy_per_good_part_J")),
+        ("bottleneck (active periods)", str(line.get("bottleneck") or "-")),
     ]
-    from rich.markup import escape
-
     for a, b in rows:
         t.add_row(escape(a), escape(b))
+    for f in line.get("flags") or []:
+        t.add_row("note", escape(f))
     st = Table(title=f"{escape(title)}: stations (* bottleneck)")
-    cols = ["station", "A", "E", "QR", "OEE", "util", "blocked", "starved", "down", "MTBF h", "MTTR min", "kWh"]
-    for c in cols:
-        st.add_column(c, justify="right" if c != "station" else "left")
+    cols = [("station", None), ("availability", "A"), ("effectiveness", "E"), ("quality_ratio", "QR"), ("oee", "OEE"),
+            ("utilization", "util"), ("setup_share", "setup"), ("blocked_share", "blocked"), ("starved_share", "starved"),
+            ("down_share", "down"), ("mtbf_s", "MTBF"), ("mttr_s", "MTTR"), ("energy_J", "energy")]
+    for key, label in cols:
+        if key == "station":
+            st.add_column("station", justify="left")
+        else:
+            d = kpi("stations", key).display
+            st.add_column(escape(f"{label} [{d}]") if d else label, justify="right")
     for name, k in kpis["stations"].items():
         mark = " *" if name == line["bottleneck"] else ""
-        st.add_row(
-            escape(name) + mark, f(k["availability"]), f(k["effectiveness"]), f(k["quality_ratio"]), f(k["oee"]),
-            f(k["utilization"]), f(k["blocked_share"]), f(k["starved_share"]), f(k["down_share"]),
-            f(None if k["mtbf_s"] is None else k["mtbf_s"] / 3600, "{:.1f}"), f(None if k["mttr_s"] is None else k["mttr_s"] / 60, "{:.1f}"),
-            f(k["energy_kWh"], "{:.1f}"),
-        )
+        st.add_row(escape(name) + mark, *[fmt("stations", key, k.get(key)) for key, _ in cols[1:]])
     return t, st
-
-
-def _min(v):
-    return None if v is None else v / 60.0
 
 
 def _load(path: Path, seed, horizon, warmup=None):

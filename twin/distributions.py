@@ -26,7 +26,7 @@ BLOCK = 512
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
 
 class Constant(_Dist):
@@ -71,7 +71,7 @@ class Triangular(_Dist):
 class Exponential(_Dist):
     dist: Literal["exponential"]
     mean_: Seconds = Field(alias="mean", gt=0)
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, populate_by_name=True)
 
     def mean(self) -> float:
         return self.mean_
@@ -83,7 +83,7 @@ class Normal(_Dist):
     dist: Literal["normal"]
     mean_: Seconds = Field(alias="mean", gt=0)
     sd: Seconds = Field(ge=0)
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, populate_by_name=True)
 
     def mean(self) -> float:
         return self.mean_
@@ -95,7 +95,7 @@ class Lognormal(_Dist):
     dist: Literal["lognormal"]
     mean_: Seconds = Field(alias="mean", gt=0)
     sd: Seconds = Field(gt=0)
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, populate_by_name=True)
 
     def mean(self) -> float:
         return self.mean_
@@ -112,7 +112,7 @@ class Gamma(_Dist):
     shape: float = Field(gt=0)
     scale: Seconds | None = Field(default=None, gt=0)
     mean_: Seconds | None = Field(default=None, alias="mean", gt=0)
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
     def _one(self):
@@ -133,7 +133,7 @@ class Erlang(_Dist):
     dist: Literal["erlang"]
     k: int = Field(ge=1)
     mean_: Seconds = Field(alias="mean", gt=0)
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, populate_by_name=True)
 
     def mean(self) -> float:
         return self.mean_

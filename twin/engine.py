@@ -13,6 +13,7 @@ wait in the buffer's waiting lists and are called back when a part or space appe
 from __future__ import annotations
 
 import math
+from collections import deque
 from heapq import heappop, heappush
 from typing import Any, Callable
 
@@ -21,13 +22,13 @@ from simpy.core import NORMAL
 
 from .calendar import Calendar
 from .pools import build_pools, new_pool_log
-from .log import CommandLog, FailureLog, LevelLog, OpsLog, PartLog, StateLog
+from .log import CommandLog, FailureLog, FeatureLog, LevelLog, OpsLog, PartLog, StateLog
 from .registry import registry
 from .scenario import ScenarioBase, parse_scenario
 from .states import Code, PartEvent
 from .streams import RandomStreams
 
-__all__ = ["Run", "Part", "simulate", "wake"]
+__all__ = ["Run", "Part", "Clock", "simulate", "wake"]
 
 class Wake(simpy.events.Timeout):
     """A SimPy timeout whose only job is to call one callback: created without the generic
@@ -41,24 +42,75 @@ class Wake(simpy.events.Timeout):
 _new = object.__new__
 
 
-def wake(env: simpy.Environment, delay: float, callback) -> simpy.Event:
-    """Schedule ``callback(event)`` after ``delay`` as one already-triggered SimPy event.
+class Clock(simpy.Environment):
+    """The run's simulation clock: a SimPy environment with the few calls process models need.
 
-    Equivalent to ``Timeout(env, delay).callbacks.append(callback)`` without the generic
-    constructor's checks; it relies on SimPy 4's scheduler layout (``_queue`` heap of
-    ``(time, priority, id, event)`` and the ``_eid`` counter), pinned in pyproject.
+    This module is the only one that touches SimPy's internals (the ``_queue`` heap of
+    ``(time, priority, id, event)``, the ``_eid`` counter, ``_now``); process kinds use
+
+    * ``now``: the simulated time [s] (a plain attribute, kept by the engine's loop);
+    * :meth:`after` / :meth:`at`: call ``callback(event)`` after a delay / at a time, as one
+      already-triggered SimPy event (``event`` is the handle a model keeps to recognise, or
+      abandon, its pending wake-up);
+    * :meth:`soon`: run ``fn()`` once the caller's work is done, at the same simulated time
+      (hand-over between stations: a long blocked line frees up iteratively, not as nested calls).
+
+    ``tests/core/test_engine.py`` pins the SimPy layout this relies on.
     """
-    ev = _new(Wake)
-    ev.env = env
-    ev.callbacks = [callback]
-    heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), ev))
-    return ev
+
+    now: float = 0.0  # plain attribute (SimPy's ``now`` is a read-only property)
+
+    def __init__(self) -> None:
+        self._soon: deque = deque()
+        self._draining = False
+        super().__init__()
+
+    # SimPy's own code reads and writes ``_now``; both names are the same value
+    @property
+    def _now(self) -> float:  # type: ignore[override]
+        return self.now
+
+    @_now.setter
+    def _now(self, t: float) -> None:
+        self.now = t
+
+    def after(self, delay: float, callback) -> simpy.Event:
+        """Call ``callback(event)`` after ``delay`` [s] (>= 0); returns the event."""
+        ev = _new(Wake)
+        ev.env = self
+        ev.callbacks = [callback]
+        heappush(self._queue, (self.now + delay, NORMAL, next(self._eid), ev))
+        return ev
+
+    def at(self, t: float, callback) -> simpy.Event:
+        """Call ``callback(event)`` at absolute time ``t`` (now if ``t`` has passed)."""
+        return self.after(max(0.0, t - self.now), callback)
+
+    def soon(self, fn) -> None:
+        """Run ``fn()`` now if nothing else of this kind is running, else right after it (FIFO).
+        Work queued here never nests: a chain of hand-overs up a blocked line of any length runs
+        as a loop at one simulated time."""
+        self._soon.append(fn)
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            q = self._soon
+            while q:
+                q.popleft()()
+        finally:
+            self._draining = False
+
+
+def wake(env: Clock, delay: float, callback) -> simpy.Event:
+    """``env.after(delay, callback)`` (kept for process models written before the clock API)."""
+    return env.after(delay, callback)
 
 
 class Part:
     """A workpiece moving through its routing."""
 
-    __slots__ = ("id", "product", "step", "t_release", "t_enter", "due", "reworks", "data")
+    __slots__ = ("id", "product", "step", "t_release", "t_enter", "due", "reworks", "records")
 
     def __init__(self, pid: int, product: int, t: float, due: float = math.inf):
         self.id = pid
@@ -68,7 +120,12 @@ class Part:
         self.t_enter = t
         self.due = due
         self.reworks = 0
-        self.data: dict | None = None  # per-part attributes set by process models (features, wear, ...)
+        self.records: dict[int, dict[str, float]] | None = None  # routing step -> features its station recorded
+
+    def feature_record(self, step: int) -> dict[str, float] | None:
+        """What the station of routing ``step`` recorded on this part (None if nothing)."""
+        r = self.records
+        return None if r is None else r.get(step)
 
 
 class Run:
@@ -88,7 +145,7 @@ class Run:
         self.replication = int(replication)
         self.horizon = float(scenario.horizon)
         self.warmup = float(scenario.warmup)
-        self.env = simpy.Environment()
+        self.env = self.clock = Clock()
         self.streams = RandomStreams(self.seed, self.replication)
         self.state_log = StateLog()
         self.ops_log = OpsLog()
@@ -96,6 +153,7 @@ class Run:
         self.level_log = LevelLog()
         self.failure_log = FailureLog()
         self.command_log = CommandLog()
+        self.feature_log = FeatureLog()
         self.resources: list[tuple[str, str]] = []  # rid -> (resource name, station name)
         self.buffer_names: list[str] = []
         self.products = list(scenario.products)
@@ -109,11 +167,16 @@ class Run:
         self.buffers: dict[str, Any] = {}
         self._implicit: dict[tuple, Any] = {}
         self._dest: dict[tuple[int, int, str], Any] = {}
+        self._dest_of: dict[str, dict[int, Any]] = {}  # station -> its distinct destinations
         self._finished = False
         self.routes: dict[int, str] = {}  # part id -> station it must go to next (`route` command)
+        self.live_parts: dict[int, Part] = {}  # released parts not yet completed or scrapped
+        self.command_owners: dict[str, str] = {}  # target -> the source that writes it (one writer per target)
+        self.command_held: set[str] = set()  # stations held by a command
         self.pool_names: list[tuple[str, str, int]] = []  # crews, operator pools, robots, vehicles
         self.pool_log = new_pool_log()
         self.extra_rules: list = []  # rules process kinds add (condition-based maintenance)
+        self.extra_tables: dict = {}  # name -> Arrow table, copied into the result
         self._build()
 
     # ---- assembly ---------------------------------------------------------------------------
@@ -140,13 +203,16 @@ class Run:
         for name, spec in sc.stations.items():
             self.stations[name] = registry.get(spec.kind).runtime(self, name, spec)
         explicit = []
+        by_upstream: dict[str, list] = {}  # station -> the declared buffers it feeds
         for name, spec in sc.buffers.items():
             buf = registry.get(spec.kind).runtime(self, name, spec)
             self.buffers[name] = buf
             frm, to = spec.ends()
             expand = lambda names: {m for n in names for m in sc.groups.get(n, [n])}
             explicit.append((buf, expand(frm), expand(to)))
-            buf.to_stations = expand(to)
+            buf.to_stations = frozenset(expand(to))
+            for a in expand(frm):
+                by_upstream.setdefault(a, []).append(explicit[-1])
         # routing table: (product, next step, from station) -> destination
         saturated = sc.release.kind == "saturated"
         first_groups: dict[frozenset, list[int]] = {}
@@ -161,14 +227,15 @@ class Run:
                     continue
                 to_set = set(to)
                 for a in prev:
-                    cands = [b for b, f, t in explicit if a in f and t <= to_set]
+                    cands = [b for b, f, t in by_upstream.get(a, ()) if t <= to_set]
                     if not cands:
                         if to == ["sink"]:
                             cands = [self.sink]
                         else:
                             key = ("in", tuple(sorted(to_set)))
                             cands = [self.implicit_buffer(key, "in:" + "|".join(sorted(to_set)))]
-                    self._dest[(p, i, a)] = cands[0] if len(cands) == 1 else _Choice(cands)
+                    d = self._dest[(p, i, a)] = cands[0] if len(cands) == 1 else _Choice(cands)
+                    self._dest_of.setdefault(a, {})[id(d)] = d
                 prev = to
         # station inputs
         for b, f, t in explicit:
@@ -189,7 +256,7 @@ class Run:
                     self.stations[s].add_input(src)
         else:
             self.sources.append(src_kind(self, "source", sc.release, list(range(len(self.products)))))
-        self._schedule_calendar(sc.calendar)
+        self._schedule_calendar()
         for st in self.stations.values():
             st.start()
         for src in self.sources:
@@ -199,24 +266,35 @@ class Run:
 
             install_rules(self, list(sc.rules) + self.extra_rules)
 
-    def _schedule_calendar(self, cal: Calendar | None) -> None:
-        if cal is None:
-            return
+    def _schedule_calendar(self) -> None:
+        """Off-shift, break and planned-maintenance stops of every station, from its own working
+        time (its pattern of ``calendars``, else the plant calendar), one event per transition."""
+        sc = self.scenario
         H = self.horizon
-        plant = [(a, b, Code.OFF_SHIFT, None) for a, b in cal.off_shift(H)]
-        plant += [(a, b, Code.BREAK, None) for a, b in cal.breaks_in_shift(H)]
-        for name in self.stations:
-            plant += [(a, b, Code.PLANNED_MAINTENANCE, name) for a, b in cal.maintenance_for(name, H)]
-        # one event per transition; starts before ends at the same time is irrelevant because
-        # stop counting is additive
+        by_cal: dict[str | None, list[str]] = {}
+        for name, spec in sc.stations.items():
+            by_cal.setdefault(spec.calendar if spec.calendar in sc.calendars else None, []).append(name)
         trans = []
-        for a, b, code, st in plant:
-            trans.append((a, 0, code, st, +1))
+        for cname, names in by_cal.items():
+            cal = sc.calendar_of(names[0])
+            if cal is None:
+                continue
+            key = tuple(names)
+            trans += [(a, b, Code.OFF_SHIFT, key) for a, b in cal.off_shift(H)]
+            trans += [(a, b, Code.BREAK, key) for a, b in cal.breaks_in_shift(H)]
+        if sc.calendar is not None:
+            for name in self.stations:
+                trans += [(a, b, Code.PLANNED_MAINTENANCE, (name,)) for a, b in sc.calendar.maintenance_for(name, H)]
+        # one event per transition; the order of starts and ends at one time does not matter
+        # because stops are counted
+        events = []
+        for a, b, code, key in trans:
+            events.append((a, 0, code, key, +1))
             if b < H:
-                trans.append((b, 1, code, st, -1))
-        trans.sort(key=lambda x: (x[0], x[1], int(x[2]), x[3] or ""))
-        for t, _, code, st, delta in trans:
-            targets = [self.stations[st]] if st else list(self.stations.values())
+                events.append((b, 1, code, key, -1))
+        events.sort(key=lambda x: (x[0], x[1], int(x[2]), x[3]))
+        for t, _, code, key, delta in events:
+            targets = [self.stations[n] for n in key]
             self.at(t, lambda ev, targets=targets, code=code, delta=delta: [s.set_stop(code, delta) for s in targets])
 
     # ---- services for process models ----------------------------------------------------------
@@ -231,13 +309,14 @@ class Run:
 
     def at(self, t: float, callback: Callable[[simpy.Event], None]) -> simpy.Event:
         """Call ``callback(event)`` at absolute sim time ``t`` (>= now)."""
-        return wake(self.env, max(0.0, t - self.env._now), callback)
+        return self.clock.at(t, callback)
 
     def new_part(self, product: int, due: float = math.inf) -> Part:
         pid = self.next_part_id
         self.next_part_id += 1
-        t = self.env._now
+        t = self.clock.now
         part = Part(pid, product, t, due)
+        self.live_parts[pid] = part
         pl = self.part_log
         pl.t.append(t)
         pl.part.append(pid)
@@ -249,14 +328,55 @@ class Run:
         return part
 
     def scrap(self, part: Part) -> None:
+        del self.live_parts[part.id]
         pl = self.part_log
-        pl.t.append(self.env._now)
+        pl.t.append(self.clock.now)
         pl.part.append(part.id)
         pl.event.append(PartEvent.SCRAP)
         pl.product.append(part.product)
         pl.due.append(part.due)
         self.scrapped += 1
         self.wip -= 1
+
+    def record_features(self, part: Part, station: str, features: dict[str, float]) -> None:
+        """A station's record of ``part`` at its current routing step (kept on the part, keyed by
+        step, so a later station never overwrites it; logged as the result's ``features`` table)."""
+        if part.records is None:
+            part.records = {}
+        part.records[part.step] = features
+        fl = self.feature_log
+        si = fl.stations.setdefault(station, len(fl.stations))
+        now = self.clock.now
+        for name, v in features.items():
+            fi = fl.features.get(name)
+            if fi is None:
+                fi = fl.features[name] = len(fl.features)
+            fl.t.append(now)
+            fl.part.append(part.id)
+            fl.step.append(part.step)
+            fl.station.append(si)
+            fl.feature.append(fi)
+            fl.value.append(float(v))
+
+    def route_choices(self, part: Part) -> set[str]:
+        """Stations a ``route`` command may send ``part`` to: those of its next routing step that
+        a buffer of its own feeds (where the routing offers several buffers)."""
+        nxt = part.step + 1
+        out: set[str] = set()
+        for (p, i, _frm), d in self._dest.items():
+            if p == part.product and i == nxt and type(d) is _Choice:
+                for b in d.cands:
+                    out |= set(b.to_stations)
+        return out
+
+    def destination_table(self, product: int, step: int, station: str):
+        """Where parts of ``product`` leave ``station`` for when their next step is ``step``
+        (a buffer, the sink, or a choice of buffers)."""
+        return self._dest[(product, step, station)]
+
+    def destinations_of(self, station: str) -> list:
+        """Every distinct place parts leave ``station`` for (buffers, choices, the sink)."""
+        return list(self._dest_of.get(station, {}).values())
 
     def destination(self, part: Part, station: str):
         """Where a part goes after finishing its current step at ``station``."""
@@ -266,18 +386,18 @@ class Run:
     # ---- clock control ------------------------------------------------------------------------
     @property
     def now(self) -> float:
-        return self.env._now
+        return self.clock.now
 
     def run_until(self, t: float) -> None:
         """Advance the simulation to time ``t`` (capped at the horizon). Events at ``t`` itself run on the next call."""
         t = min(float(t), self.horizon)
-        if t > self.env._now:
-            _drive(self.env, t)
+        if t > self.clock.now:
+            _drive(self.clock, t)
 
     def step(self, dt: float) -> dict[str, Any]:
         """Advance by ``dt`` seconds; return the tags (as automation observes them) that changed."""
         before = self.observed_tags()
-        self.run_until(self.env._now + dt)
+        self.run_until(self.clock.now + dt)
         return _diff(before, self.observed_tags())
 
     def step_event(self) -> dict[str, Any]:
@@ -299,8 +419,7 @@ class Run:
         head, _, key = name.partition(".")
         owner = self.stations.get(head) or self.buffers.get(head)
         if owner is not None:
-            fast = getattr(owner, "tag", None)  # stations that compute single tags cheaply
-            v = fast(key) if fast is not None else owner.tags().get(key, default)
+            v = owner.tag(key)  # stations may compute single tags cheaply
             return default if v is None else v
         return self.tags().get(name, default)
 
@@ -314,7 +433,7 @@ class Run:
         if not hasattr(self, "_sig_hist"):
             self._sig_hist = {k: [] for k in sig}
             self._sig_rng = self.streams.generator("signals", "noise")
-        now = self.env._now
+        now = self.clock.now
         for name, spec in sig.items():
             if name not in tags:
                 continue
@@ -342,12 +461,12 @@ class Run:
         else:
             for k in range(1, chunks + 1):
                 self.run_until(self.horizon * k / chunks)
-                progress(self.env._now)
+                progress(self.clock.now)
         return self.result()
 
     @property
     def finished(self) -> bool:
-        return self.env._now >= self.horizon
+        return self.clock.now >= self.horizon
 
     def result(self):
         from .result import Result
@@ -358,7 +477,7 @@ class Run:
     def tags(self) -> dict[str, Any]:
         """The tag table: every station's and buffer's signals, plus plant-level values."""
         out: dict[str, Any] = {
-            "plant.sim_time": self.env._now,
+            "plant.sim_time": self.clock.now,
             "plant.parts_released": self.released,
             "plant.parts_completed": self.sink.completed,
             "plant.parts_scrapped": self.scrapped,
@@ -386,7 +505,7 @@ class _Choice:
         return max(self.cands, key=lambda b: b.free())
 
 
-def _drive(env: simpy.Environment, until: float) -> None:
+def _drive(env: Clock, until: float) -> None:
     """Process every event scheduled before ``until``, then set the clock to ``until``.
 
     The same semantics as ``env.run(until=until)`` (events at ``until`` itself wait for the
@@ -396,7 +515,7 @@ def _drive(env: simpy.Environment, until: float) -> None:
     """
     queue = env._queue
     while queue and queue[0][0] < until:
-        env._now, _, _, ev = heappop(queue)
+        env.now, _, _, ev = heappop(queue)
         callbacks, ev.callbacks = ev.callbacks, None
         for cb in callbacks:
             cb(ev)
@@ -404,7 +523,7 @@ def _drive(env: simpy.Environment, until: float) -> None:
             exc = type(ev._value)(*ev._value.args)
             exc.__cause__ = ev._value
             raise exc
-    env._now = until
+    env.now = until
 
 
 def _diff(a: dict, b: dict) -> dict:

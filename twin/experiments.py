@@ -267,41 +267,68 @@ class Gate:
     text: str
 
 
-def _key(k: str) -> str:
-    return k if k.split(".")[0] in ("line", "stations", "buffers", "pools") else f"line.{k}"
+def _key(k: str, scenarios=()) -> str:
+    """The full KPI name (``oee`` -> ``line.oee``), checked against the KPI registry and, when
+    given, the station, buffer and pool names of every scenario (:class:`~twin.kpidefs.KPIKeyError`,
+    a ValueError, names what is wrong)."""
+    from .kpidefs import check_key
+
+    if not scenarios:
+        return check_key(k)
+    for sc in scenarios:
+        full = check_key(k, sc)
+    return full
 
 
-def parse_gate(text: str) -> Gate:
+def parse_gate(text: str, *scenarios) -> Gate:
     """``"oee >= -0.5pt"`` (percentage points of a ratio), ``"throughput_per_hour >= -2%"`` (relative
-    change), ``"lead_time_mean_s <= 5 min"`` (absolute change, units allowed)."""
+    change), ``"lead_time_mean_s <= 5 min"`` (absolute change, units allowed). The KPI name must be
+    in the registry (and, given ``scenarios``, name their stations, buffers and pools)."""
     m = _EXPR.match(text)
     if not m:
         raise ValueError(f"cannot read gate {text!r}: expected KPI OP VALUE, e.g. 'oee >= -0.5pt'")
     key, op, val = m.groups()
+    key = _key(key, scenarios)
     val = val.replace(" ", "")
     if val.endswith("pt"):
-        return Gate(_key(key), op, float(val[:-2]) / 100.0, "pt", text)
+        return Gate(key, op, _number(val[:-2], text) / 100.0, "pt", text)
     if val.endswith("%"):
-        return Gate(_key(key), op, float(val[:-1]) / 100.0, "rel", text)
+        return Gate(key, op, _number(val[:-1], text) / 100.0, "rel", text)
     try:
         v = float(val)
     except ValueError:
         v = to_si(m.group(3), "time")
-    return Gate(_key(key), op, v, "abs", text)
+    if not math.isfinite(v):
+        raise ValueError(f"cannot read gate {text!r}: the value must be finite")
+    return Gate(key, op, v, "abs", text)
 
 
-def parse_expectation(text: str) -> Gate:
-    """``"line.oee >= 0.65"`` (absolute level; units and % allowed)."""
+def _number(v: str, text: str) -> float:
+    try:
+        x = float(v)
+    except ValueError:
+        raise ValueError(f"cannot read {text!r}: {v!r} is not a number") from None
+    if not math.isfinite(x):
+        raise ValueError(f"cannot read {text!r}: the value must be finite")
+    return x
+
+
+def parse_expectation(text: str, *scenarios) -> Gate:
+    """``"line.oee >= 0.65"`` (absolute level; units and % allowed). The KPI name is checked like
+    a gate's."""
     m = _EXPR.match(text)
     if not m:
         raise ValueError(f"cannot read expectation {text!r}: expected KPI OP VALUE, e.g. 'line.oee >= 0.65'")
     key, op, val = m.groups()
+    key = _key(key, scenarios)
     v = val.strip()
     try:
-        num = float(v[:-1]) / 100 if v.endswith("%") else float(v)
+        num = _number(v[:-1], text) / 100 if v.endswith("%") else float(v)
     except ValueError:
         num = to_si(v, "time")
-    return Gate(_key(key), op, num, "abs", text)
+    if not math.isfinite(num):
+        raise ValueError(f"cannot read expectation {text!r}: the value must be finite")
+    return Gate(key, op, num, "abs", text)
 
 
 def _verdict(op: str, low: float, high: float, value: float) -> bool:
@@ -501,6 +528,9 @@ def optimize(sc: ScenarioBase, varies: list[tuple[str, list, tuple | None, bool]
     with constraints as penalties. Returns the best point and its KPIs."""
     from scipy.optimize import differential_evolution
 
+    objective = _key(objective, (sc,))
+    for g in constraints:
+        _key(g.key, (sc,))
     bounds = [v[2] if v[2] is not None else (0, len(v[1]) - 1) for v in varies]
     cache: dict[tuple, float] = {}
     base = sc.dump()

@@ -60,14 +60,14 @@ def register(app: typer.Typer) -> None:
         """Paired comparison of two scenarios with a verdict (exit 0 pass, 1 fail, 2 bad input)."""
         from .experiments import compare as run_compare, parse_gate
 
-        try:
-            gates = [parse_gate(g) for g in gate]
-        except ValueError as e:
-            _bad(str(e))
         if replications < 2:
             _bad("--replications must be at least 2 for a confidence interval")
         b = _load(baseline, seed, None)
         c = _load(candidate, b.seed, None)
+        try:  # KPI names checked against both scenarios before anything runs
+            gates = [parse_gate(g, b, c) for g in gate]
+        except ValueError as e:
+            _bad(f"--gate: {e}")
         prog, cb = _progress("comparing", quiet or format == "json")
         if prog:
             prog.start()
@@ -97,11 +97,11 @@ def register(app: typer.Typer) -> None:
 
         from .experiments import check as run_check, parse_expectation
 
-        try:
-            exps = [parse_expectation(e) for e in expect]
-        except ValueError as e:
-            _bad(str(e))
         sc = _load(scenario, None, None)
+        try:  # KPI names checked before any replication runs
+            exps = [parse_expectation(e, sc) for e in expect]
+        except ValueError as e:
+            _bad(f"--expect: {e}")
         with _executor(workers, None) as ex:
             rep = run_check(sc, exps, replications, confidence, executor=ex)
         if format == "json":
@@ -148,6 +148,13 @@ def register(app: typer.Typer) -> None:
         except (ValueError, KeyError) as e:
             _bad(str(e))
         sc = _load(scenario, None, None)
+        from .experiments import _key
+        from .kpidefs import KPIKeyError
+
+        try:
+            objective = _key(objective, (sc,))
+        except KPIKeyError as e:
+            _bad(f"--objective: {e}")
         points = sweep_points(varies, lhs, seed=sc.seed)
         try:  # every path must exist and the first point must validate before anything runs
             parse_scenario(apply_overrides(sc.dump(), points[0]))
@@ -187,7 +194,7 @@ def register(app: typer.Typer) -> None:
 def _get(kpis: dict, dotted: str) -> float:
     from .experiments import flatten
 
-    return flatten(kpis).get(dotted if dotted.split(".")[0] in ("line", "stations", "buffers") else f"line.{dotted}", float("nan"))
+    return flatten(kpis).get(dotted, float("nan"))
 
 
 def _print_compare(rep: dict, console) -> None:

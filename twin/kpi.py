@@ -123,6 +123,7 @@ def iso_station_kpis(el: dict[str, float], pq: float, gq: float, sq: float, rq: 
         "blocked_share": _ratio(el["blocked"], pbt),
         "starved_share": _ratio(el["starved"], pbt),
         "down_share": _ratio(adet, pbt),
+        "setup_share": _ratio(aust, pbt),
         "flags": flags,
     }
 
@@ -144,6 +145,33 @@ def time_elements(dur_row: np.ndarray, window: float) -> dict[str, float]:
         "blocked": float(dur_row[Code.BLOCKED]),
         "starved": float(dur_row[Code.STARVED]),
     }
+
+
+def _pacing_elements(r, stations: dict, pri_sums, sidx: dict) -> tuple[dict, list[str]]:
+    """Line time elements and A, E from the pacing step (see :func:`twin.result._pacing_step`):
+    its planned busy and actual production time per unit, A = APT / PBT and E = sum(PRI of its
+    operations) / APT, so that line OEE = A x E x QR with each factor the ISO 22400-2 one of the
+    work unit that paces the line."""
+    names = [s for s in getattr(r, "pacing", []) if s in stations]
+    if not names:
+        return {}, []
+    n_units = sum(stations[s]["units"] for s in names) or 1
+    pbt = sum(stations[s]["PBT"] for s in names)
+    apt = sum(stations[s]["APT"] for s in names)
+    pri = float(sum(pri_sums[sidx[s]] for s in names))
+    flags = []
+    groups = (r.scenario or {}).get("groups", {}) if isinstance(r.scenario, dict) else {}
+    label = next((g for g, m in groups.items() if sorted(m) == sorted(names)), None) or "|".join(names)
+    if pbt > 0:
+        a = apt / pbt
+    else:
+        a = 1.0
+        flags.append(f"PBT=0 at the pacing step {label}: availability reported as 1")
+    e = _ratio(pri, apt)
+    if e is not None and e > 1 + 1e-9:
+        flags.append("effectiveness > 1: ideal cycle time (PRI) of the pacing step is pessimistic")
+    return {"name": label, "POT": sum(stations[s]["POT"] for s in names) / n_units, "PBT": pbt / n_units,
+            "APT": apt / n_units, "availability": a, "effectiveness": e}, flags
 
 
 def compute_kpis(r) -> dict[str, Any]:
@@ -230,16 +258,11 @@ def compute_kpis(r) -> dict[str, Any]:
     lt = (done_t - rel_t)[completed_w]
     due = pl["due"][completed_w]
     finite_due = np.isfinite(due)
-    line_pri = r.line_pri
-    gq_line_pri = float(np.asarray(line_pri, dtype=float)[pl["product"][completed_w]].sum()) if n_done else 0.0
-    pot_line = window - r.calendar_off
-    pbt_line = pot_line - r.calendar_breaks
-    line_oee = _ratio(gq_line_pri, pbt_line)
     pq_line = n_done + int(scrapped_w.sum())
     qr_line = _ratio(n_done, pq_line)
-    on_route = [s for s in station_names if r.pri.get(s)] or station_names  # handling (robots, AGVs) excluded
-    pbts = [stations[s]["PBT"] for s in on_route]
-    avail_line = _ratio(sum(stations[s]["availability"] * stations[s]["PBT"] for s in on_route), sum(pbts))
+    line_el, line_flags = _pacing_elements(r, stations, pri_sums, sidx)
+    a_line, e_line = line_el.get("availability"), line_el.get("effectiveness")
+    line_oee = a_line * e_line * qr_line if (a_line is not None and e_line is not None and qr_line is not None) else None
     bottleneck = max(station_names, key=lambda s: bn_scores[s]) if station_names else None
     throughput = n_done / window * 3600.0
     line = {
@@ -256,17 +279,20 @@ def compute_kpis(r) -> dict[str, Any]:
         "lead_time_p95_s": float(np.percentile(lt, 95)) if len(lt) else None,
         "littles_law_wip": float((n_done + int(scrapped_w.sum())) / window * (float(((done_t - rel_t)[completed_w | scrapped_w]).mean()) if pq_line else 0.0)),
         "tardy_share": float((lt[finite_due] + rel_t[completed_w][finite_due] > due[finite_due]).mean()) if finite_due.any() else None,
-        "POT": pot_line,
-        "PBT": pbt_line,
-        "oee": line_oee,
-        "availability": avail_line,
+        "pacing_station": line_el.get("name"),
+        "POT": line_el.get("POT"),
+        "PBT": line_el.get("PBT"),
+        "APT": line_el.get("APT"),
+        "availability": a_line,
+        "effectiveness": e_line,
         "quality_ratio": qr_line,
-        "effectiveness": (line_oee / (avail_line * qr_line)) if (line_oee is not None and avail_line and qr_line) else None,
+        "oee": line_oee,
         "scrap_ratio": _ratio(int(scrapped_w.sum()), pq_line),
         "energy_J": energy_total,
         "energy_kWh": energy_total / 3.6e6,
         "energy_per_good_part_J": _ratio(energy_total, n_done),
         "bottleneck": bottleneck,
+        "flags": line_flags,
     }
     buffers = {}
     lv = r.levels
@@ -295,7 +321,7 @@ def compute_kpis(r) -> dict[str, Any]:
         "stations": stations,
         "buffers": buffers,
     }
-    pools = (getattr(r, "extra_tables", None) or {}).get("pools")
+    pools = r.extra_tables.get("pools")
     if pools is not None:
         from .pools import pool_kpis
 

@@ -11,7 +11,7 @@ from array import array
 
 import numpy as np
 
-__all__ = ["Columns", "StateLog", "OpsLog", "PartLog", "LevelLog", "FailureLog", "CommandLog"]
+__all__ = ["Columns", "StateLog", "OpsLog", "PartLog", "LevelLog", "FailureLog", "CommandLog", "FeatureLog"]
 
 
 class Columns:
@@ -50,6 +50,30 @@ class OpsLog(Columns):
     """One row per finished operation."""
 
     schema = {"part": "q", "resource": "i", "step": "i", "t_start": "d", "t_end": "d", "outcome": "b"}
+
+
+class FeatureLog(Columns):
+    """Per-part records of the process models: one row per (part, routing step, feature); station
+    and feature names are indices into ``stations`` / ``features``."""
+
+    schema = {"t": "d", "part": "q", "step": "i", "station": "i", "feature": "i", "value": "d"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stations: dict[str, int] = {}
+        self.features: dict[str, int] = {}
+
+    def table(self):
+        """As an Arrow table (station and feature dictionary-encoded), or None when empty."""
+        import pyarrow as pa
+
+        if not len(self):
+            return None
+        cols = self.numpy()
+        st = pa.DictionaryArray.from_arrays(pa.array(cols["station"]), pa.array(list(self.stations), pa.string()))
+        ft = pa.DictionaryArray.from_arrays(pa.array(cols["feature"]), pa.array(list(self.features), pa.string()))
+        return pa.table({"t": cols["t"], "part": cols["part"], "step": cols["step"], "station": st, "feature": ft,
+                         "value": cols["value"]})
 
 
 class PartLog(Columns):

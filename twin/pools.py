@@ -14,9 +14,11 @@ pool serves nobody; a member busy at the end of a shift finishes the task in han
     operators:
       turners: {size: 2, skills: [turning, milling], shifts: [early, late]}
 
-Every grant, release and queue change is logged as ``(t, pool, busy, queued, on)``; the KPIs
-(``kpis["pools"]``) are time-weighted over the KPI window: utilisation = busy member-time /
-(members x on-shift time), mean queue length, requests, mean and max wait [s].
+Every grant, release, queue change and shift change is logged as ``(t, pool, busy, queued, on)``
+(``on``: members available, all of them on shift, none off shift, fewer while some are stopped);
+the KPIs (``kpis["pools"]``) are time-weighted over the KPI window: utilisation = busy
+member-time / available member-time, on-shift share = available member-time / (members x
+window), mean queue length, requests, mean and max wait [s].
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ __all__ = ["PoolSpec", "OperatorPoolSpec", "Pool", "MultiPool", "crew_job", "bui
 class PoolSpec(BaseModel):
     """A repair crew (or any pool of identical members)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     size: int = Field(default=1, ge=1, description="members")
     shifts: list[str] | None = Field(default=None, description="calendar shift names when the pool works; default: always")
 
@@ -50,13 +52,13 @@ class Pool:
 
     def __init__(self, run, name: str, kind: str, size: int, skills: list[str] | None = None):
         self.run = run
-        self.env = run.env
+        self.clock = run.clock
         self.name = name
         self.kind = kind
         self.size = size
         self.skills = set(skills or ())
         self.busy = 0
-        self.on = True
+        self.available = size  # members that can serve now (all on shift; fewer while some are stopped)
         self.queue: deque = deque()  # (callback, t_request)
         self.pid = len(run.pool_names)
         run.pool_names.append((name, kind, size))
@@ -65,18 +67,22 @@ class Pool:
 
     def _record(self, wait: float = float("nan")) -> None:
         lg = self._log
-        lg["t"].append(self.env._now)
+        lg["t"].append(self.clock.now)
         lg["pool"].append(self.pid)
         lg["busy"].append(self.busy)
         lg["queued"].append(len(self.queue))
-        lg["on"].append(1 if self.on else 0)
+        lg["on"].append(self.available)
         lg["wait"].append(wait)
 
     def can_serve(self, skill: str | None) -> bool:
         return skill is None or not self.skills or skill in self.skills
 
+    @property
+    def on(self) -> bool:
+        return self.available > 0
+
     def free(self) -> bool:
-        return self.on and self.busy < self.size
+        return self.busy < self.available
 
     def request(self, cb: Callable[["Pool"], None]) -> "Pool":
         """Queue for a member (or get one now); returns the pool the request waits in."""
@@ -85,7 +91,7 @@ class Pool:
             self._record(0.0)
             cb(self)
         else:
-            self.queue.append((cb, self.env._now))
+            self.queue.append((cb, self.clock.now))
             self._record()
         return self
 
@@ -106,15 +112,18 @@ class Pool:
         while self.queue and self.free():
             cb, t0 = self.queue.popleft()
             self.busy += 1
-            self._record(self.env._now - t0)
+            self._record(self.clock.now - t0)
             cb(self)
 
     def set_on(self, on: bool) -> None:
-        self.on = on
-        if on:
-            self._serve()
-        else:
-            self._record()
+        """Shift start (``on``) or end; both are logged, whether or not anyone waits."""
+        self.set_available(self.size if on else 0)
+
+    def set_available(self, n: int) -> None:
+        """How many members can serve (a robot arm under repair cannot); logged."""
+        self.available = n
+        self._record()
+        self._serve()
 
 
 class MultiPool:
@@ -145,7 +154,7 @@ def crew_job(run, crew: str | None, duration: float, done: Callable[[], None]) -
                 pool.release()
             done()
 
-        run.at(run.env._now + duration, end)
+        run.at(run.clock.now + duration, end)
 
     if crew is None:
         work()
@@ -161,14 +170,14 @@ def build_pools(run) -> dict[str, Pool]:
     pools: dict[str, Pool] = {}
     for kind, specs in (("crew", sc.crews), ("operators", sc.operators)):
         for name, spec in specs.items():
-            p = Pool(run, name, kind, spec.size, getattr(spec, "skills", None))
+            p = Pool(run, name, kind, spec.size, spec.skills if isinstance(spec, OperatorPoolSpec) else None)
             pools[name] = p
             if spec.shifts:
                 cal = sc.calendar
                 shifts = [s for s in cal.shifts if s.name in spec.shifts]
                 sub = Calendar.model_validate({**cal.model_dump(), "shifts": [s.model_dump() for s in shifts]})
                 on = merge(sub.on_shift(run.horizon), 0.0, run.horizon)
-                p.on = bool(on) and on[0][0] <= 0.0
+                p.available = p.size if (on and on[0][0] <= 0.0) else 0
                 p._record()
                 for a, b in on:
                     if a > 0.0:
@@ -179,7 +188,7 @@ def build_pools(run) -> dict[str, Pool]:
 
 
 def new_pool_log() -> dict:
-    return {"t": array("d"), "pool": array("i"), "busy": array("i"), "queued": array("i"), "on": array("b"), "wait": array("d")}
+    return {"t": array("d"), "pool": array("i"), "busy": array("i"), "queued": array("i"), "on": array("i"), "wait": array("d")}
 
 
 def pool_table(run):
@@ -196,7 +205,7 @@ def pool_table(run):
             "sizes": [s for _, _, s in run.pool_names]}
     t = pa.table({"t": np.frombuffer(lg["t"], dtype=np.float64), "pool": np.frombuffer(lg["pool"], dtype=np.int32),
                   "busy": np.frombuffer(lg["busy"], dtype=np.int32), "queued": np.frombuffer(lg["queued"], dtype=np.int32),
-                  "on": np.frombuffer(lg["on"], dtype=np.int8), "wait": np.frombuffer(lg["wait"], dtype=np.float64)})
+                  "on": np.frombuffer(lg["on"], dtype=np.int32), "wait": np.frombuffer(lg["wait"], dtype=np.float64)})
     return t.replace_schema_metadata({"twin.pools": json.dumps(meta)})
 
 
@@ -225,8 +234,8 @@ def pool_kpis(table, t0: float, t1: float) -> dict:
         w = wait[~np.isnan(wait) & (t >= t0) & (t < t1)]
         # several records at one instant: zero-length steps weigh nothing, the last one holds
         mean_busy = _step_mean(t, busy, t0, t1)
-        on_frac = _step_mean(t, on, t0, t1)
         size = meta["sizes"][i]
+        on_frac = _step_mean(t, on, t0, t1) / size  # `on` logs the members available
         out[name] = {
             "kind": meta["kinds"][i], "size": size,
             "utilisation": mean_busy / (size * on_frac) if on_frac > 0 else 0.0,

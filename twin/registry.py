@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-__all__ = ["Kind", "Registry", "registry", "register"]
+__all__ = ["Kind", "Registry", "registry", "register", "register_operation"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Kind:
 class Registry:
     def __init__(self) -> None:
         self._kinds: dict[str, Kind] = {}
+        self._operations: dict[str, type] = {}
         self.version = 0
         self._loaded = False
         self._loading = threading.RLock()
@@ -73,9 +74,28 @@ class Registry:
         except KeyError:
             raise KeyError(f"unknown kind {name!r}; known kinds: {', '.join(sorted(self._kinds))}") from None
 
+    def operations(self) -> dict[str, type]:
+        """Operation types (``type:`` of a routing step's ``operations``) the kinds registered."""
+        self.ensure_loaded()
+        return dict(self._operations)
+
     def kinds(self, category: str | None = None) -> list[Kind]:
         self.ensure_loaded()
         return [k for k in self._kinds.values() if category is None or k.category == category]
+
+
+    def register_operation(self, model: type[BaseModel]) -> None:
+        """An operation type of routing steps (``operations: [{type: ...}]``): a model whose
+        ``type`` field is a Literal of its name(s)."""
+        field = model.model_fields.get("type")
+        names = getattr(field.annotation, "__args__", ()) if field is not None else ()
+        if not names:
+            raise TypeError(f"operation model {model.__name__} needs a 'type' Literal field")
+        for n in names:
+            if n in self._operations and self._operations[n] is not model:
+                raise ValueError(f"operation type {n!r} is already registered by {self._operations[n].__module__}")
+            self._operations[n] = model
+        self.version += 1
 
 
 registry = Registry()
@@ -84,3 +104,8 @@ registry = Registry()
 def register(name: str, spec: type[BaseModel] | None, runtime: type, category: str = "station") -> None:
     """Register a kind (called at import time by process modules)."""
     registry.register(name, spec, runtime, category)
+
+
+def register_operation(model: type[BaseModel]) -> None:
+    """Register an operation type (called at import time by process modules)."""
+    registry.register_operation(model)

@@ -32,20 +32,6 @@ _LOGS = ("state", "ops", "levels", "failures", "part_events")
 from .pools import pool_table
 
 
-def _signal_tables(run) -> dict:
-    """``signals_<station>`` (and ``signals_<station>_raw``) of the recorded stations."""
-    out = {}
-    for name, st in run.stations.items():
-        if getattr(st, "recording", None) is not None:
-            tables = st.signals_table()
-            if tables is not None:
-                feats, raw = tables
-                out[f"signals_{name}"] = feats
-                if raw is not None:
-                    out[f"signals_{name}_raw"] = raw
-    return out
-
-
 class Result:
     """Everything a run produced; KPIs are computed on first access."""
 
@@ -59,23 +45,20 @@ class Result:
         e.g. at the current time of a lockstep session."""
         sc = run.scenario
         H, W = (run.horizon if until is None else float(until)), run.warmup
-        pri = {name: dict(st.pri) for name, st in run.stations.items() if hasattr(st, "pri")}
-        power = {name: list(st.power_by_code) for name, st in run.stations.items() if hasattr(st, "power_by_code")}
-        extra = {name: float(getattr(st, "extra_energy_J", 0.0)) for name, st in run.stations.items()}
-        units = {name: len(getattr(st, "units", [])) for name, st in run.stations.items()}
-        line_pri = []
-        for p, pname in enumerate(run.products):
-            worst = 0.0
-            for i, step in enumerate(sc.products[pname].routing):
-                members = step.members(sc.groups)
-                n = sum(units.get(m, 1) for m in members) or 1
-                vals = [pri[m][(p, i)] for m in members if m in pri and (p, i) in pri[m]]
-                if vals:
-                    worst = max(worst, (sum(vals) / len(vals)) / n)
-            line_pri.append(worst)
-        cal = sc.calendar
-        off = total(cal.off_shift(H), W, H) if cal else 0.0
-        brk = total(cal.breaks_in_shift(H), W, H) if cal else 0.0
+        pri = {name: st.ideal_cycle_times() for name, st in run.stations.items()}
+        pri = {name: d for name, d in pri.items() if d}
+        power = {name: st.power_by_state() for name, st in run.stations.items()}
+        extra = {name: float(st.process_energy_J()) for name, st in run.stations.items()}
+        units = {name: st.resource_count() for name, st in run.stations.items()}
+        tables = dict(run.extra_tables)
+        if run.pool_names:
+            tables["pools"] = pool_table(run)
+        for st in run.stations.values():
+            tables.update(st.tables())
+        feats = run.feature_log.table()
+        if feats is not None:
+            tables["features"] = feats
+        pacing = _pacing_step(sc, run.products, pri, units)
         return cls(
             scenario=sc.dump(),
             scenario_name=sc.name,
@@ -88,22 +71,16 @@ class Result:
             buffer_names=list(run.buffer_names),
             products=list(run.products),
             pri={s: {f"{p}:{k}": v for (p, k), v in d.items()} for s, d in pri.items()},
-            line_pri=line_pri,
+            pacing=pacing,
             power=power,
             extra_energy=extra,
-            calendar_off=off,
-            calendar_breaks=brk,
             state=run.state_log.numpy(copy=not run.finished),
             ops=run.ops_log.numpy(copy=not run.finished),
             levels=run.level_log.numpy(copy=not run.finished),
             failures=run.failure_log.numpy(copy=not run.finished),
             part_events=run.part_log.numpy(copy=not run.finished),
             commands=list(run.command_log.rows),
-            extra_tables={**dict(getattr(run, "extra_tables", {})),
-                          **({"pools": pool_table(run)} if run.pool_names else {}),
-                          **_signal_tables(run),
-                          **{f"physics_{name}": st.physics_table() for name, st in run.stations.items()
-                             if hasattr(st, "physics_table") and st.physics_table() is not None}},
+            extra_tables=tables,
         )
 
     # ---- derived views -----------------------------------------------------------------------
@@ -254,8 +231,8 @@ class Result:
                 pq.write_table(table, tmp / f"{name}.parquet")
             (tmp / "scenario.yaml").write_text(yaml.safe_dump(self.scenario, sort_keys=False))
             meta = {k: getattr(self, k) for k in ("scenario_name", "seed", "replication", "horizon", "warmup", "version",
-                                                   "resources", "buffer_names", "products", "pri", "line_pri", "power",
-                                                   "extra_energy", "calendar_off", "calendar_breaks")}
+                                                   "resources", "buffer_names", "products", "pri", "pacing", "power",
+                                                   "extra_energy")}
             meta["event_log_hash"] = self.event_log_hash()
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=_jsonable))
             np.savez_compressed(tmp / "logs.npz", **{f"{log}.{k}": v for log in _LOGS for k, v in getattr(self, log).items()})
@@ -283,6 +260,9 @@ class Result:
             raise FileNotFoundError(f"{p} is not a twin result directory (no meta.json)")
         meta = json.loads((p / "meta.json").read_text())
         meta.pop("event_log_hash", None)
+        for old in ("line_pri", "calendar_off", "calendar_breaks"):  # results saved by earlier versions
+            meta.pop(old, None)
+        meta.setdefault("pacing", [])
         meta["resources"] = [tuple(x) for x in meta["resources"]]
         logs: dict[str, dict] = {log: {} for log in _LOGS}
         with np.load(p / "logs.npz") as z:
@@ -296,6 +276,36 @@ class Result:
             if f.stem not in ("events", "operations", "parts", "levels", "failures"):
                 extra[f.stem] = pq.read_table(f)
         return cls(scenario=yaml.safe_load((p / "scenario.yaml").read_text()), commands=[], extra_tables=extra, **meta, **logs)
+
+
+def _pacing_step(sc, products: list[str], pri: dict, units: dict) -> list[str]:
+    """The routing step that paces the line: the largest planned load, summed over the products
+    that visit it, of (share of the product) x (its ideal cycle time there) / (units in the step).
+    Shares: ``mix`` (saturated and arrival release) or ordered quantities (orders). Returns the
+    step's stations (a group's members); the first in routing order on ties; [] if no step has
+    an ideal cycle time."""
+    rel = sc.release
+    if rel.kind == "orders":
+        qty: dict[str, float] = {}
+        for o in rel.orders:
+            qty[o.product] = qty.get(o.product, 0.0) + o.quantity
+        share = [qty.get(p, 0.0) for p in products]
+    else:
+        share = [sc.products[p].mix for p in products]
+    tot = sum(share) or 1.0
+    loads: dict[tuple[str, ...], float] = {}
+    for p, pname in enumerate(products):
+        for i, step in enumerate(sc.products[pname].routing):
+            members = tuple(step.members(sc.groups))
+            vals = [pri[m][(p, i)] for m in members if m in pri and (p, i) in pri[m]]
+            if not vals:
+                continue
+            n = sum(units.get(m, 1) for m in members) or 1
+            loads[members] = loads.get(members, 0.0) + share[p] / tot * (sum(vals) / len(vals)) / n
+    if not loads:
+        return []
+    best = max(loads.values())
+    return list(next(m for m, v in loads.items() if v >= best * (1 - 1e-12)))
 
 
 class _KpiView:

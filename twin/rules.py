@@ -24,20 +24,34 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .commands import RuleCommand
 from .units import Seconds
 
-__all__ = ["Rule", "install_rules"]
+__all__ = ["Rule", "install_rules", "parse_condition"]
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq, "!=": operator.ne}
 _COND = re.compile(r"^\s*([A-Za-z0-9_.#|:-]+)\s*(>=|<=|==|!=|>|<)\s*(-?[\d.]+|\w+)\s*$")
 
 
+def parse_condition(text: str) -> tuple[str, str, Any]:
+    """``'B1.level >= 5'`` -> ``('B1.level', '>=', 5.0)``; ValueError naming what it expected."""
+    m = _COND.match(text)
+    if not m:
+        raise ValueError(f"cannot read condition {text!r}: expected TAG OP VALUE, e.g. 'B1.level >= 5'")
+    tag, op, val = m.groups()
+    try:
+        val = float(val)
+    except ValueError:
+        pass
+    return tag, op, val
+
+
 class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = "rule"
     when: str = Field(description="TAG OP VALUE, e.g. 'B1.level >= 5' or 'L1.execution == INTERRUPTED'")
-    then: dict[str, Any]
-    otherwise: dict[str, Any] | None = None
+    then: RuleCommand = Field(description="the command when the condition becomes true (see twin.commands)")
+    otherwise: RuleCommand | None = Field(default=None, description="the command when it becomes false again")
     hysteresis: float = Field(default=0.0, ge=0)
     delay: Seconds = Field(default=0.0, ge=0)
     scan: Seconds = Field(default=1.0, gt=0)
@@ -45,17 +59,11 @@ class Rule(BaseModel):
     @field_validator("when")
     @classmethod
     def _cond(cls, v: str) -> str:
-        if not _COND.match(v):
-            raise ValueError(f"cannot read condition {v!r}: expected TAG OP VALUE, e.g. 'B1.level >= 5'")
+        parse_condition(v)
         return v
 
     def parts(self):
-        tag, op, val = _COND.match(self.when).groups()
-        try:
-            val = float(val)
-        except ValueError:
-            pass
-        return tag, op, val
+        return parse_condition(self.when)
 
 
 def install_rules(run, rules: list[Rule]) -> None:
@@ -93,7 +101,7 @@ def install_rules(run, rules: list[Rule]) -> None:
                     cmd = rule.then if met else rule.otherwise
                     if cmd is not None:
                         try:
-                            apply_command(run, {"source": f"rule:{rule.name}", **cmd})
+                            apply_command(run, cmd, source=f"rule:{rule.name}")
                         except CommandError:
                             pass  # logged as rejected by the command layer
             else:

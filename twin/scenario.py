@@ -14,12 +14,14 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
-from .calendar import Calendar
+from .calendar import Calendar, WorkingTime
+from .specs import Layout
 from .distributions import Distribution
 from .registry import registry
 from .pools import OperatorPoolSpec, PoolSpec
@@ -56,16 +58,35 @@ class ScenarioError(ValueError):
         return [{"path": p, "message": m} for p, m in self.errors]
 
 
+#: names of stations, buffers, groups, products, crews and operator pools: letters, digits, '_'
+#: and '-' (no dots: names are the first part of tag and KPI names such as ``L1.execution``)
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$")
+RESERVED_NAMES = frozenset({"plant", "source", "sink", "release", "line"})
+
+
+def name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot name a station, buffer, group, product or pool (None if it can)."""
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        return (f"the name {name!r} is not allowed: use 1 to 64 letters, digits, '_' or '-' "
+                "(no spaces, dots or markup), starting with a letter, digit or '_'")
+    if name in RESERVED_NAMES:
+        return f"the name {name!r} is reserved ({', '.join(sorted(RESERVED_NAMES))})"
+    return None
+
+
+def _check_name(name: str) -> str:
+    why = name_problem(name)
+    if why:
+        raise ValueError(why)
+    return name
+
+
+#: a name of a station, buffer, group, product or pool (checked against :data:`NAME_PATTERN`)
+Name = Annotated[str, AfterValidator(_check_name)]
+
+
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class Layout(_M):
-    """Floor position of a station or buffer [m] and its orientation [deg]."""
-
-    x: float
-    y: float
-    rotation: float = 0.0
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
 
 
 class Step(_M):
@@ -74,7 +95,14 @@ class Step(_M):
     station: str | list[str] = Field(description="station name, group name, or list of parallel stations")
     process_time: Distribution | None = Field(default=None, description="overrides the station's process time for this product")
     ideal_cycle_time: Seconds | None = Field(default=None, gt=0, description="PRI (ISO 22400); default: mean process time")
-    operations: list[dict[str, Any]] | None = Field(default=None, description="process plan for physics stations (cuts, welds, strokes); validated by the station kind")
+    operations: list[Any] | None = Field(default=None, min_length=1, description="process plan for physics stations: cuts, "
+                                         "strokes, seams, typed by `type` (the kinds register the operation types)")
+
+    @model_validator(mode="after")
+    def _ops(self):
+        if self.operations is not None and self.process_time is not None:
+            raise ValueError("give the step's operations (the station computes the time) or a process_time, not both")
+        return self
 
     def members(self, groups: dict[str, list[str]]) -> list[str]:
         if isinstance(self.station, list):
@@ -85,7 +113,6 @@ class Step(_M):
 class Product(_M):
     routing: list[Step] = Field(min_length=1)
     mix: float = Field(default=1.0, ge=0, description="relative share for saturated and arrival release")
-    model_config = ConfigDict(extra="allow", populate_by_name=True)  # process kinds read their own product data
 
 
 class Order(_M):
@@ -124,7 +151,7 @@ class SignalSpec(_M):
 
     delay: Seconds = Field(default=0.0, ge=0, description="transport delay (resolution: the reads)")
     noise: float = Field(default=0.0, ge=0, description="standard deviation of added Gaussian noise (numeric tags)")
-    stuck_at: Any = Field(default=None, description="the tag always reads this value")
+    stuck_at: float | str | None = Field(default=None, description="the tag always reads this value (a number or a text such as 'ACTIVE')")
     dropout: float = Field(default=0.0, ge=0, le=1, description="probability that a read returns null (UNAVAILABLE)")
 
 
@@ -159,16 +186,18 @@ class ScenarioBase(_M):
     description: str = ""
     horizon: Seconds = Field(gt=0, description="simulated time, e.g. '8 h' or '1 week'")
     warmup: Seconds = Field(default=0.0, ge=0, description="excluded from KPIs")
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, lt=2**63, description="random seed (0 <= seed < 2**63)")
     calendar: Calendar | None = None
-    groups: dict[str, list[str]] = Field(default_factory=dict, description="named groups of parallel stations")
-    products: dict[str, Product] = Field(min_length=1)
+    groups: dict[Name, list[str]] = Field(default_factory=dict, description="named groups of parallel stations")
+    products: dict[Name, Product] = Field(min_length=1)
     release: Release = Field(default_factory=SaturatedRelease)
     rules: list["Rule"] = Field(default_factory=list, description="automation rules: when TAG condition then command")
     signals: dict[str, SignalSpec] = Field(default_factory=dict, description="tag name -> non-idealities (delay, noise, stuck-at, dropout)")
     recording: RecordingSpec | None = Field(default=None, description="machine signals with ground-truth labels for AI work")
-    crews: dict[str, PoolSpec] = Field(default_factory=dict, description="repair / maintenance crews named by failure profiles and maintenance plans")
-    operators: dict[str, OperatorPoolSpec] = Field(default_factory=dict, description="operator pools with skills and shifts, asked for by stations' `operator`")
+    calendars: dict[Name, WorkingTime] = Field(default_factory=dict, description="working-time patterns for stations that keep "
+                                               "other hours than the plant (a station names one in `calendar`)")
+    crews: dict[Name, PoolSpec] = Field(default_factory=dict, description="repair / maintenance crews named by failure profiles and maintenance plans")
+    operators: dict[Name, OperatorPoolSpec] = Field(default_factory=dict, description="operator pools with skills and shifts, asked for by stations' `operator`")
 
     @model_validator(mode="before")
     @classmethod
@@ -194,6 +223,29 @@ class ScenarioBase(_M):
     def step_members(self, product: str, i: int) -> list[str]:
         return self.products[product].routing[i].members(self.groups)
 
+    def calendar_of(self, station: str) -> Calendar | None:
+        """The working-time calendar of ``station``: its named pattern of ``calendars`` on the
+        plant's clock, else the plant calendar (None: always working)."""
+        spec = self.stations.get(station)
+        name = None if spec is None else spec.calendar
+        if name is None or name not in self.calendars:
+            return self.calendar
+        return (self.calendar or Calendar()).with_pattern(self.calendars[name])
+
+    def visits(self, station: str) -> list[tuple[int, str, int, "Step"]]:
+        """The routing steps that run on ``station``: (product index, product name, step index,
+        step), in product and routing order. Indexed once per scenario (a line of thousands of
+        stations assembles in linear time)."""
+        index = self.__dict__.get("_visits")
+        if index is None:
+            index = {}
+            for p, (pname, prod) in enumerate(self.products.items()):
+                for i, step in enumerate(prod.routing):
+                    for m in step.members(self.groups):
+                        index.setdefault(m, []).append((p, pname, i, step))
+            self.__dict__["_visits"] = index
+        return index.get(station, [])
+
     def dump(self) -> dict:
         """The resolved scenario (SI numbers), loadable again."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
@@ -207,11 +259,17 @@ def _model_for(version: int) -> type[ScenarioBase]:
             return specs[0]
         return Annotated[Union[specs], Field(discriminator="kind")]
 
+    ops = tuple(dict.fromkeys(registry.operations().values()))
+    op_type = (ops[0] if len(ops) == 1 else Annotated[Union[ops], Field(discriminator="type")]) if ops else dict[str, Any]
+    step = create_model("Step", __base__=Step, operations=(
+        list[op_type] | None, Field(default=None, min_length=1, description=Step.model_fields["operations"].description)))
+    product = create_model("Product", __base__=Product, routing=(list[step], Field(min_length=1)))
     return create_model(
         "Scenario",
         __base__=ScenarioBase,
-        stations=(dict[str, union("station")], Field(min_length=1)),
-        buffers=(dict[str, union("buffer")], Field(default_factory=dict)),
+        products=(dict[Name, product], Field(min_length=1)),
+        stations=(dict[Name, union("station")], Field(min_length=1)),
+        buffers=(dict[Name, union("buffer")], Field(default_factory=dict)),
     )
 
 
@@ -228,16 +286,28 @@ def json_schema() -> dict:
 
 
 # ---- errors --------------------------------------------------------------------------------
-def _loc(loc: tuple, kinds: set[str]) -> str:
-    out = []
-    for i, part in enumerate(loc):
-        # pydantic puts the union tag (kind name or distribution name) in the path: drop it
-        if isinstance(part, str) and i > 0 and (part in kinds or part.startswith("function-")):
-            continue
-        if isinstance(part, int):
-            out.append(f"[{part}]")
-        else:
+def _loc(loc: tuple, data: Any, tags: set[str]) -> str:
+    """A pydantic error location as a field path (``stations.L1.tools.T1.vb_max``,
+    ``rules[0].then.value``). Pydantic also puts union tags (kind, command and distribution
+    names) and validator names in the location: the walk keeps the keys and indices that exist
+    in the input ``data``, skips tags, and ends with the one missing or unknown field, if any."""
+    out: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
             out.append(("." if out else "") + str(part))
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and isinstance(part, int):
+            out.append(f"[{part}]")
+            node = node[part] if 0 <= part < len(node) else None
+        elif part == "[key]":
+            continue  # the key itself is wrong: the path ends at it
+        elif isinstance(part, str) and (part in tags or part.startswith(("function-", "json-or-python", "constrained-"))
+                                        or part in ("float", "int", "str", "bool", "none", "list", "dict")):
+            continue  # a union tag or a validator name: not part of the path
+        else:
+            out.append(f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part))
+            node = None
     return "".join(out)
 
 
@@ -245,8 +315,14 @@ _DIST_TAGS = {"constant", "uniform", "triangular", "exponential", "normal", "log
 _RELEASE_TAGS = {"saturated", "arrivals", "orders"}
 
 
-def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
-    kinds = {k.name for k in registry.kinds()} | _DIST_TAGS | _RELEASE_TAGS
+def _union_tags() -> set[str]:
+    from .commands import COMMANDS
+
+    return {k.name for k in registry.kinds()} | _DIST_TAGS | _RELEASE_TAGS | set(COMMANDS) | set(registry.operations())
+
+
+def _pydantic_errors(exc: ValidationError, data: Any = None) -> list[tuple[str, str]]:
+    tags = _union_tags()
     out = []
     for e in exc.errors(include_url=False):
         msg = e["msg"]
@@ -254,9 +330,13 @@ def _pydantic_errors(exc: ValidationError) -> list[tuple[str, str]]:
             msg = msg[len("Value error, "):]
         if e["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; `twin schema` lists the fields)"
-        elif e["type"] == "union_tag_invalid":
+        loc = _loc(e["loc"], data, tags)
+        if e["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            field = str((e.get("ctx") or {}).get("discriminator", "")).strip("'")
+            if field:  # name the field that picks the variant: stations.X.kind, rules[0].then.command
+                loc = f"{loc}.{field}" if loc else field
             msg = msg.replace("Input tag", "value")
-        out.append((_loc(e["loc"], kinds), msg))
+        out.append((loc, msg))
     return out
 
 
@@ -327,15 +407,8 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
             errs.append((f"rules[{i}].when", f"tag {tag!r} names {head!r}, which is neither a station, a buffer nor 'plant'"))
         for key in ("then", "otherwise"):
             cmd = getattr(r, key)
-            if cmd is None:
-                continue
-            from .commands import COMMANDS
-
-            if cmd.get("command") not in COMMANDS:
-                errs.append((f"rules[{i}].{key}.command", f"unknown command {cmd.get('command')!r}; commands: {', '.join(COMMANDS)}"))
-            t = cmd.get("target")
-            if t and t not in targets:
-                errs.append((f"rules[{i}].{key}.target", f"names {t!r}, which is neither a station nor a buffer"))
+            if cmd is not None:
+                errs.extend(_check_command_target(sc, cmd, f"rules[{i}].{key}"))
     shift_names = {sh.name for sh in sc.calendar.shifts} if sc.calendar is not None else set()
     for sec in ("crews", "operators"):
         for pname, pool in getattr(sc, sec).items():
@@ -344,62 +417,201 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
                     errs.append((f"{sec}.{pname}.shifts", f"names shift {sh!r}, which calendar.shifts does not define"
                                  + (f" (shifts: {', '.join(sorted(shift_names))})" if shift_names else "")))
     for sname, spec in sc.stations.items():
-        for i, f in enumerate(getattr(spec, "failures", None) or ()):
-            if getattr(f, "crew", None) is not None and f.crew not in sc.crews:
+        for i, f in enumerate(spec.failures):
+            if f.crew is not None and f.crew not in sc.crews:
                 errs.append((f"stations.{sname}.failures[{i}].crew", f"names crew {f.crew!r}, which `crews` does not define"))
-        for i, m in enumerate(getattr(spec, "maintenance", None) or ()):
-            if m.crew is not None and m.crew not in sc.crews:
-                errs.append((f"stations.{sname}.maintenance[{i}].crew", f"names crew {m.crew!r}, which `crews` does not define"))
-            if m.when is not None and hasattr(spec, "tag_names"):
-                tag = Rule(when=m.when, then={}).parts()[0]
-                if tag not in spec.tag_names():
-                    errs.append((f"stations.{sname}.maintenance[{i}].when",
-                                 f"station {sname!r} ({spec.kind}) has no tag {tag!r} (tags: {', '.join(spec.tag_names())})"))
-        op = getattr(spec, "operator", None)
-        if op is not None:
-            if op.pool is not None and op.pool not in sc.operators:
-                errs.append((f"stations.{sname}.operator.pool", f"names pool {op.pool!r}, which `operators` does not define"))
-            elif op.pool is None and not any(p.skills == [] or op.skill in p.skills for p in sc.operators.values()):
-                errs.append((f"stations.{sname}.operator.skill", f"no operator pool has skill {op.skill!r}"))
-        loader = getattr(spec, "loader", None)
-        if loader is not None and (loader not in sc.stations or sc.stations[loader].kind != "robot"):
-            errs.append((f"stations.{sname}.loader", f"names {loader!r}, which is not a station of kind robot"))
+        if spec.calendar is not None and spec.calendar not in sc.calendars:
+            errs.append((f"stations.{sname}.calendar", f"names {spec.calendar!r}, which `calendars` does not define"
+                         + (f" (calendars: {', '.join(sorted(sc.calendars))})" if sc.calendars else "")))
+    used = {spec.calendar for spec in sc.stations.values()}
+    for cname in sc.calendars:
+        if cname not in used:
+            errs.append((f"calendars.{cname}", "no station keeps this calendar (name it in a station's `calendar`)"))
     if sc.recording is not None:
         for i, n in enumerate(sc.recording.stations):
-            if n not in stations or sc.stations[n].kind not in ("cnc_lathe", "cnc_mill", "drill"):
-                errs.append((f"recording.stations[{i}]", f"names {n!r}, which is not a machining station (cnc_lathe, cnc_mill, drill)"))
+            if n not in stations or not sc.stations[n].RECORDABLE:
+                kinds = sorted(k.name for k in registry.kinds("station") if k.spec.RECORDABLE)
+                errs.append((f"recording.stations[{i}]", f"names {n!r}, which is not a station that can record signals ({', '.join(kinds)})"))
+        rec = sc.recording
+        a, b = rec.start, (sc.horizon if rec.stop is None else min(rec.stop, sc.horizon))
+        if a >= b:
+            errs.append(("recording.start", f"the recording window [{a:g} s, {b:g} s] is empty (horizon {sc.horizon:g} s)"))
+        elif any((c := sc.calendar_of(n)) is not None and c.off_shift(sc.horizon) for n in rec.stations):
+            from .calendar import intersect, merge
+
+            on = merge([iv for n in rec.stations if (c := sc.calendar_of(n)) is not None for iv in c.on_shift(sc.horizon)]
+                       or [], 0.0, sc.horizon)
+            if not intersect(on, [(a, b)]):
+                nxt = next((x for x, _ in on if x >= b), None)
+                errs.append(("recording.stop" if rec.stop is not None else "recording.start",
+                             f"the recording window [{a / 3600:g} h, {b / 3600:g} h] holds no working time: the stations do not "
+                             "cut outside the calendar's shifts" + (f" (the next shift starts at {nxt / 3600:g} h)" if nxt is not None else "")))
     for section in (sc.stations, sc.buffers):
         for sname, spec in section.items():
-            check = getattr(spec, "cross_check", None)
-            if check is not None:
-                errs.extend(check(sname, sc))
+            errs.extend(spec.cross_check(sname, sc))
     return errs
 
 
+def _check_command_target(sc: ScenarioBase, cmd, path: str) -> list[tuple[str, str]]:
+    """A rule's command names a target of the right sort that takes the command."""
+    from .commands import COMMANDS
+
+    sort = COMMANDS[cmd.command].target
+    t = cmd.target
+    if sort == "station":
+        spec = sc.stations.get(t)
+        if spec is None:
+            return [(f"{path}.target", f"names {t!r}, which is not a station (stations: {', '.join(sorted(sc.stations))})")]
+        accepts = registry.get(spec.kind).runtime.accepts
+        if cmd.command != "route" and cmd.command not in accepts:  # route names where a part goes
+            return [(f"{path}.command", f"station {t!r} ({spec.kind}) does not take {cmd.command} (it takes: {', '.join(sorted(accepts))})")]
+    elif sort == "buffer" and t not in sc.buffers:
+        return [(f"{path}.target", f"names {t!r}, which is not a buffer (buffers: {', '.join(sorted(sc.buffers)) or 'none'})")]
+    elif sort == "any" and t not in sc.stations and t not in sc.buffers and t != "release":
+        return [(f"{path}.target", f"names {t!r}, which is neither a station, a buffer nor 'release'")]
+    return []
+
+
 # ---- loading -------------------------------------------------------------------------------
+#: a scenario file may not expand (YAML aliases counted every time they are used) to more nodes
+#: than this: real scenarios have a few thousand, an alias bomb has billions
+MAX_YAML_NODES = 200_000
+
+
+def _yaml_loader():
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        """Safe YAML that refuses duplicate keys (YAML says keys are unique; PyYAML lets the
+        last one win silently). Keys brought in by a merge (``<<: *anchor``) may be overridden."""
+
+        def construct_mapping(self, node, deep=False):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue  # unhashable key: PyYAML reports it itself
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first at line {first})", key_node.start_mark)
+                seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
+
+
+def _expanded_size(node, limit: int) -> int:
+    """Number of nodes ``node`` stands for once every alias is expanded (memoised, so an alias
+    bomb is measured in linear time); raises ValueError above ``limit`` or on a recursive alias."""
+    import yaml
+
+    memo: dict[int, int] = {}
+    busy: set[int] = set()
+
+    def size(n) -> int:
+        k = id(n)
+        if k in memo:
+            return memo[k]
+        if k in busy:
+            raise ValueError(f"recursive alias at line {n.start_mark.line + 1}")
+        busy.add(k)
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            for a, b in n.value:
+                total += size(a) + size(b)
+                if total > limit:
+                    break
+        elif isinstance(n, yaml.SequenceNode):
+            for a in n.value:
+                total += size(a)
+                if total > limit:
+                    break
+        busy.discard(k)
+        memo[k] = total
+        if total > limit:
+            raise ValueError(f"the document expands to more than {limit:,} nodes (aliases counted where they are used); "
+                             "is this an alias bomb?")
+        return total
+
+    return size(node)
+
+
+def _load_yaml(text: str):
+    loader = _yaml_loader()(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, MAX_YAML_NODES)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _load_json(text: str):
+    def pairs(items):
+        out = {}
+        for k, v in items:
+            if k in out:
+                raise ValueError(f"duplicate key {k!r}")
+            out[k] = v
+        return out
+
+    return json.loads(text, object_pairs_hook=pairs)
+
+
+def _decode(raw: bytes) -> str:
+    """The file's text: UTF-8 (with or without a byte-order mark), else a message saying what it is."""
+    if b"\x00" in raw[:8192]:
+        raise ValueError("this is a binary file, not a scenario (YAML, TOML or JSON text)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ValueError(f"the file is not UTF-8 text: byte 0x{raw[e.start]:02x} on line {line} "
+                         "(saved as Latin-1 or Windows-1252? save it as UTF-8)") from None
+
+
 def load_data(path: str | Path) -> dict:
-    """Read a scenario file (YAML, TOML or JSON, by extension) into a plain dict."""
+    """Read a scenario file (YAML, TOML or JSON, by extension) into a plain dict.
+
+    Refuses, with a :class:`ScenarioError` naming the problem: files that are not UTF-8 text,
+    duplicate keys (YAML and JSON would silently keep the last one), and YAML whose aliases
+    expand beyond :data:`MAX_YAML_NODES` nodes."""
     p = Path(path)
     if not p.exists():
         raise ScenarioError([("", f"file not found: {p}")], str(p))
-    text = p.read_text(encoding="utf-8")
     suffix = p.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".toml", ".json"):
+        raise ScenarioError([("", f"unknown scenario format {suffix!r}: use .yaml, .yml, .toml or .json")], str(p))
+    try:
+        text = _decode(p.read_bytes())
+    except OSError as e:
+        raise ScenarioError([("", f"cannot read the file: {e.strerror or e}")], str(p)) from None
+    except ValueError as e:
+        raise ScenarioError([("", str(e))], str(p)) from None
     try:
         if suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
+            data = _load_yaml(text)
         elif suffix == ".toml":
             import tomllib
 
             data = tomllib.loads(text)
-        elif suffix == ".json":
-            data = json.loads(text)
         else:
-            raise ScenarioError([("", f"unknown scenario format {suffix!r}: use .yaml, .yml, .toml or .json")], str(p))
-    except ScenarioError:
-        raise
+            data = _load_json(text)
+    except RecursionError:
+        raise ScenarioError([("", f"cannot parse {suffix[1:].upper()}: nested too deeply")], str(p)) from None
     except Exception as exc:
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:  # a YAML error: say where, without PyYAML's "<unicode string>" context
+            what = getattr(exc, "problem", None) or str(exc)
+            raise ScenarioError([("", f"cannot parse YAML: line {mark.line + 1}, column {mark.column + 1}: {what}")], str(p)) from None
         raise ScenarioError([("", f"cannot parse {suffix[1:].upper()}: {exc}")], str(p)) from None
     if not isinstance(data, dict):
         raise ScenarioError([("", "the file must hold a mapping at the top level")], str(p))
@@ -418,7 +630,7 @@ def parse_scenario(data: dict | ScenarioBase, source: str | None = None, **overr
     try:
         sc = model.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_pydantic_errors(exc), source) from None
+        raise ScenarioError(_pydantic_errors(exc, data), source) from None
     errs = cross_check(sc)
     if errs:
         raise ScenarioError(errs, source)

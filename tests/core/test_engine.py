@@ -87,9 +87,11 @@ def test_rules_with_hysteresis_and_delay_act_through_the_command_layer():
     assert lv["level"].max() <= 13
     assert len(cmds) > 20  # the rule keeps cycling the hold
     with pytest.raises(twin.ScenarioError) as e:
-        twin.parse_scenario(dict(d, rules=[{"when": "Q.level >= 1", "then": {"command": "fly"}}]))
-    paths = {p for p, _ in e.value.errors}
-    assert {"rules[0].when", "rules[0].then.command"} <= paths
+        twin.parse_scenario(dict(d, rules=[{"when": "A.level >= 1", "then": {"command": "fly"}}]))
+    assert [p for p, _ in e.value.errors] == ["rules[0].then.command"]
+    with pytest.raises(twin.ScenarioError) as e:
+        twin.parse_scenario(dict(d, rules=[{"when": "Q.level >= 1", "then": {"command": "hold", "target": "Q"}}]))
+    assert {p for p, _ in e.value.errors} == {"rules[0].when", "rules[0].then.target"}
 
 
 @pytest.mark.parametrize("rule", ["fifo", "spt", "edd"])
@@ -97,7 +99,7 @@ def test_dispatch_rules_order_the_queue(rule):
     d = {"horizon": 2000, "seed": 1,
          "release": {"kind": "orders", "orders": [{"product": "long", "quantity": 3, "release": 0, "due": 900},
                                                    {"product": "short", "quantity": 3, "release": 1, "due": 300}]},
-         "stations": {"M": {"process_time": 50, "dispatch": rule}},
+         "stations": {"M": {"dispatch": rule}},
          "products": {"long": {"routing": [{"station": "M", "process_time": 100}]}, "short": {"routing": [{"station": "M", "process_time": 10}]}}}
     res = twin.simulate(twin.parse_scenario(d))
     order = [res.products[res.part_product[p]] for p in res.ops["part"]]
@@ -107,7 +109,7 @@ def test_dispatch_rules_order_the_queue(rule):
         assert order == ["long"] + ["short"] * 3 + ["long"] * 2
     mean_flow = (res.parts["t_exit"] - res.parts["t_release"]).mean()
     if rule != "fifo":
-        fifo = twin.simulate(twin.parse_scenario(dict(d, stations={"M": {"process_time": 50}})))
+        fifo = twin.simulate(twin.parse_scenario(dict(d, stations={"M": {}})))
         assert mean_flow < (fifo.parts["t_exit"] - fifo.parts["t_release"]).mean()
 
 
@@ -161,3 +163,66 @@ def test_route_command_sends_a_part_to_the_chosen_parallel_machine():
     routed = res_of(run.run())
     assert set(res_of(base).values()) == {"M1", "M2"}
     assert set(routed.values()) == {"M2"}
+
+
+def test_simpy_internals_are_used_in_the_engine_module_only():
+    """SimPy's private scheduler layout (``_queue``, ``_eid``, ``_now``) is relied on in
+    twin/engine.py alone; every process kind uses the clock API (``now``, ``after``, ``at``, ``soon``)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    pat = re.compile(r"\._queue\b|\._eid\b|\._now\b|import simpy|from simpy")
+    offenders = []
+    for folder in ("twin", "processes", "kernels", "viewer", "api"):
+        for f in (root / folder).rglob("*.py"):
+            if f.relative_to(root).as_posix() == "twin/engine.py":
+                continue
+            for n, line in enumerate(f.read_text().splitlines(), 1):
+                if pat.search(line):
+                    offenders.append(f"{f.relative_to(root)}:{n}: {line.strip()}")
+    assert offenders == []
+
+
+def test_the_simpy_layout_the_clock_relies_on():
+    """Pin of SimPy's scheduler internals used by twin.engine.Clock and _drive: a heap of
+    (time, priority, id, event), an id counter, and ``_now`` written by SimPy's own step()."""
+    import heapq
+    import itertools
+
+    import simpy
+
+    from twin.engine import Clock, _drive
+
+    assert simpy.__version__.split(".")[0] == "4"
+    c = Clock()
+    assert isinstance(c._queue, list) and isinstance(c._eid, itertools.count)
+    seen = []
+    c.after(2.0, lambda ev: seen.append(("a", c.now)))
+    c.at(1.0, lambda ev: seen.append(("b", c.now)))
+    t, prio, eid, ev = heapq.nsmallest(1, c._queue)[0]
+    assert (t, prio) == (1.0, simpy.core.NORMAL) and isinstance(eid, int) and isinstance(ev, simpy.Event)
+    simpy.Timeout(c, 1.5).callbacks.append(lambda ev: seen.append(("simpy", c.now)))  # SimPy's own events mix in
+    c.step()  # SimPy's own loop writes _now; the clock reads it as now
+    assert c.now == 1.0 and c._now == 1.0 and seen == [("b", 1.0)]
+    _drive(c, 5.0)
+    assert seen == [("b", 1.0), ("simpy", 1.5), ("a", 2.0)] and c.now == 5.0
+
+
+def test_soon_runs_work_in_order_without_nesting():
+    from twin.engine import Clock
+
+    c = Clock()
+    depth, order = [0], []
+
+    def job(k):
+        def run():
+            depth[0] += 1
+            order.append((k, depth[0]))
+            if k < 5000:
+                c.soon(job(k + 1))
+            depth[0] -= 1
+        return run
+
+    c.soon(job(0))
+    assert len(order) == 5001 and max(d for _, d in order) == 1

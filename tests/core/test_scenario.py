@@ -84,7 +84,7 @@ def test_all_errors_at_once_with_field_paths():
     assert "horizon" in paths and "not a time" in msgs
     assert "stations.A.process_time.sd" in paths
     assert "stations.A.capcity" in paths and "unknown field" in msgs
-    assert "stations.B.process_time" in paths and "weibul" in msgs
+    assert "stations.B.process_time.dist" in paths and "weibul" in msgs
     assert "stations.B.scrap" in paths
     assert "products.p.routing" in paths
     assert len(e.value.errors) >= 6

@@ -52,6 +52,7 @@ def test_every_part_rides_the_belt_even_with_a_dispatch_rule():
     d["products"] = {"a": {"routing": [{"station": "A"}, {"station": "B", "process_time": 12}]},
                      "b": {"routing": [{"station": "A"}, {"station": "B", "process_time": 6}]}}
     d["stations"]["B"]["dispatch"] = "spt"
+    del d["stations"]["B"]["process_time"]  # every product has its own time on B
     run = twin.Run(d)
     res = run.run()
     conv = run.buffers["C"]

@@ -90,9 +90,17 @@ def test_furnace_failures_stop_the_cycle_and_scrap_the_batch():
     assert np.allclose(good["t_end"] - good.index, cyc)
 
 
-def test_furnace_failure_basis_must_be_calendar():
-    d = scen().dump()
-    d["stations"]["HT"]["failures"] = [{"availability": 0.9, "mttr": "1 h"}]
-    with pytest.raises(twin.ScenarioError) as e:
-        twin.parse_scenario(d)
-    assert "stations.HT.failures[0].basis" in str(e.value)
+def test_furnace_failures_on_the_cycles_basis_count_batches():
+    """Failure profiles of every basis work on a furnace (it used to accept calendar only): on the
+    cycles basis a constant TBF of 5 means a failure after every fifth batch."""
+    d = scen(horizon=20 * 86400).dump()
+    d["stations"]["HT"]["failures"] = [{"basis": "cycles", "tbf": {"dist": "constant", "value": 5},
+                                        "ttr": {"dist": "constant", "value": "1 h"}}]
+    run = twin.Run(d)
+    res = run.run()
+    batches = run.stations["HT"].batches
+    assert batches > 20
+    assert len(res.failures["t"]) in (batches // 5, batches // 5 - 1)
+    # every failure starts when a batch ends (a batch is never interrupted by a cycles-basis failure)
+    ends = set(res.operations.to_pandas().query("resource == 'HT'")["t_end"])
+    assert all(t in ends for t in res.failures["t"])

@@ -38,11 +38,8 @@ def _cut_times(d):
     sc = twin.parse_scenario(d)
     cuts = sc.products["shaft"].routing[0].operations
     out = []
-    for c in cuts:
-        from twin.units import to_si
-
-        L, D, f, vc = (to_si(c[k], "length") if k != "vc" else to_si(c[k], "velocity") for k in ("length", "diameter", "f", "vc"))
-        out.append(K.turning_time_vc(L, D, f, vc))
+    for c in cuts:  # typed at load, in SI units
+        out.append(K.turning_time_vc(c.length, c.diameter, c.f, c.vc))
     return out
 
 
@@ -134,11 +131,19 @@ def test_scenario_errors_name_the_cut():
     ops = d["products"]["shaft"]["routing"][0]["operations"]
     ops[0]["tool"] = "T9"
     ops[1]["material"] = "Unobtainium"
-    del ops[1]["f"]
+    f = ops[1].pop("f")
+    ops[1]["fz"] = "0.1 mm"  # a milling field on a turning cut
     d["stations"]["L1"]["rated_power"] = 1000.0
-    with pytest.raises(twin.ScenarioError) as e:
+    with pytest.raises(twin.ScenarioError) as e:  # the operations are typed at load: their schema first
+        twin.parse_scenario(d)
+    assert dict(e.value.errors) == {"products.shaft.routing[0].operations[1].f": "Field required",
+                                    "products.shaft.routing[0].operations[1].fz":
+                                        "unknown field (check the spelling; `twin schema` lists the fields)"}
+    ops[1]["f"] = f
+    del ops[1]["fz"]
+    with pytest.raises(twin.ScenarioError) as e:  # then what they name
         twin.parse_scenario(d)
     errs = dict(e.value.errors)
     assert "T9" in errs["products.shaft.routing[0].operations[0].tool"]
-    assert "needs f" in errs["products.shaft.routing[0].operations[1]"] or any("needs f" in m for m in errs.values())
+    assert "Unobtainium" in errs["products.shaft.routing[0].operations[1].material"]
     assert any("kW" in m and "rated" in m for m in errs.values())
