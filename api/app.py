@@ -68,8 +68,10 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
                   description="Digital twin and automation testbed for metalworking lines. Errors answer "
                               "`{\"detail\": ...}`; a 422 lists `{path, message}` per wrong field.")
     errors.install(app)
-    for r in (pages.router, scenarios.router, runs.router, sessions.router, compare.router):
+    routers = (pages.router, scenarios.router, runs.router, sessions.router, compare.router)
+    for r in routers:
         app.include_router(r)
+    app.state.api_routes = [route for r in routers for route in r.routes]  # flat, whatever FastAPI nests
     app.add_middleware(Authenticate, identities=identities)
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.add_middleware(SecurityHeaders)

@@ -149,7 +149,7 @@ def allowed_methods(app, scope) -> list[str]:
     from starlette.routing import Match
 
     methods: set[str] = set()
-    for route in app.routes:
+    for route in app.state.api_routes:
         if getattr(route, "include_in_schema", False) and getattr(route, "methods", None):
             match, _ = route.matches(dict(scope, method=next(iter(route.methods))))
             if match != Match.NONE:

@@ -90,7 +90,7 @@ class CommandRequest(Strict):
     """A command; its source is the caller's identity (a ``source`` field is refused)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"command": "hold", "target": "A"}, {"command": "feed_override", "target": "B", "value": 1.2}]})
-    command: Literal[COMMANDS]  # type: ignore[valid-type]
+    command: Literal[tuple(COMMANDS)]  # type: ignore[valid-type]
     target: str = Field(default="", max_length=200)
     value: Any = None
 

@@ -154,7 +154,7 @@ def build_openapi(app, *, secured: bool) -> dict:
         doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer",
                                                            "description": "a secret from the server's identities (--tokens FILE, --token NAME=SECRET)"}}
     writes = set()
-    for r in app.routes:
+    for r in app.state.api_routes:
         if isinstance(r, APIRoute) and writer in _calls(r.dependant):
             writes |= {(r.path_format, m.lower()) for m in r.methods}
     error = {"application/json": {"schema": _ref("ErrorBody")}}
