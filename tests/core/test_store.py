@@ -10,7 +10,9 @@ import uuid
 import pytest
 
 import twin
-from twin.store import TERMINAL, Store, content_key
+from twin.store import Store, content_key
+
+TERMINAL = {"done", "failed", "cancelled", "interrupted"}
 
 SC = {
     "name": "store test", "horizon": 2000, "seed": 1,
