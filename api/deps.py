@@ -18,7 +18,10 @@ from .service import Service
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-def service(request: Request) -> Service:
+# the dependencies are coroutines: FastAPI would run plain functions in its thread pool, a thread
+# hop (and a wait for the GIL) per dependency per request
+
+async def service(request: Request) -> Service:
     return request.app.state.service
 
 
@@ -33,7 +36,7 @@ def identity(request: Request) -> Identity:
     return ident
 
 
-def reader(request: Request) -> Identity:
+async def reader(request: Request) -> Identity:
     """Dependency of every read under /v1 (except health): an identity with the read right."""
     ident = identity(request)
     if not ident.can("read"):
@@ -41,7 +44,7 @@ def reader(request: Request) -> Identity:
     return ident
 
 
-def writer(request: Request) -> Identity:
+async def writer(request: Request) -> Identity:
     """Dependency of every write: an identity with the write right."""
     ident = identity(request)
     if not ident.can("write"):

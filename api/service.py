@@ -28,7 +28,7 @@ class Limits:
     max_queued: int = 8
     max_sessions: int = 32
     session_idle_s: float = 900.0
-    step_threads: int = 4
+    step_threads: int = 2  # more only adds GIL contention with the event loop on a small machine
     max_ws_pending: int = 16
     max_realtime_steps: int = 1_000_000
     ws_auth_timeout_s: float = 10.0

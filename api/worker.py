@@ -35,10 +35,15 @@ def init_worker(parent_pid: int, db: str | None = None, data_dir: str | None = N
     for runs asked to stop), so a ``kill -9`` leaves no run looking alive.
 
     It also undoes the signal handlers the worker inherits from the server (uvicorn's SIGTERM
-    handler only sets a flag, so a worker would ignore ``terminate()``), and leaves Ctrl-C,
-    which a terminal sends to the whole process group, to the server."""
+    handler only sets a flag, so a worker would ignore ``terminate()``), leaves Ctrl-C, which a
+    terminal sends to the whole process group, to the server, and lowers its own priority
+    (nice 10) so that runs never slow down the server's answers."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:  # batch simulations yield the CPU to the server's event loop (health, steps, pages)
+        os.nice(10)
+    except OSError:
+        pass
 
     def watch():
         while True:

@@ -60,6 +60,7 @@ class Stats:
         self.unanswered: Counter = Counter()
         self.health_ms: list[float] = []
         self.rss: list[tuple[float, float]] = []
+        self.rss_server: list[tuple[float, float]] = []
         self.ws_messages = 0
 
     def code(self, what: str, status: int) -> None:
@@ -69,10 +70,17 @@ class Stats:
         self.unanswered[(what, type(exc).__name__)] += 1
 
 
-def rss_mb(pid: int) -> float:
-    """RSS of the server and its children [MB] from /proc."""
+def rss_mb(pid: int, children: bool = True) -> float:
+    """RSS of the server (and its children) [MB] from /proc."""
     total = 0
     pids = [pid]
+    if not children:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            return 0.0
     try:
         for task in Path(f"/proc/{pid}/task").iterdir():
             pids += [int(k) for k in (task / "children").read_text().split()]
@@ -190,13 +198,16 @@ async def load(url: str, pid: int, clients: int, duration: float, st: Stats, see
     rng = random.Random(seed)
     end = time.monotonic() + duration
     roles = [runner, stepper, streamer, page_loader, reader]
-    limits = httpx.Limits(max_connections=clients * 2)
+    # idle connections are dropped before uvicorn's 5 s keep-alive ends them: otherwise a request
+    # can race the server's close (a client-side race, not an unanswered request)
+    limits = httpx.Limits(max_connections=clients * 2, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers={"Authorization": f"Bearer {WRITER}"}) as w, \
             httpx.AsyncClient(base_url=url, timeout=60, limits=limits, headers={"Authorization": f"Bearer {READER}"}) as ro:
         async def sample():
             t0 = time.monotonic()
             while time.monotonic() < end:
                 st.rss.append((time.monotonic() - t0, rss_mb(pid)))
+                st.rss_server.append((time.monotonic() - t0, rss_mb(pid, children=False)))
                 await asyncio.sleep(2.0)
 
         tasks = [asyncio.create_task(sample())]
@@ -238,10 +249,21 @@ def main(argv=None) -> int:
             except httpx.HTTPError:
                 time.sleep(0.05)
         st = Stats()
+        idle = []  # the same health call with no load: what the machine gives right now
+        with httpx.Client(base_url=url, timeout=30) as c:
+            for _ in range(40):
+                t = time.perf_counter()
+                c.get("/v1/health")
+                idle.append((time.perf_counter() - t) * 1e3)
+                time.sleep(0.05)
         t0 = time.perf_counter()
         asyncio.run(load(url, p.pid, a.clients, a.duration, st))
         wall = time.perf_counter() - t0
-        active_before_stop = None
+        # stop with work in flight: long runs running and queued when the server goes down
+        with httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {WRITER}"}) as c:
+            for k in range(a.workers + 2):
+                st.code("POST /runs (in flight)", c.post("/v1/runs", json={"scenario": dict(LINE, horizon=30_000_000), "seed": k}).status_code)
+            time.sleep(1.0)
         from twin.store import Store
 
         store = Store(db, data_dir=tmp / "check-data")
@@ -282,10 +304,15 @@ def main(argv=None) -> int:
         print("unanswered:", dict(st.unanswered))
     if st.health_ms:
         hs = sorted(st.health_ms)
+        print(f"health latency idle (before the load): median {statistics.median(idle):.1f} ms, max {max(idle):.1f} ms; "
+              f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"health latency under load: median {statistics.median(hs):.1f} ms, p99 {hs[int(0.99 * (len(hs) - 1))]:.1f} ms, max {hs[-1]:.1f} ms")
     if rss:
         print(f"memory (server + workers RSS): start {rss[0][1]:.0f} MB, after 25% {quarter[0]:.0f} MB, end {rss[-1][1]:.0f} MB, "
               f"max {max(m for _, m in rss):.0f} MB; slope over the last 75%: {slope:+.1f} MB/min")
+    if st.rss_server:
+        marks = [st.rss_server[int(i * (len(st.rss_server) - 1) / 6)] for i in range(7)]
+        print("server process RSS over time:", ", ".join(f"{t:.0f} s {m:.0f} MB" for t, m in marks))
     print(f"runs active just before stop: {active_before_stop}; after {a.stop}: {dict(by_status)}")
     bad = lost or five or any(s in ACTIVE for s in by_status)
     print("RESULT:", "FAIL" if bad else "PASS")

@@ -35,7 +35,7 @@ def asset(name: str):
 
 
 @router.get("/v1/health", response_model=Health, tags=["health"])
-def health(svc: Service = Depends(service)):
+async def health(svc: Service = Depends(service)):
     """Liveness; open even when identities are configured (it says nothing about the plant)."""
     return {"status": "ok", "version": twin.__version__, "sessions": len(svc.sessions),
             "runs_active": svc.runs_gate.in_use, "auth": svc.identities.enabled}
