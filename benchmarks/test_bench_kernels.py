@@ -2,12 +2,17 @@
 
 Run: ``python -m pytest benchmarks/test_bench_kernels.py --benchmark-enable -s``
 
-* 10 M cuts through force, power, Taylor life, per-tool life fraction and roughness: numba
-  parallel vs the best numpy version vs pure Python (timed on a subsample, scaled); achieved
-  bytes/s against numpy copying the same arrays into an existing buffer (the memory-bandwidth
-  ceiling), and the floor of the access pattern (the same arrays streamed with no physics).
-* Vibration synthesis: samples/s of the numba generator vs a numpy version; one hour of 10 kHz
-  vibration for ten machines, generated in one-machine-hour chunks.
+* The batch cut kernel (``kernels/batch.py`` ``cuts_batch``: force, power, Taylor life,
+  per-tool life fraction and roughness of 10 M cuts) against the fair numpy baseline
+  (``kernel_baselines.BlockedNumpyCuts``: cache-sized blocks, reused temporaries, constants
+  folded into tables once, one log and one exp per law), at 1 and 2 threads each (numba
+  threads; numpy on as many Python threads, each with its own block). Target (issue 17):
+  >= 3x at equal thread count; asserted as stated.
+* The per-part kernel the simulation calls (``kernels/part.py`` ``machined_part``, once per
+  machined part) against its plain-Python twin, both called once per part from Python.
+* Against pure Python and the memory bus: 10 M cuts vs pure Python (timed on a subsample,
+  scaled), achieved bytes/s vs numpy copying the same bytes, and the floor of the access pattern.
+* Vibration synthesis: samples/s of the numba generator vs a numpy version.
 * First-call compile time, and a second process that loads the kernels from numba's cache.
 """
 
@@ -17,45 +22,52 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 import numba
 import numpy as np
-import pytest
 
-import twin.kernels as K
+sys.path.insert(0, os.path.dirname(__file__))
+import kernel_baselines as KB  # noqa: E402
+import measure  # noqa: E402
+
+import twin.kernels as K  # noqa: E402
 
 N = int(os.environ.get("TWIN_BENCH_CUTS", 10_000_000))
+KC, MC, N_TOOLS = KB.KC, KB.MC, KB.N_TOOLS
 
 
-KC = np.array([1.5e9, 1.725e9, 2.15e9])
-MC = np.array([0.22, 0.24, 0.2])
-N_TOOLS = 64
+def test_batch_kernel_vs_fair_numpy(benchmark):
+    r = measure.batch_kernel(N)
+    assert r["agree"], "the kernel and the fair numpy must give the same numbers"
+    print(f"\nbatch cut kernel, {N} cuts, best of {r['rounds']} interleaved rounds [range], numba threading layer "
+          f"{r['threading_layer']}, numpy block {r['block']}:")
+    n1 = r["numpy_1"][0]
+    print(f"  numpy, full-size temporaries (old baseline), 1 thread: {r['numpy_naive_1'][0]:.3f} s "
+          f"({r['numpy_naive_1'][0] / N * 1e9:.1f} ns/cut)")
+    for k in r["threads"]:
+        nk, kk = r[f"numpy_{k}"], r[f"kernel_{k}"]
+        print(f"  {k} thread{'s' if k > 1 else ' '}: fair numpy {nk[0]:.3f} s [{nk[0]:.3f}-{nk[1]:.3f}] ({nk[0] / N * 1e9:.1f} ns/cut), "
+              f"kernel {kk[0]:.3f} s [{kk[0]:.3f}-{kk[1]:.3f}] ({kk[0] / N * 1e9:.1f} ns/cut): "
+              f"{r[f'speedup_{k}']:.2f}x (target >= {measure.TARGET_BATCH_OVER_NUMPY})")
+    print(f"  fair numpy vs the old baseline: {r['numpy_naive_1'][0] / n1:.2f}x")
+    benchmark.extra_info.update({k: v for k, v in r.items()})
+    benchmark.pedantic(lambda: None, rounds=1)  # the figures are in extra_info
+    missed = {k: round(r[f"speedup_{k}"], 2) for k in r["threads"] if r[f"speedup_{k}"] < measure.TARGET_BATCH_OVER_NUMPY}
+    assert not missed, f"target missed: batch kernel / fair numpy speed-up below {measure.TARGET_BATCH_OVER_NUMPY} at threads {missed}"
 
 
-def _inputs(m, seed=1):
-    """Cuts over 3 materials and a 64-tool magazine (carbide n = 0.25, HSS n = 0.125)."""
-    rng = np.random.default_rng(seed)
-    cuts = (rng.uniform(1e-4, 4e-4, m), rng.uniform(5e-4, 4e-3, m), rng.uniform(1.5, 5.0, m), rng.uniform(5, 60, m),
-            rng.integers(0, 3, m), rng.integers(0, N_TOOLS, m))
-    hss = np.arange(N_TOOLS) % 4 == 0
-    tools = (np.full(N_TOOLS, math.radians(95)), rng.choice([4e-4, 8e-4, 1.2e-3], N_TOOLS), np.where(hss, 0.125, 0.25),
-             np.where(hss, K.taylor_C_si(70, 0.125), K.taylor_C_si(500, 0.25)))
-    return cuts, tools
-
-
-def numpy_cuts(cuts, tools):
-    """The best numpy version: same tables and algebra, vectorised (gathers + exp/log)."""
-    f, ap, vc, t, mat, tool = cuts
-    kr, r, n, C = tools
-    s = np.sin(kr)[tool]
-    Fc = KC[mat] * ap * f * np.exp(-MC[mat] * np.log(f * s / 1e-3))
-    Pc = Fc * vc
-    T = np.exp(np.log(C[tool] / vc) / n[tool])
-    Ra = f * f / (32.0 * r[tool])
-    wear = np.bincount(tool, weights=t / T, minlength=N_TOOLS)
-    return Fc, Pc, T, Ra, wear
+def test_part_kernel_vs_plain_python(benchmark):
+    r = measure.part_kernel()
+    assert r["agree"], "the per-part kernel and its plain-Python twin must give the same records"
+    assert r["breakages"] > 0 and r["tool_changes"] > 0  # every branch of the kernel ran
+    n = r["n_parts"]
+    print(f"\nper-part kernel machined_part, {n} parts, 1 thread, best of {r['rounds']} [range]: plain Python "
+          f"{r['python'][0] / n * 1e6:.2f} us/part [{r['python'][0] / n * 1e6:.2f}-{r['python'][1] / n * 1e6:.2f}], "
+          f"kernel {r['kernel'][0] / n * 1e6:.2f} us/part [{r['kernel'][0] / n * 1e6:.2f}-{r['kernel'][1] / n * 1e6:.2f}]: "
+          f"{r['speedup']:.2f}x")
+    benchmark.extra_info.update(r)
+    benchmark.pedantic(lambda: None, rounds=1)
 
 
 def python_cuts(cuts, tools):
@@ -98,14 +110,13 @@ def _time(fn, rounds=3):
     return best
 
 
-def test_cuts_numba_vs_numpy_vs_python(benchmark):
-    cuts, tools = _inputs(N)
+def test_cuts_vs_python_and_memory_bus(benchmark):
+    cuts, tools = KB.cut_inputs(N)
     tt = K.batch.tool_tables(*tools)
     outs = [np.empty(N) for _ in range(4)]
     run = lambda: K.cuts_batch(*cuts, KC, MC, *tt, *outs)
     run()
     _stream(*cuts, *outs)
-    t_np = _time(lambda: numpy_cuts(cuts, tools))
     sub = 100_000
     scuts = [a[:sub].tolist() for a in cuts]
     stools = [a.tolist() for a in tools]
@@ -117,34 +128,21 @@ def test_cuts_numba_vs_numpy_vs_python(benchmark):
     dst = np.zeros_like(big)
     t_copy = _time(lambda: np.copyto(dst, big), rounds=5)
     t_stream = _time(lambda: _stream(*cuts, *outs), rounds=5)
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    t_1 = _time(run)
-    numba.set_num_threads(before)
     benchmark.pedantic(run, rounds=3, iterations=1)
     t_nb = benchmark.stats.stats.min
-    # results agree with the numpy version
-    Fc, Pc, T, Ra, wear = numpy_cuts(cuts, tools)
-    assert np.allclose(outs[0], Fc, rtol=1e-12) and np.allclose(outs[2], T, rtol=1e-12) and np.allclose(run(), wear, rtol=1e-9)
-    info = {"cuts": N, "numba_s": t_nb, "numba_1thread_s": t_1, "numpy_s": t_np, "python_scaled_s": t_py,
-            "speedup_vs_numpy": t_np / t_nb, "speedup_vs_python": t_py / t_nb, "parallel_speedup": t_1 / t_nb,
+    Fc, Pc, T, Ra, wear = python_cuts([a[:1000].tolist() for a in cuts], stools)
+    assert np.allclose(outs[0][:1000], Fc, rtol=1e-12) and np.allclose(outs[2][:1000], T, rtol=1e-12)
+    info = {"cuts": N, "numba_s": t_nb, "python_scaled_s": t_py, "speedup_vs_python": t_py / t_nb,
             "ns_per_cut": t_nb / N * 1e9, "GB_per_s": nbytes / t_nb / 1e9, "copy_GB_per_s": 2 * big.nbytes / t_copy / 1e9,
             "fraction_of_copy_bandwidth": (nbytes / t_nb) / (2 * big.nbytes / t_copy),
             "stream_floor_ns_per_cut": t_stream / N * 1e9, "stream_fraction_of_copy_bandwidth": (nbytes / t_stream) / (2 * big.nbytes / t_copy),
-            "threads": before}
+            "threads": numba.get_num_threads()}
     benchmark.extra_info.update(info)
     print("\ncuts:", {k: round(v, 3) if isinstance(v, float) else v for k, v in info.items()})
-    # issue targets: >= 3x numpy, >= 100x pure Python, aim at >= half the copy bandwidth.
-    # Measured here (2 cores, kernels/batch.py: conversion-free fdlibm exp/log, logs in their
-    # own loop per block, checks once per block, FMA contraction): 7-11x numpy, 120-190x Python,
-    # 6.6-11 ns per cut, 0.30-0.51 of the copy bandwidth. The copy is numpy copying into an existing
-    # buffer (22-25 GB/s); a kernel that only streams the same 6 arrays in and 4 out with one
-    # operation each (_stream) reaches 0.45-0.67 of it, so half the copy rate is about the floor
-    # of this access pattern (stores pay a read for ownership; streaming stores measured slower).
-    # The shared 2-core machine varies by ~30 % between runs.
-    # The asserts guard against regressions below what is achieved; the targets are in extra_info.
-    info.update({"target_vs_numpy": 3.0, "target_vs_python": 100.0, "aim_fraction_of_copy_bandwidth": 0.5})
-    assert info["speedup_vs_numpy"] >= 3.0
+    # targets of the first kernel round: >= 100x pure Python, aim at >= half the copy bandwidth.
+    # The copy is numpy copying into an existing buffer; a kernel that only streams the same 6
+    # arrays in and 4 out with one operation each (_stream) reaches about 0.45-0.67 of it, so half
+    # the copy rate is about the floor of this access pattern. The asserts guard what is achieved.
     assert info["speedup_vs_python"] >= 100.0
     assert info["fraction_of_copy_bandwidth"] >= 0.25
 
