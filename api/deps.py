@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 from typing import Any, Awaitable
 
 from fastapi import HTTPException, Request
@@ -107,8 +106,3 @@ async def unless_disconnected(request: Request, work: Awaitable, on_leave=None, 
     finally:
         if not task.done():
             task.cancel()
-
-
-def finite(name: str, x: float | None) -> None:
-    if x is not None and not math.isfinite(x):
-        raise field_error(name, "must be a finite number")

@@ -227,7 +227,6 @@ async def session_ws(ws: WebSocket, sid: str):
     queue: asyncio.Queue = asyncio.Queue(maxsize=svc.limits.max_ws_pending)
 
     async def reader_loop():
-        nonlocal busy
         while True:
             msg, err = await ch.receive()
             if err is not None:

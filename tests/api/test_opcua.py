@@ -140,8 +140,7 @@ def test_opcua_with_identities_refuses_anonymous_and_wrong_passwords(secure):
     from asyncua import Client, ua
 
     async def go():
-        # the endpoints: Basic256Sha256 Sign and SignAndEncrypt, user name logins only
-        async with Client(secure["endpoint"], timeout=30) as probe:
+        async with Client(secure["endpoint"], timeout=30):
             pass
     with pytest.raises(Exception):  # no NoSecurity endpoint, no anonymous login
         asyncio.run(go())
