@@ -148,13 +148,15 @@ def allowed_methods(app, scope) -> list[str]:
     one route per method, so Starlette's own header names only the first route's."""
     from starlette.routing import Match
 
-    methods: set[str] = set()
+    static: set[str] = set()
+    templated: set[str] = set()
     for route in app.state.api_routes:
         if getattr(route, "include_in_schema", False) and getattr(route, "methods", None):
-            match, _ = route.matches(dict(scope, method=next(iter(route.methods))))
+            match, child = route.matches(dict(scope, method=next(iter(route.methods))))
             if match != Match.NONE:
-                methods |= set(route.methods)
-    return sorted(methods - {"HEAD"})
+                (templated if child.get("path_params") else static).update(route.methods)
+    # a literal path (/v1/sessions/demo) is its own resource, not an id of /v1/sessions/{sid}
+    return sorted((static or templated) - {"HEAD"})
 
 
 async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:

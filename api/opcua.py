@@ -321,7 +321,12 @@ class OpcUaTwin:
             return self._refused(ua.StatusCodes.BadInvalidArgument, f"dt must be finite, got {dt}", 1)
         if dt < 0:
             return self._refused(ua.StatusCodes.BadOutOfRange, f"dt must be >= 0, got {dt}", 1)
-        await self.session.step(self.svc.step_pool, dt=dt, client="opcua")
+        from .sessions import StepError
+
+        try:
+            await self.session.step(self.svc.step_pool, dt=dt, client="opcua")
+        except StepError as e:
+            return self._refused(ua.StatusCodes.BadInvalidState, f"{e}; call Reset", 1)
         await self.refresh()
         return [ua.Variant(float(self.session.run.now), ua.VariantType.Double)]
 

@@ -32,6 +32,7 @@ class Limits:
     max_ws_pending: int = 16
     max_realtime_steps: int = 1_000_000
     ws_auth_timeout_s: float = 10.0
+    step_stall_s: float = 60.0  # sim time still for this long: the session is closed, the run or replication fails
 
 
 class Gate:
@@ -148,6 +149,18 @@ class Service:
                 if s.kind != "opcua" and now - s.last_used > self.limits.session_idle_s and not s.busy.locked():
                     self.close_session(sid)
 
+    async def watchdog(self) -> None:
+        """Free step threads stuck in a simulation that makes no progress (and close the session)."""
+        while True:
+            await asyncio.sleep(min(1.0, self.limits.step_stall_s / 4))
+            for sid, s in list(self.sessions.items()):
+                if s.interrupt_if_stalled(self.limits.step_stall_s):
+                    log.error("session %s: %s", sid, s.broken)
+                    if s.kind == "opcua":
+                        s.close()  # stays listed: OPC UA Reset starts it over
+                    else:
+                        self.close_session(sid)
+
     async def leases(self) -> None:
         """Renew this server's run leases and end runs whose server is gone."""
         while True:
@@ -165,7 +178,7 @@ class Service:
         if getattr(self.step_pool, "_shutdown", False):  # started again after a stop (test clients do that)
             self.step_pool = ThreadPoolExecutor(max_workers=self.limits.step_threads, thread_name_prefix="twin-step")
         await asyncio.to_thread(self.start_pool)
-        self.tasks = [asyncio.create_task(self.reaper()), asyncio.create_task(self.leases())]
+        self.tasks = [asyncio.create_task(self.reaper()), asyncio.create_task(self.leases()), asyncio.create_task(self.watchdog())]
         for hook in self.on_start:
             await hook()
 

@@ -18,6 +18,7 @@ snapshot), so a change a command made between two steps (``hold SAW``) is report
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import math
 import threading
 import time
@@ -57,6 +58,11 @@ class Cancel:
             return False
 
 
+class Stalled(BaseException):
+    """Raised into a step thread whose chunk made no progress for ``step_stall_s`` (a loop of
+    zero-duration events, say): the thread is freed and the session closed."""
+
+
 class StepError(ValueError):
     """A step request that does not fit the session now (field, message)."""
 
@@ -78,7 +84,10 @@ class Session:
     seed: int | None = None
     scenario: Any = None
     _busy: asyncio.Lock | None = field(default=None, repr=False)
+    broken: str | None = None  # why the session was closed by the stall watchdog
     _span: float = 60.0  # simulated seconds per sub-step, adapted to keep a chunk near CHUNK_S
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _running: tuple | None = field(default=None, repr=False)  # (thread id, start) of the chunk in progress
     _snapshots: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _cancels: set = field(default_factory=set, repr=False)
 
@@ -117,6 +126,29 @@ class Session:
         return {k: v for k, v in tags.items() if before.get(k, missing) != v and not _both_nan(before.get(k), v)}
 
     # ---- work in the step threads ------------------------------------------------------------------
+    def _watched(self, fn, *args):
+        """Run simulation work with the stall watchdog looking (see :meth:`interrupt_if_stalled`)."""
+        with self._guard:
+            self._running = (threading.get_ident(), time.perf_counter())
+        try:
+            return fn(*args)
+        finally:
+            with self._guard:
+                self._running = None
+
+    def interrupt_if_stalled(self, limit_s: float) -> bool:
+        """Called by the service's watchdog: if a chunk has run for more than ``limit_s`` (it
+        cannot return: the simulation loops at one instant), raise :class:`Stalled` in its
+        thread. The run is then left mid-event, so the session is closed."""
+        with self._guard:
+            r = self._running
+            if r is None or time.perf_counter() - r[1] <= limit_s or self.broken:
+                return False
+            self.broken = (f"the simulation made no progress for {limit_s:g} s of wall time at sim time "
+                           f"{self.run.now:g} s (zero-duration events in a loop?); the session was closed")
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(r[0]), ctypes.py_object(Stalled))
+            return True
+
     def _advance(self, target: float, cancel: Cancel | None) -> None:
         """Advance towards ``target`` for about CHUNK_S wall seconds (one chunk)."""
         with self.lock:
@@ -165,7 +197,7 @@ class Session:
             run = self.run
             t0 = time.perf_counter()
             if event:
-                await self.call(pool, self._event)
+                await self._sim(pool, self._event)
                 stopped = False
             else:
                 if until is not None:
@@ -182,7 +214,7 @@ class Session:
                     if self.closed or cancel.is_set():
                         stopped = True
                         break
-                    await self.call(pool, self._advance, target, cancel)
+                    await self._sim(pool, self._advance, target, cancel)
             tags = await self.call(pool, self._tags)
             self.touch()
             reply = {"sim_time": run.now, "finished": run.finished, "changed": self.delta(client, tags),
@@ -190,6 +222,13 @@ class Session:
             if stopped:
                 reply["interrupted"] = True
             return reply
+
+    async def _sim(self, pool: Executor, fn, *args):
+        try:
+            return await self.call(pool, self._watched, fn, *args)
+        except Stalled:
+            self.close()
+            raise StepError("session", self.broken or "the session was closed") from None
 
     async def tags(self, pool: Executor) -> dict:
         self.touch()
@@ -236,6 +275,8 @@ class Session:
                 self.run = fresh
                 self._snapshots.clear()
                 self._span = 60.0
+                self.closed = False  # a session the stall watchdog closed is usable again
+                self.broken = None
 
     def close(self) -> None:
         self.closed = True

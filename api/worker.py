@@ -13,8 +13,64 @@ import signal
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 
 _stores: dict = {}
+_job = {"watched": False, "active": False}
+
+
+class _Interrupted(BaseException):
+    """Raised in the worker's main thread (by SIGUSR1) when its job must stop at once."""
+
+
+def _on_interrupt(signum, frame):
+    if _job["active"]:
+        raise _Interrupted()
+
+
+@contextmanager
+def _watch(should_stop, clock=None, stall_s: float = 60.0, every_s: float = 0.3):
+    """While the block runs, a thread asks ``should_stop()`` every ``every_s`` and, if so,
+    interrupts the main thread wherever it is: a cancel takes effect within a fraction of a
+    second even when a single chunk of the simulation would never end. It also interrupts a
+    simulation whose ``clock()`` (sim time) has not moved for ``stall_s`` of wall time (a loop
+    of zero-duration events), setting ``_job["stalled"]``. Only in worker processes (where the
+    SIGUSR1 handler is installed)."""
+    _job["stalled"] = None
+    if not _job["watched"]:
+        yield
+        return
+    main = threading.main_thread().ident
+    done = threading.Event()
+
+    def loop():
+        seen, since = None, time.monotonic()
+        while not done.wait(every_s):
+            try:
+                if clock is not None:
+                    now = clock()
+                    if now != seen:
+                        seen, since = now, time.monotonic()
+                    elif time.monotonic() - since > stall_s:
+                        _job["stalled"] = (f"the simulation made no progress for {stall_s:g} s of wall time at sim time "
+                                           f"{now:g} s (zero-duration events in a loop?)")
+                        signal.pthread_kill(main, signal.SIGUSR1)
+                        return
+                if should_stop():
+                    signal.pthread_kill(main, signal.SIGUSR1)
+                    return
+            except Exception:  # the store is busy: ask again
+                pass
+
+    t = threading.Thread(target=loop, name="twin-watch-job", daemon=True)
+    _job["active"] = True
+    t.start()
+    try:
+        yield
+    finally:
+        _job["active"] = False
+        done.set()
+        t.join()
 
 
 def _store(db: str, data_dir: str, owner: str | None):
@@ -44,6 +100,8 @@ def init_worker(parent_pid: int, db: str | None = None, data_dir: str | None = N
         os.nice(10)
     except OSError:
         pass
+    signal.signal(signal.SIGUSR1, _on_interrupt)
+    _job["watched"] = True
 
     def watch():
         while True:
@@ -64,34 +122,51 @@ def warm() -> int:
     return os.getpid()
 
 
-def execute_run(db: str, data_dir: str, run_id: str, body: dict, seed: int, owner: str | None = None, chunks: int = 50) -> str:
+def execute_run(db: str, data_dir: str, run_id: str, body: dict, seed: int, owner: str | None = None, chunks: int = 50,
+                stall_s: float = 60.0) -> str:
     from twin.engine import Run
     from twin.scenario import parse_scenario
 
     store = _store(db, data_dir, owner)
+
+    def stopped() -> str:
+        if _job["stalled"]:
+            store.fail_run(run_id, _job["stalled"])
+            return "failed"
+        status = store.status(run_id)
+        if status == "cancelling":
+            store.transition(run_id, "cancelled", ("cancelling",), error="cancelled by request")
+            return "cancelled"
+        return status or "missing"  # ended by someone else (recovered as interrupted)
+
     try:
         if not store.start_run(run_id):  # cancelled (or recovered) while it waited in the queue
             return store.status(run_id) or "missing"
         run = Run(parse_scenario(body), seed=seed)
         last = time.monotonic()
-        for k in range(1, chunks + 1):
-            run.run_until(run.horizon * k / chunks)
-            if time.monotonic() - last > 0.2 or k == chunks:
-                last = time.monotonic()
-                status = store.status(run_id)
-                if status == "cancelling":
-                    store.transition(run_id, "cancelled", ("cancelling",), error="cancelled by request")
-                    return "cancelled"
-                if status != "running":  # ended by someone else (recovered as interrupted)
-                    return status or "missing"
-                store.set_progress(run_id, k / chunks)
-        return "done" if store.finish_run(run_id, run.result()) is not None else (store.status(run_id) or "missing")
+        result = None
+        with _watch(lambda: store.status(run_id) != "running", lambda: run.now, stall_s):
+            try:
+                for k in range(1, chunks + 1):
+                    run.run_until(run.horizon * k / chunks)
+                    if time.monotonic() - last > 0.2 or k == chunks:
+                        last = time.monotonic()
+                        if store.status(run_id) != "running":
+                            break
+                        store.set_progress(run_id, k / chunks)
+                else:
+                    result = run.result()
+            except _Interrupted:
+                pass
+        if result is None:
+            return stopped()
+        return "done" if store.finish_run(run_id, result) is not None else (store.status(run_id) or "missing")
     except Exception as exc:  # recorded, never lost
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
         return "failed"
 
 
-def execute_replication(body: dict, seed: int, replication: int, cancel_path: str, chunks: int = 50) -> dict:
+def execute_replication(body: dict, seed: int, replication: int, cancel_path: str, chunks: int = 50, stall_s: float = 60.0) -> dict:
     """One replication of a comparison: ``{"kpis"}`` or ``{"error"}``; stops between chunks
     (``{"cancelled": True}``) once ``cancel_path`` exists (the client went away)."""
     from twin.engine import Run
@@ -100,10 +175,17 @@ def execute_replication(body: dict, seed: int, replication: int, cancel_path: st
     t = time.perf_counter()
     try:
         run = Run(parse_scenario(body), seed=seed, replication=replication)
-        for k in range(1, chunks + 1):
-            if os.path.exists(cancel_path):
+        with _watch(lambda: os.path.exists(cancel_path), lambda: run.now, stall_s):
+            try:
+                for k in range(1, chunks + 1):
+                    if os.path.exists(cancel_path):
+                        return {"cancelled": True}
+                    run.run_until(run.horizon * k / chunks)
+                kpis = run.result().kpis
+            except _Interrupted:
+                if _job["stalled"]:
+                    return {"error": _job["stalled"], "elapsed_s": time.perf_counter() - t}
                 return {"cancelled": True}
-            run.run_until(run.horizon * k / chunks)
-        return {"kpis": run.result().kpis, "elapsed_s": time.perf_counter() - t}
+        return {"kpis": kpis, "elapsed_s": time.perf_counter() - t}
     except Exception as exc:  # a failed replication is data, as in twin.experiments.run_one
         return {"error": f"{type(exc).__name__}: {exc}", "elapsed_s": time.perf_counter() - t}

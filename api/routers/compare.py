@@ -52,7 +52,8 @@ class PoolExecutor:
         for j in jobs:
             if self.flag.is_set():
                 raise Cancelled()
-            fut = self.svc.pool.submit(execute_replication, j["body"], j["seed"], j["replication"], str(self.cancel_path))
+            fut = self.svc.pool.submit(execute_replication, j["body"], j["seed"], j["replication"], str(self.cancel_path), 50,
+                                       self.svc.limits.step_stall_s)
             while True:
                 try:
                     r = fut.result(timeout=0.2)

@@ -41,7 +41,7 @@ def _submit(svc: Service, rid: str, body: dict, seed: int):
     from .. import worker
 
     loop = asyncio.get_running_loop()
-    args = (worker.execute_run, svc.store.url, str(svc.store.data_dir), rid, body, seed, svc.store.owner)
+    args = (worker.execute_run, svc.store.url, str(svc.store.data_dir), rid, body, seed, svc.store.owner, 50, svc.limits.step_stall_s)
     try:
         return loop.run_in_executor(svc.pool, *args)
     except (BrokenProcessPool, RuntimeError):  # a worker died (OOM, kill): start a fresh pool once

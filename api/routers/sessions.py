@@ -109,7 +109,8 @@ def get_session(sid: str = SessionId, svc: Service = Depends(service), _=Depends
     return _session(svc, sid).info()
 
 
-@router.post("/{sid}/step", response_model=StepReply, response_model_exclude_none=True, responses=E404)
+@router.post("/{sid}/step", response_model=StepReply, response_model_exclude_none=True,
+             responses={**E404, 409: {"model": ErrorBody, "description": "The session was closed while the step ran (e.g. by the stall watchdog)"}})
 async def step(req: StepRequest, request: Request, sid: str = SessionId, svc: Service = Depends(service),
                ident: Identity = Depends(writer)):
     """Advance by ``dt``, to ``until`` (not in the past; capped at the horizon) or to the next
@@ -120,8 +121,10 @@ async def step(req: StepRequest, request: Request, sid: str = SessionId, svc: Se
     try:
         return await unless_disconnected(request, s.step(svc.step_pool, dt=req.dt, until=req.until, event=bool(req.event),
                                                          client=_client(ident), cancel=cancel), on_leave=cancel.set)
-    except StepError as e:
-        raise field_error(e.path, str(e), 404 if e.path == "session" else 422)
+    except StepError as e:  # "session": closed while the step ran (DELETE, idle reaper, stall watchdog)
+        if e.path == "session":
+            raise HTTPException(409, detail=str(e))
+        raise field_error(e.path, str(e))
 
 
 @router.get("/{sid}/tags", responses=E404)
@@ -132,7 +135,8 @@ async def tags(sid: str = SessionId, prefix: str | None = Query(None, max_length
     return {k: v for k, v in t.items() if prefix is None or k.startswith(prefix)}
 
 
-@router.post("/{sid}/commands", response_model=CommandReply, responses=E404)
+@router.post("/{sid}/commands", response_model=CommandReply,
+             responses={**E404, 409: {"model": ErrorBody, "description": "The session was closed meanwhile"}})
 async def command(req: CommandRequest, sid: str = SessionId, svc: Service = Depends(service), ident: Identity = Depends(writer)):
     """Apply a command through ``twin.commands``; its source (the one-writer key) is the
     caller's identity."""
@@ -142,7 +146,7 @@ async def command(req: CommandRequest, sid: str = SessionId, svc: Service = Depe
     except CommandError as e:
         raise HTTPException(422, detail=command_error_detail(e))
     except StepError as e:
-        raise field_error(e.path, str(e), 404)
+        raise HTTPException(409, detail=str(e))
 
 
 _LOG_KEYS = ("t", "source", "target", "command", "value", "accepted", "message")

@@ -184,6 +184,51 @@ def test_chunked_steps_give_the_same_run():
     assert s.run.result().event_log_hash() == ref.result().event_log_hash()
 
 
+# a plant that loops at one instant: a machine of zero process time fed by a saturated release
+ZENO = {"name": "zeno", "horizon": 1000, "stations": {"A": {"process_time": 0}}, "products": {"p": {"routing": [{"station": "A"}]}}}
+
+
+def test_session_stuck_in_a_zero_time_loop_frees_its_thread(live):
+    """A step whose simulation cannot advance (events at one instant forever) used to pin a step
+    thread for good: with one step thread, every session of the server hung after it."""
+    with live(limits=Limits(step_threads=1, step_stall_s=1.0)) as srv, httpx.Client(base_url=srv.url, timeout=60) as c:
+        r = c.post("/v1/sessions", json={"scenario": ZENO})
+        if r.status_code == 422:  # the core refuses such plants at load: the loop cannot start
+            assert r.json()["detail"][0]["path"].startswith("stations.A")
+            return
+        stuck = r.json()["id"]
+        other = c.post("/v1/sessions", json={"scenario": LINE}).json()["id"]
+        r = c.post(f"/v1/sessions/{stuck}/step", json={"dt": 10})
+        assert r.status_code == 409 and "no progress" in r.json()["detail"]
+        assert c.get(f"/v1/sessions/{stuck}").status_code == 404  # closed
+        assert c.post(f"/v1/sessions/{other}/step", json={"dt": 100}).json()["sim_time"] == 100  # the thread is free
+
+
+def test_run_in_a_zero_time_loop_can_be_cancelled(live):
+    """Cancelling used to wait for the end of the current chunk, which never came."""
+    with live(workers=1, limits=Limits(max_running=1, max_queued=1)) as srv, httpx.Client(base_url=srv.url, timeout=60) as c:
+        r = c.post("/v1/runs", json={"scenario": ZENO})
+        if r.status_code == 422:
+            assert r.json()["detail"][0]["path"].startswith("stations.A")
+            return
+        rid = r.json()["id"]
+        wait_status(c, rid, {"running"})
+        assert c.post(f"/v1/runs/{rid}/cancel").json()["status"] == "cancelling"
+        assert wait_status(c, rid, TERMINAL, timeout=30) == "cancelled"
+        ok = c.post("/v1/runs", json={"scenario": LINE}).json()["id"]  # the worker is free again
+        assert wait_status(c, ok, TERMINAL, timeout=60) == "done"
+
+
+def test_run_in_a_zero_time_loop_fails_when_nobody_cancels_it(live):
+    with live(workers=1, limits=Limits(max_running=1, max_queued=1, step_stall_s=1.0)) as srv, httpx.Client(base_url=srv.url, timeout=60) as c:
+        r = c.post("/v1/runs", json={"scenario": ZENO})
+        if r.status_code == 422:
+            return
+        rid = r.json()["id"]
+        assert wait_status(c, rid, TERMINAL, timeout=30) == "failed"
+        assert "no progress" in c.get(f"/v1/runs/{rid}").json()["error"]
+
+
 # ---- 7: run states --------------------------------------------------------------------------------
 def test_second_server_on_the_same_database_leaves_live_runs_alone(live, tmp_path):
     from twin.api.app import create_app
