@@ -13,20 +13,44 @@ def register(app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", help="bind address"),
         port: int = typer.Option(8000, help="HTTP port"),
         db: str = typer.Option("twin.db", help="SQLite file or postgresql:// URL (runs, scenarios, KPIs)"),
-        token: List[str] = typer.Option([], help="API token required (as Bearer) for every write; repeatable"),
+        tokens: Optional[str] = typer.Option(None, help="identities file (TOML, YAML or JSON): NAME -> {secret, rights} with rights read and/or write"),
+        token: List[str] = typer.Option([], help="an identity NAME=SECRET with read and write rights; repeatable "
+                                                 "(a bare SECRET is the identity 'token')"),
         workers: int = typer.Option(2, help="simulation worker processes"),
         max_queue: int = typer.Option(8, help="runs waiting beyond the workers before 429"),
-        opcua: Optional[str] = typer.Option(None, help="also serve a lockstep session over OPC UA, e.g. opc.tcp://127.0.0.1:4840"),
+        max_sessions: int = typer.Option(32, help="lockstep sessions at once (429 beyond)"),
+        max_horizon: float = typer.Option(366 * 86400.0, help="longest scenario horizon accepted, in seconds"),
+        max_body: int = typer.Option(4_000_000, help="largest request body in bytes (413 beyond)"),
+        lease: float = typer.Option(30.0, help="run lease in seconds: a run whose server stopped renewing it for this long is ended by any server on the database"),
+        opcua: Optional[str] = typer.Option(None, help="also serve a lockstep session over OPC UA, e.g. opc.tcp://127.0.0.1:4840/twin/"),
         opcua_scenario: Optional[str] = typer.Option(None, help="scenario file for the OPC UA session (default: the example shaft line)"),
     ):
-        """Start the HTTP API (OpenAPI at /docs, monitoring page at /)."""
+        """Start the HTTP API (OpenAPI at /docs, monitoring page at /). With --tokens or --token,
+        every request under /v1 except /v1/health needs a bearer token, and OPC UA needs a user
+        name and password over Basic256Sha256 (see docs/security.md)."""
         import uvicorn
 
         from .app import Limits, create_app
+        from .auth import IdentityError
 
-        application = create_app(db=db, tokens=list(token) or None, limits=Limits(max_running=workers, max_queued=max_queue), workers=workers)
+        for name, v in (("--workers", workers), ("--max-sessions", max_sessions), ("--max-body", max_body)):
+            if v < 1:
+                raise typer.BadParameter("must be >= 1", param_hint=name)
+        if max_queue < 0:
+            raise typer.BadParameter("must be >= 0", param_hint="--max-queue")
+        if not 0 < max_horizon < float("inf"):
+            raise typer.BadParameter("must be a positive number of seconds", param_hint="--max-horizon")
+        if not 0 < lease < float("inf"):
+            raise typer.BadParameter("must be a positive number of seconds", param_hint="--lease")
+        limits = Limits(max_running=workers, max_queued=max_queue, max_sessions=max_sessions, max_horizon_s=max_horizon,
+                        max_body_bytes=max_body, max_scenario_bytes=min(1_000_000, max_body))
+        try:
+            application = create_app(db=db, tokens=list(token) or None, tokens_file=tokens, limits=limits, workers=workers, lease_s=lease)
+        except IdentityError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2)
         if opcua:
             from .opcua import attach_opcua
 
             attach_opcua(application, opcua, opcua_scenario)
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        uvicorn.run(application, host=host, port=port, log_level="warning", ws_max_size=1 << 20)

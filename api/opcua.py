@@ -1,20 +1,47 @@
 """OPC UA endpoint (asyncua) for a lockstep session, in the style of OPC 40001 / 40501.
 
-Address space (namespace ``urn:twin``): ``Objects/Plant`` with ``SimTime`` and the method
-``Step(dt) -> SimTime`` (an external controller advances time deterministically); one object per
-station under ``Objects/Machines`` with ``ItemState``, ``OperationMode``, ``Execution``,
-``Stacklight``, ``FeedOverride`` (writable), ``PartsCompleted``, ``PartsGood``, ``PartsBad``,
-``Power``, ``SpindleSpeed`` and ``SpindleLoad`` (machining stations); one per buffer under
-``Objects/Buffers`` with ``Level`` and ``Capacity``. A client's write to ``FeedOverride`` goes
-through the same command layer as HTTP (validated, logged with source ``opcua``; a rejected
-value is reverted). Values refresh after every step.
+Address space (namespace ``urn:twin``): ``Objects/Plant`` with ``SimTime``, ``Horizon``,
+``Finished``, ``PartsCompleted``, ``WIP`` and the methods ``Step(dt) -> SimTime`` (an external
+controller advances time deterministically) and ``Reset() -> SimTime`` (start over: same
+scenario, same seed); one object per station under ``Objects/Machines`` with ``ItemState``,
+``OperationMode``, ``Execution``, ``Stacklight``, ``FeedOverride`` (writable), ``PartsCompleted``,
+``PartsGood``, ``PartsBad``, ``Power``, ``SpindleSpeed`` and ``SpindleLoad`` (machining stations);
+one per buffer under ``Objects/Buffers`` with ``Level`` and ``Capacity``. Values refresh after
+every step.
+
+Security. With identities configured the server offers only Basic256Sha256 ``Sign`` and
+``SignAndEncrypt`` endpoints and only user-name logins: anonymous sessions are refused, the user
+name is the identity's name and the password its secret. The server generates its own
+certificate (RSA 2048, self-signed, SAN = application URI and host names) and keeps it next to
+its database (``<data dir>/opcua/``); client certificates are accepted unless
+``opcua/trusted/`` holds certificates, in which case only those (or ones they signed) are; a
+refused client certificate is saved in ``opcua/rejected/`` so an administrator can move it to
+``trusted/``. Without identities the endpoint is open (NoSecurity, anonymous), as on a laptop.
+
+Checks. ``Step`` needs the write right and a finite ``dt >= 0`` (Double): a NaN or infinite
+``dt`` or another type answers ``BadInvalidArgument``, a negative one ``BadOutOfRange``, with
+the argument's status and a diagnostic naming ``dt``. A write of ``FeedOverride`` goes through
+the command layer as the logged-in identity (one writer per target): a value outside 0.1 .. 2.0
+or not finite answers ``BadOutOfRange``, another type ``BadTypeMismatch``, a refusal of the
+command layer ``BadInvalidArgument``, a user without the write right ``BadUserAccessDenied``;
+the value only changes when the write is accepted.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
+import contextvars
+import datetime
+import hashlib
+import ipaddress
+import logging
+import math
+import os
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
+
+log = logging.getLogger("twin.api.opcua")
 
 STACKLIGHT = {"ACTIVE": "green", "WAIT": "yellow", "FEED_HOLD": "yellow", "INTERRUPTED": "red", "STOPPED": "grey"}
 MACHINE_VARS = [("ItemState", "item_state", ""), ("OperationMode", "operation_mode", ""), ("Execution", "execution", ""),
@@ -22,42 +49,158 @@ MACHINE_VARS = [("ItemState", "item_state", ""), ("OperationMode", "operation_mo
                 ("Power", "power_W", 0.0), ("SpindleSpeed", "spindle_speed_rpm", 0.0), ("SpindleLoad", "spindle_load_pct", 0.0)]
 # condition-monitoring channels, only on stations that publish them (machining stations)
 CONDITION_VARS = [("VibrationRMS", "vibration_rms", 0.0), ("ToolWear", "tool_wear_max", 0.0), ("ToolVB", "tool_vb_mm", 0.0)]
-
+APP_URI = "urn:twin:server"
 
 _FLOAT_TAGS = {t for _, t, d in MACHINE_VARS + CONDITION_VARS if isinstance(d, float)}
+_USER: contextvars.ContextVar = contextvars.ContextVar("twin_opcua_user", default=None)
 
 
+# ---- certificates --------------------------------------------------------------------------------
+def ensure_certificate(folder: Path, hosts: list[str], days: int = 3650) -> tuple[Path, Path]:
+    """The server's key and self-signed certificate in ``folder`` (made once, then reused)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    key_path, cert_path = folder / "server-key.pem", folder / "server-cert.der"
+    if key_path.exists() and cert_path.exists():
+        return key_path, cert_path
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "twin OPC UA server"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "twin")])
+    alt: list = [x509.UniformResourceIdentifier(APP_URI)]
+    for h in dict.fromkeys(hosts):
+        try:
+            alt.append(x509.IPAddress(ipaddress.ip_address(h)))
+        except ValueError:
+            alt.append(x509.DNSName(h))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=days))
+            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=True, data_encipherment=True,
+                                         key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False,
+                                         decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .sign(key, hashes.SHA256()))
+    tmp = key_path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    os.replace(tmp, key_path)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.DER))
+    return key_path, cert_path
+
+
+class ClientCertificates:
+    """Client certificate policy: any, unless ``trusted/`` holds certificates; refused ones are
+    saved to ``rejected/`` (named by SHA-1 thumbprint) for an administrator to move."""
+
+    def __init__(self, folder: Path):
+        self.trusted = folder / "trusted"
+        self.rejected = folder / "rejected"
+        self.trusted.mkdir(parents=True, exist_ok=True)
+        self.rejected.mkdir(parents=True, exist_ok=True)
+
+    async def __call__(self, cert, app_description) -> None:
+        from asyncua import ua
+        from asyncua.common.utils import ServiceError
+        from asyncua.crypto.truststore import TrustStore
+        from cryptography.hazmat.primitives import serialization
+
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+            raise ServiceError(ua.StatusCodes.BadCertificateTimeInvalid)
+        if not any(p.suffix.lower() in (".der", ".pem") for p in self.trusted.iterdir()):
+            return
+        store = TrustStore([self.trusted], [])
+        await store.load_trust()
+        if store.is_trusted(cert):
+            return
+        der = cert.public_bytes(serialization.Encoding.DER)
+        (self.rejected / f"{hashlib.sha1(der).hexdigest()}.der").write_bytes(der)
+        raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
+
+
+class _Users:
+    """asyncua user manager: identities by user name and password (constant-time); with no
+    identities configured everybody is ``anonymous``. Nobody is an asyncua admin."""
+
+    def __init__(self, identities):
+        self.ids = identities
+
+    def get_user(self, iserver, username=None, password=None, certificate=None):
+        from asyncua.crypto.permission_rules import User, UserRole
+
+        if not self.ids.enabled:
+            return User(role=UserRole.User, name="anonymous")
+        ident = self.ids.check_password(username, password)
+        return None if ident is None else User(role=UserRole.User, name=ident.name)
+
+
+# ---- the server -----------------------------------------------------------------------------------
 class OpcUaTwin:
-    def __init__(self, session, endpoint: str):
+    def __init__(self, svc, session, endpoint: str, cert_dir: Path):
+        self.svc = svc
         self.session = session
         self.endpoint = endpoint
+        self.cert_dir = cert_dir
         self.server = None
         self.nodes: dict[str, object] = {}
         self.feed_nodes: dict = {}
-        self._writing = False
+
+    @property
+    def secured(self) -> bool:
+        return self.svc.identities.enabled
+
+    def _identity(self, user):
+        from .auth import ANONYMOUS
+
+        if not self.secured:
+            return ANONYMOUS
+        return self.svc.identities.by_name.get(getattr(user, "name", None) or "")
 
     async def start(self) -> None:
         from asyncua import Server, ua
 
         run = self.session.run
-        s = Server()
+        s = Server(user_manager=_Users(self.svc.identities))
         await s.init()
+        s.allow_remote_admin(False)
         s.set_endpoint(self.endpoint)
         s.set_server_name("twin digital twin")
-        s.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        await s.set_application_uri(APP_URI)
+        if self.secured:
+            host = urlparse(self.endpoint).hostname or "localhost"
+            key, cert = await asyncio.to_thread(ensure_certificate, self.cert_dir, [host, "localhost", "127.0.0.1", socket.gethostname()])
+            await s.load_certificate(str(cert))
+            await s.load_private_key(str(key))
+            s.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_Sign, ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
+            s.set_identity_tokens([ua.UserNameIdentityToken])
+            s.set_certificate_validator(ClientCertificates(self.cert_dir))
+        else:
+            s.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+            s.set_identity_tokens([ua.AnonymousIdentityToken])
         idx = await s.register_namespace("urn:twin")
         objects = s.nodes.objects
         plant = await objects.add_object(idx, "Plant")
         self.nodes["plant.sim_time"] = await plant.add_variable(idx, "SimTime", float(run.now))
+        self.nodes["plant.horizon"] = await plant.add_variable(idx, "Horizon", float(run.horizon))
+        self.nodes["plant.finished"] = await plant.add_variable(idx, "Finished", bool(run.finished))
         self.nodes["plant.parts_completed"] = await plant.add_variable(idx, "PartsCompleted", int(run.sink.completed))
         self.nodes["plant.wip"] = await plant.add_variable(idx, "WIP", int(run.wip))
 
-        async def step(parent, dt):
-            await asyncio.to_thread(self._step, float(dt.Value if hasattr(dt, "Value") else dt))
-            await self.refresh()
-            return [ua.Variant(float(run.now), ua.VariantType.Double)]
-
-        await plant.add_method(idx, "Step", step, [ua.VariantType.Double], [ua.VariantType.Double])
+        dt_arg = ua.Argument(Name="dt", DataType=ua.NodeId(ua.ObjectIds.Double), ValueRank=-1,
+                             Description=ua.LocalizedText("simulated seconds to advance: finite, >= 0 (capped at the horizon)"))
+        t_out = ua.Argument(Name="SimTime", DataType=ua.NodeId(ua.ObjectIds.Double), ValueRank=-1,
+                            Description=ua.LocalizedText("simulated time after the call [s]"))
+        await plant.add_method(idx, "Step", self._step, [dt_arg], [t_out])
+        await plant.add_method(idx, "Reset", self._reset, [], [t_out])
         machines = await objects.add_object(idx, "Machines")
         tags = run.tags()
         for name in run.stations:
@@ -69,7 +212,7 @@ class OpcUaTwin:
                 if f"{name}.{tag}" in tags:
                     self.nodes[f"{name}.{tag}"] = await obj.add_variable(idx, browse, float(tags[f"{name}.{tag}"]))
             self.nodes[f"{name}.stacklight"] = await obj.add_variable(idx, "Stacklight", STACKLIGHT.get(tags[f"{name}.execution"], "grey"))
-            fo = await obj.add_variable(idx, "FeedOverride", float(tags.get(f"{name}.feed_override", 1.0)))
+            fo = await obj.add_variable(idx, "FeedOverride", float(tags.get(f"{name}.feed_override", 1.0)), varianttype=ua.VariantType.Double)
             await fo.set_writable()
             self.nodes[f"{name}.feed_override"] = fo
             self.feed_nodes[fo.nodeid] = name
@@ -79,57 +222,149 @@ class OpcUaTwin:
             self.nodes[f"{name}.level"] = await obj.add_variable(idx, "Level", int(tags.get(f"{name}.level", 0)))
             cap = tags.get(f"{name}.capacity")
             self.nodes[f"{name}.capacity"] = await obj.add_variable(idx, "Capacity", -1 if cap is None else int(cap))
-        from asyncua.common.callback import CallbackType
-
-        s.iserver.subscribe_server_callback(CallbackType.PostWrite, self._on_write)
+        self._wrap_sessions(s.iserver)
         await s.start()
         self.server = s
 
-    def _step(self, dt: float) -> None:
-        with self.session.lock:
-            self.session.run.step(dt)
+    # ---- per client session: who calls, and FeedOverride writes through the command layer -------------
+    def _wrap_sessions(self, iserver) -> None:
+        create = iserver.create_session
+        twin_ua = self
+
+        def create_session(name, *args, **kw):
+            sess = create(name, *args, **kw)
+            call, write = sess.call, sess.write
+
+            async def call_as_user(params):
+                token = _USER.set(sess.user)
+                try:
+                    return await call(params)
+                finally:
+                    _USER.reset(token)
+
+            async def write_as_user(params):
+                return await twin_ua._write(sess.user, params, write)
+
+            sess.call, sess.write = call_as_user, write_as_user
+            return sess
+
+        iserver.create_session = create_session
+
+    async def _write(self, user, params, write):
+        from asyncua import ua
+
+        items = params.NodesToWrite
+        results: list = [None] * len(items)
+        rest = []
+        for i, wv in enumerate(items):
+            name = self.feed_nodes.get(wv.NodeId)
+            if name is not None and wv.AttributeId == ua.AttributeIds.Value:
+                results[i] = ua.StatusCode(await self._write_feed(user, name, wv.Value))
+            else:
+                rest.append(i)
+        if rest:
+            sub = ua.WriteParameters()
+            sub.NodesToWrite = [items[i] for i in rest]
+            for i, r in zip(rest, await write(sub)):
+                results[i] = r
+        return results
+
+    async def _write_feed(self, user, name: str, dv) -> int:
+        from asyncua import ua
+
+        from twin.commands import CommandError
+
+        ident = self._identity(user)
+        if ident is None or not ident.can("write"):
+            return ua.StatusCodes.BadUserAccessDenied
+        var = dv.Value if dv is not None else None
+        if var is None or var.VariantType not in (ua.VariantType.Double, ua.VariantType.Float) or isinstance(var.Value, list):
+            return ua.StatusCodes.BadTypeMismatch
+        v = float(var.Value)
+        if not math.isfinite(v) or not 0.1 <= v <= 2.0:
+            return ua.StatusCodes.BadOutOfRange
+        try:
+            await self.session.apply(self.svc.step_pool, {"command": "feed_override", "target": name, "value": v, "source": ident.name})
+        except CommandError as e:
+            log.info("FeedOverride of %s by %s refused: %s", name, ident.name, e)
+            return ua.StatusCodes.BadInvalidArgument
+        await self.nodes[f"{name}.feed_override"].write_value(ua.Variant(v, ua.VariantType.Double))
+        return ua.StatusCodes.Good
+
+    # ---- methods ----------------------------------------------------------------------------------------
+    def _refused(self, code, message: str, n_args: int):
+        from asyncua import ua
+
+        res = ua.CallMethodResult()
+        res.StatusCode = ua.StatusCode(code)
+        res.InputArgumentResults = [ua.StatusCode(code)] * n_args
+        res.InputArgumentDiagnosticInfos = [ua.DiagnosticInfo(AdditionalInfo=message)] * n_args
+        return res
+
+    def _writer(self):
+        ident = self._identity(_USER.get())
+        return ident if ident is not None and ident.can("write") else None
+
+    async def _step(self, parent, *args):
+        from asyncua import ua
+
+        if self._writer() is None:
+            return self._refused(ua.StatusCodes.BadUserAccessDenied, "Step needs the write right", len(args))
+        if len(args) != 1:
+            return self._refused(ua.StatusCodes.BadArgumentsMissing if not args else ua.StatusCodes.BadTooManyArguments,
+                                 "Step takes one argument, dt", len(args))
+        var = args[0]
+        if not isinstance(var, ua.Variant) or var.VariantType not in (ua.VariantType.Double, ua.VariantType.Float) or isinstance(var.Value, list):
+            return self._refused(ua.StatusCodes.BadInvalidArgument, "dt must be a Double (seconds)", 1)
+        dt = float(var.Value)
+        if not math.isfinite(dt):
+            return self._refused(ua.StatusCodes.BadInvalidArgument, f"dt must be finite, got {dt}", 1)
+        if dt < 0:
+            return self._refused(ua.StatusCodes.BadOutOfRange, f"dt must be >= 0, got {dt}", 1)
+        from .sessions import StepError
+
+        try:
+            await self.session.step(self.svc.step_pool, dt=dt, client="opcua")
+        except StepError as e:
+            return self._refused(ua.StatusCodes.BadInvalidState, f"{e}; call Reset", 1)
+        await self.refresh()
+        return [ua.Variant(float(self.session.run.now), ua.VariantType.Double)]
+
+    async def _reset(self, parent, *args):
+        from asyncua import ua
+
+        if self._writer() is None:
+            return self._refused(ua.StatusCodes.BadUserAccessDenied, "Reset needs the write right", len(args))
+        if args:
+            return self._refused(ua.StatusCodes.BadTooManyArguments, "Reset takes no argument", len(args))
+        await self.session.reset(self.svc.step_pool)
+        await self.refresh()
+        return [ua.Variant(float(self.session.run.now), ua.VariantType.Double)]
 
     async def refresh(self) -> None:
-        tags = self.session.run.observed_tags()
-        self._writing = True
-        try:
-            for key, node in self.nodes.items():
-                if key.endswith(".stacklight"):
-                    v = STACKLIGHT.get(tags.get(key[:-11] + ".execution"), "grey")
-                elif key.endswith(".capacity"):
-                    v = -1 if tags.get(key) is None else int(tags[key])
-                else:
-                    v = tags.get(key)
-                    if v is None:
-                        continue
-                    if isinstance(v, (int,)) and not isinstance(v, bool) and key.rsplit(".", 1)[-1] in _FLOAT_TAGS:
-                        v = float(v)
-                await node.write_value(v)
-        finally:
-            self._writing = False
+        from asyncua import ua
 
-    def _on_write(self, event, dispatcher) -> None:
-        if self._writing:
-            return
-        from twin.commands import CommandError, apply_command
-
-        for rv, wv in zip(event.response_params, event.request_params.NodesToWrite):
-            name = self.feed_nodes.get(wv.NodeId)
-            if name is None or not rv.is_good():
-                continue
-            value = wv.Value.Value.Value
-            try:
-                with self.session.lock:
-                    apply_command(self.session.run, {"command": "feed_override", "target": name, "value": value, "source": "opcua"})
-            except CommandError:
-                asyncio.get_event_loop().create_task(self._revert(name))
-
-    async def _revert(self, name: str) -> None:
-        self._writing = True
-        try:
-            await self.nodes[f"{name}.feed_override"].write_value(float(self.session.run.stations[name].feed_override))
-        finally:
-            self._writing = False
+        tags = await self.session.tags(self.svc.step_pool)
+        run = self.session.run
+        tags["plant.finished"] = bool(run.finished)
+        tags["plant.horizon"] = float(run.horizon)
+        for key, node in self.nodes.items():
+            if key.endswith(".stacklight"):
+                v = STACKLIGHT.get(tags.get(key[:-11] + ".execution"), "grey")
+            elif key.endswith(".capacity"):
+                v = -1 if tags.get(key) is None else int(tags[key])
+            elif key.endswith(".feed_override"):
+                v = tags.get(key)
+                if v is None:
+                    continue
+                v = ua.Variant(float(v), ua.VariantType.Double)
+            else:
+                v = tags.get(key)
+                if v is None:
+                    continue
+                if isinstance(v, int) and not isinstance(v, bool) and key.rsplit(".", 1)[-1] in _FLOAT_TAGS | {"sim_time"}:
+                    v = float(v)
+            await node.write_value(v)
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -138,26 +373,18 @@ class OpcUaTwin:
 
 def attach_opcua(app, endpoint: str, scenario_path: str | None = None, seed: int | None = None) -> None:
     """Create a lockstep session on ``app`` and serve it over OPC UA at ``endpoint`` (started and
-    stopped with the app). The session id is ``app.state.opcua_session``."""
+    stopped with the app). The session id is ``app.state.opcua_session``; the server's
+    certificate lives in ``<store data dir>/opcua``."""
     import twin
     from twin.scenario import load
 
-    from .app import Session
-
+    svc = app.state.service
     path = Path(scenario_path) if scenario_path else Path(twin.__file__).resolve().parent.parent / "examples" / "shaft_line.yaml"
-    sc = load(path)
-    sid = str(uuid.uuid4())
-    session = Session(sid, twin.Run(sc, seed=seed))
+    sc = load(path, seed=seed)
+    session = svc.add_session(twin.Run(sc), owner="opcua", kind="opcua", scenario=sc, seed=sc.seed, reserved=False)
     session.last_used = float("inf")  # the OPC UA session never times out
-    app.state.sessions[sid] = session
-    app.state.opcua_session = sid
-    ua_twin = OpcUaTwin(session, endpoint)
+    app.state.opcua_session = session.id
+    ua_twin = OpcUaTwin(svc, session, endpoint, Path(svc.store.data_dir) / "opcua")
     app.state.opcua = ua_twin
-
-    @app.on_event("startup")
-    async def _start_ua():
-        await ua_twin.start()
-
-    @app.on_event("shutdown")
-    async def _stop_ua():
-        await ua_twin.stop()
+    svc.on_start.append(ua_twin.start)
+    svc.on_stop.append(ua_twin.stop)

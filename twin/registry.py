@@ -9,6 +9,7 @@ is imported; third-party packages add kinds through the ``twin.kinds`` entry-poi
 from __future__ import annotations
 
 import importlib
+import threading
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Literal
@@ -33,6 +34,8 @@ class Registry:
         self._operations: dict[str, type] = {}
         self.version = 0
         self._loaded = False
+        self._loading = threading.RLock()
+        self._local = threading.local()
 
     def register(self, name: str, spec: type[BaseModel] | None, runtime: type, category: str = "station") -> None:
         if name in self._kinds and self._kinds[name].runtime is not runtime:
@@ -43,12 +46,26 @@ class Registry:
         self.version += 1
 
     def ensure_loaded(self) -> None:
+        """Import the built-in kinds and the ``twin.kinds`` entry points, once.
+
+        Atomic for other threads: a thread that arrives while another is loading waits until
+        every kind is registered, so nobody sees a half-filled registry (a server parsing
+        scenarios in several threads at once used to get an empty kind union). The loading
+        thread itself may re-enter (a kind module can ask the registry while it is imported).
+        A failed import leaves the registry unloaded, so the next call tries again."""
         if self._loaded:
             return
-        self._loaded = True
-        importlib.import_module("twin.processes")
-        for ep in entry_points(group="twin.kinds"):
-            importlib.import_module(ep.value)
+        with self._loading:
+            if self._loaded or getattr(self._local, "busy", False):
+                return
+            self._local.busy = True
+            try:
+                importlib.import_module("twin.processes")
+                for ep in entry_points(group="twin.kinds"):
+                    importlib.import_module(ep.value)
+                self._loaded = True
+            finally:
+                self._local.busy = False
 
     def get(self, name: str) -> Kind:
         self.ensure_loaded()

@@ -32,10 +32,10 @@ def drive(c: httpx.Client, scenario: dict, limit: int | None, step: float = 300.
         if limit is not None:
             wip = c.get(f"/v1/sessions/{sid}/tags", params={"prefix": "plant.wip"}).json()["plant.wip"]
             if not held and wip >= limit:
-                c.post(f"/v1/sessions/{sid}/commands", json={"command": "release_hold", "source": "conwip"}).raise_for_status()
+                c.post(f"/v1/sessions/{sid}/commands", json={"command": "release_hold"}).raise_for_status()
                 held = True
             elif held and wip <= limit - 3:
-                c.post(f"/v1/sessions/{sid}/commands", json={"command": "release_resume", "source": "conwip"}).raise_for_status()
+                c.post(f"/v1/sessions/{sid}/commands", json={"command": "release_resume"}).raise_for_status()
                 held = False
     k = c.get(f"/v1/sessions/{sid}/kpis").raise_for_status().json()["line"]
     c.delete(f"/v1/sessions/{sid}")
@@ -47,10 +47,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--url", default="http://127.0.0.1:8000")
     ap.add_argument("--limit", type=int, default=25)
     ap.add_argument("--horizon", default="3 d")
+    ap.add_argument("--token", default=None, help="bearer secret when the server has identities (the commands are logged under its name)")
     a = ap.parse_args(argv)
     sc = yaml.safe_load(SCENARIO.read_text())
     sc["horizon"] = a.horizon
-    with httpx.Client(base_url=a.url, timeout=60) as c:
+    headers = {"Authorization": f"Bearer {a.token}"} if a.token else {}
+    with httpx.Client(base_url=a.url, timeout=60, headers=headers) as c:
         base = drive(c, sc, None)
         ctrl = drive(c, sc, a.limit)
     deltas = {k: ctrl[k] - base[k] for k in ("throughput_per_hour", "wip_mean", "lead_time_mean_s", "oee")}

@@ -36,3 +36,17 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+
+
+# a two-machine line with failures: small enough for tests that step it
+LINE = {
+    "name": "api line", "horizon": 20000, "seed": 5,
+    "stations": {"A": {"process_time": {"dist": "exponential", "mean": 10}, "failures": [{"basis": "calendar", "availability": 0.95, "mttr": 100}]},
+                 "B": {"process_time": {"dist": "exponential", "mean": 11}}},
+    "buffers": {"AB": {"capacity": 3, "between": ["A", "B"]}},
+    "products": {"p": {"routing": [{"station": "A"}, {"station": "B"}]}},
+}
+
+
+def bearer(secret: str) -> dict:
+    return {"Authorization": f"Bearer {secret}"}

@@ -81,18 +81,20 @@ def _drive_session(c, commands_at):
 
 
 def test_lockstep_is_deterministic_and_commands_act(live):
-    cmds = {3: [{"command": "hold", "target": "A", "source": "plc"}], 6: [{"command": "start", "target": "A", "source": "plc"}],
-            8: [{"command": "buffer_limit", "target": "AB", "value": 1, "source": "plc"}]}
-    with live() as srv, httpx.Client(base_url=srv.url, timeout=30) as c:
+    cmds = {3: [{"command": "hold", "target": "A"}], 6: [{"command": "start", "target": "A"}],
+            8: [{"command": "buffer_limit", "target": "AB", "value": 1}]}
+    plc, intruder = {"Authorization": "Bearer plc-secret"}, {"Authorization": "Bearer intruder-secret"}
+    with live(tokens=["plc=plc-secret", "intruder=intruder-secret"]) as srv, httpx.Client(base_url=srv.url, timeout=30, headers=plc) as c:
         k1, log1 = _drive_session(c, cmds)
         k2, log2 = _drive_session(c, cmds)
         k0, _ = _drive_session(c, {})
         assert k1 == k2 and log1 == log2  # same commands, same seed: same result
         assert k1["line"]["parts_completed"] < k0["line"]["parts_completed"]  # holding A for 1500 s costs output
         assert [r["t"] for r in log1] == [1500.0, 3000.0, 4000.0]
+        assert {r["source"] for r in log1} == {"plc"}  # the authenticated identity, not a declared string
         sid = c.post("/v1/sessions", json={"scenario": LINE}).json()["id"]
-        c.post(f"/v1/sessions/{sid}/commands", json={"command": "hold", "target": "A", "source": "plc"})
-        r = c.post(f"/v1/sessions/{sid}/commands", json={"command": "start", "target": "A", "source": "intruder"})
+        c.post(f"/v1/sessions/{sid}/commands", json={"command": "hold", "target": "A"})
+        r = c.post(f"/v1/sessions/{sid}/commands", json={"command": "start", "target": "A"}, headers=intruder)
         assert r.status_code == 422 and "one writer" in r.text
         r = c.post(f"/v1/sessions/{sid}/commands", json={"command": "feed_override", "target": "A", "value": 7})
         assert r.status_code == 422
@@ -115,7 +117,7 @@ def test_websocket_steps_and_realtime_reports_lag(live):
                 await ws.send(json.dumps({"dt": 100}))
                 rep = json.loads(await ws.recv())
                 assert rep["sim_time"] == 100 and "plant.sim_time" in rep["changed"]
-                await ws.send(json.dumps({"command": "hold", "target": "B", "source": "ws"}))
+                await ws.send(json.dumps({"command": "hold", "target": "B"}))
                 assert json.loads(await ws.recv())["accepted"]
                 await ws.send(json.dumps({"realtime": 1000, "dt": 10, "steps": 20}))
                 msgs = [json.loads(await ws.recv()) for _ in range(21)]

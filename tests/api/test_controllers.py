@@ -35,4 +35,4 @@ def test_opcua_controller(tmp_path):
         out = feed_opcua.main(["--opcua", endpoint, "--hours", "12"])
     assert out["parts_completed"] > 0
     log = app.state.sessions[app.state.opcua_session].run.command_log.rows
-    assert all(r[1] == "opcua" for r in log)
+    assert all(r[1] == "anonymous" for r in log)  # an open server: everybody is anonymous

@@ -1,0 +1,2 @@
+"""One router per resource (FastAPI's "bigger applications" layout); shared state is reached
+through :mod:`twin.api.deps`."""

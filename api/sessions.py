@@ -1,0 +1,292 @@
+"""Lockstep sessions: a :class:`twin.Run` shared by HTTP, WebSocket and OPC UA clients.
+
+The simulation never runs on the event loop. Every step runs in the server's step threads in
+chunks of about :data:`CHUNK_S` wall seconds (the simulated span of a chunk adapts to the plant),
+so one session's long step (``{"until": "300 d"}``) neither freezes the server nor starves
+other sessions, and it can be cancelled between chunks (``{"stop": true}``, the client leaving,
+the session closing). Chunking does not change results: ``Run.run_until(a); run_until(b)``
+processes exactly the events of ``run_until(b)``.
+
+Per session, ``busy`` (an asyncio lock) orders whole operations (a step, a command, a reset)
+and ``lock`` (a thread lock) guards the run inside the step threads; reads of tags take only
+``lock``, so they see the run between two chunks, never in the middle of one.
+
+Step replies report the tags that changed since the last reply *this client* got (per client
+snapshot), so a change a command made between two steps (``hold SAW``) is reported too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import math
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+CHUNK_S = 0.05
+MAX_SNAPSHOTS = 64
+
+
+class Cancel:
+    """A cancel flag seen by the event loop (``wait``) and by step threads (``is_set``)."""
+
+    def __init__(self) -> None:
+        self._flag = threading.Event()
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        self._flag.set()
+        self._event.set()
+
+    def clear(self) -> None:
+        self._flag.clear()
+        self._event.clear()
+
+    def is_set(self) -> bool:
+        return self._flag.is_set()
+
+    async def wait(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+
+class Stalled(BaseException):
+    """Raised into a step thread whose chunk made no progress for ``step_stall_s`` (a loop of
+    zero-duration events, say): the thread is freed and the session closed."""
+
+
+class StepError(ValueError):
+    """A step request that does not fit the session now (field, message)."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(message)
+        self.path = path
+
+
+@dataclass
+class Session:
+    id: str
+    run: Any
+    owner: str = "anonymous"
+    kind: str = "api"  # api | demo | opcua
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+    created_at: float = field(default_factory=time.time)
+    closed: bool = False
+    seed: int | None = None
+    scenario: Any = None
+    _busy: asyncio.Lock | None = field(default=None, repr=False)
+    broken: str | None = None  # why the session was closed by the stall watchdog
+    _span: float = 60.0  # simulated seconds per sub-step, adapted to keep a chunk near CHUNK_S
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _running: tuple | None = field(default=None, repr=False)  # (thread id, start) of the chunk in progress
+    _snapshots: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _cancels: set = field(default_factory=set, repr=False)
+
+    @property
+    def busy(self) -> asyncio.Lock:
+        if self._busy is None:
+            self._busy = asyncio.Lock()
+        return self._busy
+
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
+
+    def info(self) -> dict:
+        run = self.run
+        return {"id": self.id, "kind": self.kind, "owner": self.owner, "scenario": run.scenario.name,
+                "sim_time": run.now, "horizon": run.horizon, "finished": run.finished, "created_at": self.created_at}
+
+    # ---- snapshots ------------------------------------------------------------------------------
+    def remember(self, client: str, tags: dict) -> None:
+        snaps = self._snapshots
+        snaps[client] = tags
+        snaps.move_to_end(client)
+        while len(snaps) > MAX_SNAPSHOTS:
+            snaps.popitem(last=False)
+
+    def forget(self, client: str) -> None:
+        self._snapshots.pop(client, None)
+
+    def delta(self, client: str, tags: dict) -> dict:
+        """Tags that differ from what ``client`` was last sent (all of them for a new client)."""
+        before = self._snapshots.get(client)
+        self.remember(client, tags)
+        if before is None:
+            return dict(tags)
+        missing = object()
+        return {k: v for k, v in tags.items() if before.get(k, missing) != v and not _both_nan(before.get(k), v)}
+
+    # ---- work in the step threads ------------------------------------------------------------------
+    def _watched(self, fn, *args):
+        """Run simulation work with the stall watchdog looking (see :meth:`interrupt_if_stalled`)."""
+        with self._guard:
+            self._running = (threading.get_ident(), time.perf_counter())
+        try:
+            return fn(*args)
+        finally:
+            with self._guard:
+                self._running = None
+
+    def interrupt_if_stalled(self, limit_s: float) -> bool:
+        """Called by the service's watchdog: if a chunk has run for more than ``limit_s`` (it
+        cannot return: the simulation loops at one instant), raise :class:`Stalled` in its
+        thread. The run is then left mid-event, so the session is closed."""
+        with self._guard:
+            r = self._running
+            if r is None or time.perf_counter() - r[1] <= limit_s or self.broken:
+                return False
+            self.broken = (f"the simulation made no progress for {limit_s:g} s of wall time at sim time "
+                           f"{self.run.now:g} s (zero-duration events in a loop?); the session was closed")
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(r[0]), ctypes.py_object(Stalled))
+            return True
+
+    def _advance(self, target: float, cancel: Cancel | None) -> None:
+        """Advance towards ``target`` for about CHUNK_S wall seconds (one chunk)."""
+        with self.lock:
+            run = self.run
+            end = time.perf_counter() + CHUNK_S
+            while run.now < target and not run.finished:
+                if cancel is not None and cancel.is_set():
+                    return
+                t0 = time.perf_counter()
+                run.run_until(min(target, run.now + self._span))
+                took = time.perf_counter() - t0
+                if took < CHUNK_S / 8:
+                    self._span = min(self._span * 2.0, 1e12)
+                elif took > CHUNK_S:
+                    self._span = max(self._span / 2.0, 1e-3)
+                if time.perf_counter() >= end:
+                    return
+
+    def _event(self) -> None:
+        with self.lock:
+            self.run.step_event()
+
+    def _tags(self) -> dict:
+        with self.lock:
+            return self.run.observed_tags()
+
+    async def call(self, pool: Executor, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+    # ---- operations (on the event loop; the work runs in ``pool``) ---------------------------------
+    async def step(self, pool: Executor, *, dt: float | None = None, until: float | None = None, event: bool = False,
+                   client: str = "anonymous", cancel: Cancel | None = None) -> dict:
+        """One step; returns ``{sim_time, finished, changed, wall_ms}`` (+ ``interrupted``)."""
+        self.touch()
+        cancel = cancel or Cancel()
+        self._cancels.add(cancel)
+        try:
+            return await self._step(pool, dt, until, event, client, cancel)
+        finally:
+            self._cancels.discard(cancel)
+
+    async def _step(self, pool, dt, until, event, client, cancel: Cancel) -> dict:
+        async with self.busy:
+            if self.closed:
+                raise StepError("session", "the session was closed")
+            run = self.run
+            t0 = time.perf_counter()
+            if event:
+                await self._sim(pool, self._event)
+                stopped = False
+            else:
+                if until is not None:
+                    if not math.isfinite(until):
+                        raise StepError("until", "must be a finite number of seconds")
+                    if until < run.now:
+                        raise StepError("until", f"{until:g} s is in the past (the session is at {run.now:g} s)")
+                    target = until
+                else:
+                    target = run.now + (dt or 0.0)
+                target = min(target, run.horizon)
+                stopped = False
+                while run.now < target and not run.finished:
+                    if self.closed or cancel.is_set():
+                        stopped = True
+                        break
+                    await self._sim(pool, self._advance, target, cancel)
+            tags = await self.call(pool, self._tags)
+            self.touch()
+            reply = {"sim_time": run.now, "finished": run.finished, "changed": self.delta(client, tags),
+                     "wall_ms": (time.perf_counter() - t0) * 1e3}
+            if stopped:
+                reply["interrupted"] = True
+            return reply
+
+    async def _sim(self, pool: Executor, fn, *args):
+        try:
+            return await self.call(pool, self._watched, fn, *args)
+        except Stalled:
+            self.close()
+            raise StepError("session", self.broken or "the session was closed") from None
+
+    async def tags(self, pool: Executor) -> dict:
+        self.touch()
+        return await self.call(pool, self._tags)
+
+    async def snapshot(self, pool: Executor, client: str) -> dict:
+        """All tags now, remembered as what ``client`` was sent."""
+        tags = await self.tags(pool)
+        self.remember(client, tags)
+        return tags
+
+    async def apply(self, pool: Executor, cmd: dict) -> dict:
+        """A command through ``twin.commands`` (``cmd`` carries the identity as ``source``)."""
+        from twin.commands import apply_command
+
+        self.touch()
+
+        def work():
+            with self.lock:
+                return apply_command(self.run, cmd)
+
+        async with self.busy:
+            if self.closed:
+                raise StepError("session", "the session was closed")
+            return await self.call(pool, work)
+
+    async def read(self, pool: Executor, fn):
+        """``fn(run)`` under the run lock in a step thread (KPIs, command log)."""
+        self.touch()
+
+        def work():
+            with self.lock:
+                return fn(self.run)
+
+        return await self.call(pool, work)
+
+    async def reset(self, pool: Executor) -> None:
+        """Start the session over: a fresh run of the same scenario and seed."""
+        import twin
+
+        async with self.busy:
+            fresh = await self.call(pool, lambda: twin.Run(self.scenario, seed=self.seed))
+            with self.lock:
+                self.run = fresh
+                self._snapshots.clear()
+                self._span = 60.0
+                self.closed = False  # a session the stall watchdog closed is usable again
+                self.broken = None
+
+    def close(self) -> None:
+        self.closed = True
+        for c in list(self._cancels):
+            c.set()
+
+
+def _both_nan(a, b) -> bool:
+    return isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)
+
+
+def new_session_id() -> str:
+    return str(uuid.uuid4())
