@@ -137,7 +137,7 @@ class Run:
     """
 
     def __init__(self, scenario: ScenarioBase | dict, seed: int | None = None, replication: int = 0,
-                 horizon: float | None = None, warmup: float | None = None):
+                 horizon: float | None = None, warmup: float | None = None, start: bool = True):
         if not isinstance(scenario, ScenarioBase) or horizon is not None or warmup is not None:
             scenario = parse_scenario(scenario, horizon=horizon, warmup=warmup)
         self.scenario = scenario
@@ -178,6 +178,8 @@ class Run:
         self.extra_rules: list = []  # rules process kinds add (condition-based maintenance)
         self.extra_tables: dict = {}  # name -> Arrow table, copied into the result
         self._build()
+        if start:  # (the compiled engine assembles the plant here and plays it itself)
+            self._start()
 
     # ---- assembly ---------------------------------------------------------------------------
     def new_resource(self, name: str, station: str) -> int:
@@ -256,6 +258,10 @@ class Run:
                     self.stations[s].add_input(src)
         else:
             self.sources.append(src_kind(self, "source", sc.release, list(range(len(self.products)))))
+
+    def _start(self) -> None:
+        """Schedule the calendar, start the stations and sources, install the rules."""
+        sc = self.scenario
         self._schedule_calendar()
         for st in self.stations.values():
             st.start()
@@ -266,9 +272,10 @@ class Run:
 
             install_rules(self, list(sc.rules) + self.extra_rules)
 
-    def _schedule_calendar(self) -> None:
+    def calendar_events(self) -> list[tuple[float, int, tuple[str, ...], int]]:
         """Off-shift, break and planned-maintenance stops of every station, from its own working
-        time (its pattern of ``calendars``, else the plant calendar), one event per transition."""
+        time (its pattern of ``calendars``, else the plant calendar): ``(t, code, stations,
+        +1 start / -1 end)`` in the order they are applied."""
         sc = self.scenario
         H = self.horizon
         by_cal: dict[str | None, list[str]] = {}
@@ -293,7 +300,11 @@ class Run:
             if b < H:
                 events.append((b, 1, code, key, -1))
         events.sort(key=lambda x: (x[0], x[1], int(x[2]), x[3]))
-        for t, _, code, key, delta in events:
+        return [(t, int(code), key, delta) for t, _, code, key, delta in events]
+
+    def _schedule_calendar(self) -> None:
+        """The calendar stops, one event per transition (those in force at 0 applied now)."""
+        for t, code, key, delta in self.calendar_events():
             targets = [self.stations[n] for n in key]
             if t <= 0.0:  # in force from the start: before the stations start, so none begins work it may not
                 for st in targets:
@@ -538,6 +549,23 @@ _MISSING = object()
 
 
 def simulate(scenario: ScenarioBase | dict, seed: int | None = None, replication: int = 0,
-             horizon: float | None = None, warmup: float | None = None):
-    """Run a scenario to its horizon and return the :class:`~twin.result.Result`."""
+             horizon: float | None = None, warmup: float | None = None, engine: str = "simpy"):
+    """Run a scenario to its horizon and return the :class:`~twin.result.Result`.
+
+    ``engine``: ``simpy`` (every feature), ``compiled`` (the numba event loop of
+    :mod:`twin.compiled` for the flow-line subset; same logs, much faster; an error naming what
+    does not fit otherwise) or ``auto`` (compiled where the scenario fits, else SimPy).
+    ``Result.engine`` says which engine ran, ``Result.engine_reasons`` why not the compiled one.
+    """
+    if engine != "simpy":
+        from .compiled import choose, simulate_compiled
+
+        if not isinstance(scenario, ScenarioBase) or horizon is not None or warmup is not None:
+            scenario = parse_scenario(scenario, horizon=horizon, warmup=warmup)
+        which, why = choose(scenario, engine)
+        if which == "compiled":
+            return simulate_compiled(scenario, seed=seed, replication=replication)
+        res = Run(scenario, seed=seed, replication=replication).run()
+        res.engine_reasons = why
+        return res
     return Run(scenario, seed=seed, replication=replication, horizon=horizon, warmup=warmup).run()
