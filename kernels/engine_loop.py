@@ -783,11 +783,11 @@ def _receive(S, u, p):
 
 @njit(cache=True, _nrt=False)
 def _peek_t(S, place):
-    """(entry time of the head of an input, True), or (inf, False) when it has none or is a
-    saturated source (whose head's entry time is inf)."""
+    """(entry time of the head of an input, True), or (inf, False) when it has none; a saturated
+    source always has a head, entering at inf (chosen only when no other input has a part)."""
     I = S[0]
     if place >= I[I_NB]:
-        return np.inf, False
+        return np.inf, True
     if I[I[O_B_LEN] + place] > 0:
         return S[7][S[5][place, I[I[O_B_HEAD] + place]], 0], True
     if I[I[O_B_NPROD] + place] > 0:
@@ -810,7 +810,7 @@ def _pull(S, u):
     best_t = np.inf
     for i in range(i0, i1):
         t, ok = _peek_t(S, I[il + i])
-        if ok and t < best_t:
+        if ok and (best < 0 or t < best_t):
             best = I[il + i]
             best_t = t
     if best >= 0:

@@ -393,10 +393,12 @@ class Machine(Station):
             if part is None:
                 inputs[0].wait(unit)
             return part
+        # the part that entered first; a saturated source (whose head "enters" at infinity) only
+        # when no other input has a part (it used to never win: a first station with rework starved)
         best, best_t = None, math.inf
         for b in inputs:
             head = b.peek()
-            if head is not None and head.t_enter < best_t:
+            if head is not None and (best is None or head.t_enter < best_t):
                 best, best_t = b, head.t_enter
         if best is not None:
             return best.get()

@@ -72,7 +72,8 @@ def reasons(sc) -> list[str]:
         if not plain:
             what = "physics" if "physics" in (rt.__doc__ or "") or spec.kind in ("cnc_lathe", "cnc_mill", "drill") else \
                 "its own process model"
-            out.append(f"station {name} is a {spec.kind} ({what})")
+            art = "an" if spec.kind[0] in "aeiou" else "a"
+            out.append(f"station {name} is {art} {spec.kind} ({what})")
             continue
         if spec.operator is not None:
             out.append(f"station {name} needs operators")
@@ -87,7 +88,7 @@ def reasons(sc) -> list[str]:
                 out.append(f"station {name} failure {f.name!r} waits for crew {f.crew}")
     for name, spec in sc.buffers.items():
         if spec.kind != "buffer":
-            out.append(f"buffer {name} is a {spec.kind}")
+            out.append(f"buffer {name} is {'an' if spec.kind[0] in 'aeiou' else 'a'} {spec.kind}")
     if sc.rules:
         out.append("rules")
     if sc.signals:
@@ -448,11 +449,18 @@ class _Compiled:
         if S[2].shape[0] - I[L.I_NH] < 2 * mg["heap"]:
             n = 2 * S[2].shape[0]
             S[2], S[3] = _grow(S[2], n), _grow(S[3], n)
+        # tables that grow with simulated time: to what the rate so far needs by the horizon (+15 %)
+        now, H = float(S[1][L.F_NOW]), float(self.run.horizon)
+        scale = 1.15 * H / now if now > 0.01 * H else 2.0
+
+        def size(cap: int, used: int, margin: int) -> int:
+            return max(2 * cap, int(used * scale) + 4 * margin)
+
         for k, cnt in ((8, L.I_NST), (9, L.I_NOP), (10, L.I_NPL), (11, L.I_NLV), (12, L.I_NFL)):
             if S[k].shape[1] - I[cnt] < 2 * mg["rows"]:
-                S[k] = _grow_cols(S[k], 2 * S[k].shape[1])
+                S[k] = _grow_cols(S[k], size(S[k].shape[1], int(I[cnt]), mg["rows"]))
         if S[6].shape[0] - I[L.I_NEXTPART] < 2 * mg["parts"]:
-            n = 2 * S[6].shape[0]
+            n = size(S[6].shape[0], int(I[L.I_NEXTPART]), mg["parts"])
             S[6], S[7] = _grow(S[6], n), _grow(S[7], n)
         NB, NS = int(I[L.I_NB]), int(I[L.I_NS])
         Q = S[5]
