@@ -166,6 +166,7 @@ class _Compiled:
 
         self.L = L
         self.run = run
+        self._started = False
         sc = run.scenario
         streams = self.streams = _Streams()
         st_names = list(run.stations)
@@ -476,11 +477,15 @@ class _Compiled:
             S[5] = new
         self.S = tuple(S)
 
-    def play(self) -> None:
+    def play(self, until: float | None = None) -> None:
+        """Play to ``until`` (default: the horizon); may be called again with a later time."""
         L = self.L
-        L.start(self.S)
+        if not self._started:
+            L.start(self.S)
+            self._started = True
         H = float(self.run.horizon)
-        while L.run(self.S, H):
+        t = H if until is None else min(float(until), H)
+        while L.run(self.S, t):
             self._service()
 
     # ---- results ----------------------------------------------------------------------------------
@@ -535,9 +540,11 @@ class _Log:
         return sum(v.nbytes for v in self.cols.values())
 
 
-def simulate_compiled(scenario, seed=None, replication: int = 0, horizon=None, warmup=None):
+def simulate_compiled(scenario, seed=None, replication: int = 0, horizon=None, warmup=None, progress=None,
+                      chunks: int = 100):
     """Run ``scenario`` to its horizon on the compiled engine (:class:`EngineError` if it is
-    outside the subset) and return the :class:`~twin.result.Result`."""
+    outside the subset) and return the :class:`~twin.result.Result`. ``progress(t)`` is called
+    after each of ``chunks`` equal steps of simulated time; returning False stops (and returns None)."""
     from .engine import Run
     from .scenario import ScenarioBase, parse_scenario
 
@@ -548,7 +555,13 @@ def simulate_compiled(scenario, seed=None, replication: int = 0, horizon=None, w
         raise EngineError(why)
     run = Run(scenario, seed=seed, replication=replication, start=False)
     c = _Compiled(run)
-    c.play()
+    if progress is None:
+        c.play()
+    else:
+        for k in range(1, chunks + 1):
+            c.play(run.horizon * k / chunks)
+            if progress(run.horizon * k / chunks) is False:
+                return None
     return c.finish()
 
 

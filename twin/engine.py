@@ -28,7 +28,7 @@ from .scenario import ScenarioBase, parse_scenario
 from .states import Code, PartEvent
 from .streams import RandomStreams
 
-__all__ = ["Run", "Part", "Clock", "simulate", "wake"]
+__all__ = ["Run", "Part", "Clock", "simulate", "execute", "wake"]
 
 class Wake(simpy.events.Timeout):
     """A SimPy timeout whose only job is to call one callback: created without the generic
@@ -569,3 +569,26 @@ def simulate(scenario: ScenarioBase | dict, seed: int | None = None, replication
         res.engine_reasons = why
         return res
     return Run(scenario, seed=seed, replication=replication, horizon=horizon, warmup=warmup).run()
+
+
+def execute(scenario: ScenarioBase | dict, seed: int | None = None, engine: str = "simpy", chunks: int = 50,
+            progress: Callable[[float], Any] | None = None):
+    """Play a scenario to its horizon on ``engine`` in ``chunks`` equal steps of simulated time
+    (the run service's entry point: a run request's optional ``engine`` field lands here).
+    ``progress(fraction)`` is called after each step; returning False cancels the run (None is
+    returned). Returns the :class:`~twin.result.Result` (``engine``/``engine_reasons`` set)."""
+    from .compiled import choose, simulate_compiled
+
+    sc = scenario if isinstance(scenario, ScenarioBase) else parse_scenario(scenario)
+    which, why = choose(sc, engine)
+    report = (lambda t: progress(t / sc.horizon)) if progress is not None else None
+    if which == "compiled":
+        return simulate_compiled(sc, seed=seed, progress=report, chunks=chunks)
+    run = Run(sc, seed=seed)
+    for k in range(1, chunks + 1):
+        run.run_until(run.horizon * k / chunks)
+        if report is not None and report(run.clock.now) is False:
+            return None
+    res = run.result()
+    res.engine_reasons = why
+    return res

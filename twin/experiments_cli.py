@@ -41,7 +41,7 @@ def _bad(msg: str):
 
 
 def register(app: typer.Typer) -> None:
-    from .cli import _load, console
+    from .cli import ENGINE_HELP, _load, console, resolve_engine
 
     @app.command()
     def compare(
@@ -56,6 +56,7 @@ def register(app: typer.Typer) -> None:
         format: str = typer.Option("table", "--format", help="table | json"),
         db: Optional[str] = typer.Option(None, help="record runs in this store (SQLite path or postgresql:// URL)"),
         quiet: bool = typer.Option(False, help="no progress bar"),
+        engine: str = typer.Option("simpy", "--engine", help=ENGINE_HELP),
     ):
         """Paired comparison of two scenarios with a verdict (exit 0 pass, 1 fail, 2 bad input)."""
         from .experiments import compare as run_compare, parse_gate
@@ -64,6 +65,8 @@ def register(app: typer.Typer) -> None:
             _bad("--replications must be at least 2 for a confidence interval")
         b = _load(baseline, seed, None)
         c = _load(candidate, b.seed, None)
+        eb, ec = resolve_engine(b, engine), resolve_engine(c, engine)
+        engine = eb if eb == ec else "simpy"  # a paired comparison runs both on one engine
         try:  # KPI names checked against both scenarios before anything runs
             gates = [parse_gate(g, b, c) for g in gate]
         except ValueError as e:
@@ -73,7 +76,8 @@ def register(app: typer.Typer) -> None:
             prog.start()
         try:
             with _executor(workers, dask) as ex:
-                rep = run_compare(b, c, replications, confidence, gates, executor=ex, db=db, progress=cb)
+                rep = run_compare(b, c, replications, confidence, gates, executor=ex, db=db, progress=cb,
+                                  engine=engine)
         finally:
             if prog:
                 prog.stop()
@@ -91,6 +95,7 @@ def register(app: typer.Typer) -> None:
         confidence: float = typer.Option(0.95, help="the whole interval must satisfy each expectation"),
         workers: Optional[int] = typer.Option(None, help="local worker processes"),
         format: str = typer.Option("table", "--format", help="table | json"),
+        engine: str = typer.Option("simpy", "--engine", help=ENGINE_HELP),
     ):
         """Assert KPIs of a scenario for CI (exit 0 pass, 1 fail, 2 bad input)."""
         from rich.table import Table
@@ -98,12 +103,13 @@ def register(app: typer.Typer) -> None:
         from .experiments import check as run_check, parse_expectation
 
         sc = _load(scenario, None, None)
+        engine = resolve_engine(sc, engine)
         try:  # KPI names checked before any replication runs
             exps = [parse_expectation(e, sc) for e in expect]
         except ValueError as e:
             _bad(f"--expect: {e}")
         with _executor(workers, None) as ex:
-            rep = run_check(sc, exps, replications, confidence, executor=ex)
+            rep = run_check(sc, exps, replications, confidence, executor=ex, engine=engine)
         if format == "json":
             sys.stdout.write(json.dumps(rep, indent=2, sort_keys=True) + "\n")
         else:
@@ -135,6 +141,7 @@ def register(app: typer.Typer) -> None:
         dask: Optional[str] = typer.Option(None, help="Dask scheduler address, or 'local'"),
         db: Optional[str] = typer.Option(None, help="record runs in this store"),
         quiet: bool = typer.Option(False, help="no progress bar"),
+        engine: str = typer.Option("simpy", "--engine", help=ENGINE_HELP + "; auto decides per point"),
     ):
         """Run a full-factorial or Latin-hypercube sweep; one table of every point's KPIs."""
         import pyarrow.parquet as pq
@@ -157,17 +164,18 @@ def register(app: typer.Typer) -> None:
             _bad(f"--objective: {e}")
         points = sweep_points(varies, lhs, seed=sc.seed)
         try:  # every path must exist and the first point must validate before anything runs
-            parse_scenario(apply_overrides(sc.dump(), points[0]))
+            first = parse_scenario(apply_overrides(sc.dump(), points[0]))
         except KeyError as e:
             _bad(str(e.args[0]))
         except ScenarioError as e:
             _bad(f"the sweep's first point is invalid: {e}")
+        resolve_engine(first, engine)
         prog, cb = _progress(f"sweeping {len(points)} points", quiet)
         if prog:
             prog.start()
         try:
             with _executor(workers, dask) as ex:
-                outs = run_sweep(sc, points, replications, executor=ex, db=db, progress=cb)
+                outs = run_sweep(sc, points, replications, executor=ex, db=db, progress=cb, engine=engine)
         finally:
             if prog:
                 prog.stop()
