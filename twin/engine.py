@@ -30,13 +30,13 @@ from .streams import RandomStreams
 
 __all__ = ["Run", "Part", "Clock", "simulate", "execute", "wake"]
 
-class Wake(simpy.events.Timeout):
-    """A SimPy timeout whose only job is to call one callback: created without the generic
-    constructor (its ``_ok``/``_value`` are class constants), scheduled straight onto SimPy's heap."""
+class Wake:
+    """A scheduled call of one callback, ``cb(self)``, at one time: the handle ``Clock.after``
+    returns (a model keeps it to recognise, or abandon, its pending wake-up). Not a SimPy event:
+    a slotted object costs a third of one, and the engine's loop calls it directly; SimPy's own
+    events share the heap and run as SimPy runs them."""
 
-    _ok = True
-    _value = None
-    _delay = 0.0
+    __slots__ = ("cb",)
 
 
 _new = object.__new__
@@ -49,9 +49,9 @@ class Clock(simpy.Environment):
     ``(time, priority, id, event)``, the ``_eid`` counter, ``_now``); process kinds use
 
     * ``now``: the simulated time [s] (a plain attribute, kept by the engine's loop);
-    * :meth:`after` / :meth:`at`: call ``callback(event)`` after a delay / at a time, as one
-      already-triggered SimPy event (``event`` is the handle a model keeps to recognise, or
-      abandon, its pending wake-up);
+    * :meth:`after` / :meth:`at`: call ``callback(handle)`` after a delay / at a time (a
+      :class:`Wake` on SimPy's heap; the handle is what a model keeps to recognise, or abandon,
+      its pending wake-up);
     * :meth:`soon`: run ``fn()`` once the caller's work is done, at the same simulated time
       (hand-over between stations: a long blocked line frees up iteratively, not as nested calls).
 
@@ -74,15 +74,32 @@ class Clock(simpy.Environment):
     def _now(self, t: float) -> None:
         self.now = t
 
-    def after(self, delay: float, callback) -> simpy.Event:
-        """Call ``callback(event)`` after ``delay`` [s] (>= 0); returns the event."""
+    def after(self, delay: float, callback) -> Wake:
+        """Call ``callback(handle)`` after ``delay`` [s] (>= 0); returns the handle."""
         ev = _new(Wake)
-        ev.env = self
-        ev.callbacks = [callback]
+        ev.cb = callback
         heappush(self._queue, (self.now + delay, NORMAL, next(self._eid), ev))
         return ev
 
-    def at(self, t: float, callback) -> simpy.Event:
+    def step(self) -> None:
+        """SimPy's ``Environment.step`` (one event; ``EmptySchedule`` when there is none), which
+        also runs the clock's wake-ups."""
+        try:
+            self.now, _, _, event = heappop(self._queue)
+        except IndexError:
+            raise simpy.core.EmptySchedule from None
+        if type(event) is Wake:
+            event.cb(event)
+            return
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
+        if not event._ok and not hasattr(event, "_defused"):
+            exc = type(event._value)(*event._value.args)
+            exc.__cause__ = event._value
+            raise exc
+
+    def at(self, t: float, callback) -> Wake:
         """Call ``callback(event)`` at absolute time ``t`` (now if ``t`` has passed)."""
         return self.after(max(0.0, t - self.now), callback)
 
@@ -102,7 +119,7 @@ class Clock(simpy.Environment):
             self._draining = False
 
 
-def wake(env: Clock, delay: float, callback) -> simpy.Event:
+def wake(env: Clock, delay: float, callback) -> Wake:
     """``env.after(delay, callback)`` (kept for process models written before the clock API)."""
     return env.after(delay, callback)
 
@@ -322,7 +339,7 @@ class Run:
         cands = [p for p in self.pools.values() if p.kind == "operators" and p.can_serve(skill)]
         return cands[0] if len(cands) == 1 else MultiPool(cands)
 
-    def at(self, t: float, callback: Callable[[simpy.Event], None]) -> simpy.Event:
+    def at(self, t: float, callback: Callable[[Wake], None]) -> Wake:
         """Call ``callback(event)`` at absolute sim time ``t`` (>= now)."""
         return self.clock.at(t, callback)
 
@@ -529,8 +546,12 @@ def _drive(env: Clock, until: float) -> None:
     ``Environment.step``: the engine's hot loop.
     """
     queue = env._queue
+    W = Wake
     while queue and queue[0][0] < until:
         env.now, _, _, ev = heappop(queue)
+        if type(ev) is W:
+            ev.cb(ev)
+            continue
         callbacks, ev.callbacks = ev.callbacks, None
         for cb in callbacks:
             cb(ev)
