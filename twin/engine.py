@@ -30,13 +30,12 @@ from .streams import RandomStreams
 
 __all__ = ["Run", "Part", "Clock", "simulate", "execute", "wake"]
 
-class Wake:
-    """A scheduled call of one callback, ``cb(self)``, at one time: the handle ``Clock.after``
-    returns (a model keeps it to recognise, or abandon, its pending wake-up). Not a SimPy event:
-    a slotted object costs a third of one, and the engine's loop calls it directly; SimPy's own
-    events share the heap and run as SimPy runs them."""
-
-    __slots__ = ("cb",)
+#: A wake-up on SimPy's heap: a one-element list ``[callback]``, called as ``callback(handle)``
+#: with the list itself as the handle a model keeps to recognise, or abandon, its pending
+#: wake-up (identity). Not a SimPy event: a list is made and called in a fraction of an event's
+#: time, and the engine's loop calls it directly; SimPy's own events share the heap and run as
+#: SimPy runs them (they are never lists).
+Wake = list
 
 
 _new = object.__new__
@@ -76,8 +75,7 @@ class Clock(simpy.Environment):
 
     def after(self, delay: float, callback) -> Wake:
         """Call ``callback(handle)`` after ``delay`` [s] (>= 0); returns the handle."""
-        ev = _new(Wake)
-        ev.cb = callback
+        ev = [callback]
         heappush(self._queue, (self.now + delay, NORMAL, next(self._eid), ev))
         return ev
 
@@ -88,8 +86,8 @@ class Clock(simpy.Environment):
             self.now, _, _, event = heappop(self._queue)
         except IndexError:
             raise simpy.core.EmptySchedule from None
-        if type(event) is Wake:
-            event.cb(event)
+        if type(event) is list:
+            event[0](event)
             return
         callbacks, event.callbacks = event.callbacks, None
         for callback in callbacks:
@@ -546,11 +544,10 @@ def _drive(env: Clock, until: float) -> None:
     ``Environment.step``: the engine's hot loop.
     """
     queue = env._queue
-    W = Wake
     while queue and queue[0][0] < until:
         env.now, _, _, ev = heappop(queue)
-        if type(ev) is W:
-            ev.cb(ev)
+        if type(ev) is list:  # a wake-up
+            ev[0](ev)
             continue
         callbacks, ev.callbacks = ev.callbacks, None
         for cb in callbacks:
