@@ -168,6 +168,16 @@ def engine(n_parts: int = 200_000, rounds: int = 3, whole: bool = True) -> dict:
     if "compiled" in models:
         out["compiled_speedup"] = inproc["twin"][0] / inproc["compiled"][0]
         out["compiled_speedup_cpu"] = inproc["twin"][3] / inproc["compiled"][3]
+        # the engines alone: scenario to Result (every log), without the KPIs both compute by the same code
+        import twin
+
+        sc = twin.parse_scenario(line10.scenario(H))
+        runs = _interleaved({"simpy": lambda: twin.Run(sc).run(), "compiled": lambda: twin.simulate(sc, engine="compiled")},
+                            rounds)
+        out["run_only"] = {k: v[:2] for k, v in runs.items()}
+        out["run_only_cpu"] = {k: v[3] for k, v in runs.items()}
+        out["run_only_speedup"] = runs["simpy"][0] / runs["compiled"][0]
+        out["run_only_speedup_cpu"] = runs["simpy"][3] / runs["compiled"][3]
     out["commands"] = {m: f'python -c "{engine_code(m, H)}"' for m in ["idiomatic", "lean", "twin", "compiled"]}
     return out
 

@@ -566,8 +566,8 @@ def simulate_compiled(scenario, seed=None, replication: int = 0, horizon=None, w
 
 
 def warm() -> None:
-    """Compile the loop (or load it from numba's cache) with a tiny scenario that takes every
-    branch type (for test sessions and servers)."""
+    """Compile the loop and the KPI pass (or load them from numba's cache) with a tiny scenario
+    (for test sessions and servers)."""
     simulate_compiled({
         "name": "warm", "horizon": 200, "seed": 1,
         "stations": {"A": {"process_time": 1.0, "setup": {"initial": 1.0}, "scrap": 0.1, "rework": 0.1,
@@ -576,4 +576,4 @@ def warm() -> None:
                            "failures": [{"basis": "cycles", "tbf": 20, "ttr": 2}]}},
         "buffers": {"Q": {"capacity": 2, "between": ["A", "B"]}},
         "products": {"p": {"routing": [{"station": "A"}, {"station": "B"}]}},
-    })
+    }).kpis

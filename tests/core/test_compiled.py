@@ -274,3 +274,21 @@ def test_first_station_with_rework_takes_new_parts(engine):
     assert k["stations"]["A"]["RQ"] > 0
     # A is the bottleneck: 500 operations, of which about 20 % are repeated (rework, taken first)
     assert 380 <= k["line"]["parts_completed"] <= 420
+
+
+@pytest.mark.parametrize("name", ["failures on the four bases", "shifts, breaks, holidays, shutdowns, maintenance windows",
+                                  "group with a buffer per member"])
+def test_compiled_results_take_a_one_pass_kpi_path_with_the_same_numbers(name):
+    """Results of the compiled engine compute state durations and active periods in one numba pass
+    (kernels/engine_kpi.py) instead of the sort: every KPI bit-identical, with and without warm-up."""
+    from twin.kpi import compute_kpis
+    from twin.result import _KpiView
+
+    for warmup in (0.0, 0.3):
+        d = copy.deepcopy(DETERMINISTIC[name])
+        d["warmup"] = warmup * d["horizon"]
+        res = twin.simulate(d, engine="compiled")
+        fast = compute_kpis(_KpiView(res))
+        res.engine = "simpy"  # the numpy path
+        assert compute_kpis(_KpiView(res)) == fast
+        assert fast["stations"][next(iter(fast["stations"]))]["mean_active_period_s"] > 0

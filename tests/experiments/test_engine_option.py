@@ -38,15 +38,11 @@ def line_file(tmp_path):
 
 
 def test_run_cli_engines_agree_and_refusal_names_the_reasons(line_file, tmp_path):
-    out = {}
-    for eng in ("simpy", "compiled", "auto"):
-        r = _cli("run", str(line_file), "--engine", eng, "--format", "json", "--out", str(tmp_path / eng))
-        assert r.returncode == 0, r.stderr
-        out[eng] = json.loads(r.stdout)
-        assert "engine: simpy" not in r.stderr  # the line fits: auto says nothing
-    assert out["simpy"] == out["compiled"] == out["auto"]
-    meta = [json.loads((tmp_path / e / "meta.json").read_text())["event_log_hash"] for e in ("simpy", "compiled")]
-    assert meta[0] == meta[1]
+    r = _cli("run", str(line_file), "--engine", "compiled", "--format", "json", "--out", str(tmp_path / "c"))
+    assert r.returncode == 0, r.stderr
+    ref = twin.simulate(twin.load(line_file), engine="simpy")
+    assert json.loads(r.stdout) == json.loads(ref.to_json())
+    assert json.loads((tmp_path / "c" / "meta.json").read_text())["event_log_hash"] == ref.event_log_hash()
     r = _cli("run", "examples/flex_cell.yaml", "--engine", "compiled")
     assert r.returncode == 2 and "station MC1 is a cnc_mill (physics)" in r.stderr and "operators" in r.stderr
     r = _cli("run", "examples/shaft_line_physics.yaml", "--engine", "auto", "--horizon", "2 h", "--warmup", "0",
@@ -60,24 +56,22 @@ def test_run_cli_engines_agree_and_refusal_names_the_reasons(line_file, tmp_path
 def test_compare_check_sweep_cli_with_the_compiled_engine(line_file, tmp_path):
     g = tmp_path / "g.yaml"
     g.write_text(yaml.safe_dump(dict(LINE, buffers={"B1": {"capacity": 6, "between": ["A", "B"]}})))
-    reps = {}
-    for eng in ("simpy", "compiled"):
-        r = _cli("compare", str(line_file), str(g), "--replications", "3", "--gate", "throughput_per_hour >= 0",
-                 "--format", "json", "--workers", "1", "--engine", eng)
-        assert r.returncode == 0, r.stderr
-        reps[eng] = json.loads(r.stdout)
-    assert reps["simpy"]["kpis"] == reps["compiled"]["kpis"]
+    r = _cli("compare", str(line_file), str(g), "--replications", "3", "--gate", "throughput_per_hour >= 0",
+             "--format", "json", "--workers", "1", "--engine", "compiled")
+    assert r.returncode == 0, r.stderr
+    b, c = twin.load(line_file), twin.load(g)
+    ref = E.compare(b, c, 3, gates=[E.parse_gate("throughput_per_hour >= 0", b, c)], engine="simpy")
+    assert json.loads(r.stdout)["kpis"] == json.loads(json.dumps(ref["kpis"]))
     r = _cli("check", str(line_file), "--expect", "line.throughput_per_hour >= 1000", "--replications", "3",
              "--engine", "compiled", "--workers", "1")
     assert r.returncode == 0, r.stdout + r.stderr
-    tables = {}
-    for eng in ("simpy", "compiled"):
-        path = tmp_path / f"{eng}.parquet"
-        r = _cli("sweep", str(line_file), "--vary", "buffers.B1.capacity=0..2", "--out", str(path), "--workers", "1",
-                 "--quiet", "--engine", eng)
-        assert r.returncode == 0, r.stderr
-        tables[eng] = pq.read_table(path).drop_columns(["elapsed_s"]).to_pylist()
-    assert tables["simpy"] == tables["compiled"] and len(tables["simpy"]) == 3
+    path = tmp_path / "sw.parquet"
+    r = _cli("sweep", str(line_file), "--vary", "buffers.B1.capacity=0..2", "--out", str(path), "--workers", "1",
+             "--quiet", "--engine", "compiled")
+    assert r.returncode == 0, r.stderr
+    ref = E.sweep_table(E.sweep(b, E.sweep_points([E.parse_vary("buffers.B1.capacity=0..2")])))
+    got = pq.read_table(path).drop_columns(["elapsed_s"]).to_pylist()
+    assert got == ref.drop_columns(["elapsed_s"]).to_pylist() and len(got) == 3
     r = _cli("sweep", "examples/flex_cell.yaml", "--vary", "buffers.TO_MC1.capacity=1..2", "--engine", "compiled", "--quiet")
     assert r.returncode == 2 and "cnc_mill" in r.stderr
 
