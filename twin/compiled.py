@@ -350,6 +350,15 @@ class _Compiled:
 
         heap0 = max(1024, 4 * m_heap + len(cal) + len(o_t))
         parts0 = max(1024, 4 * m_parts)
+        # a sweep plays many runs of one plant: size the logs from the last run of the same shape
+        # (rows per simulated second), so they are allocated once instead of grown by copies
+        self._shape = (U, NB, NS, len(c_u), P)
+        hint = _SIZE_HINT.get(self._shape)
+        H = float(run.horizon)
+        rows = {k: rows0 for k in ("LS", "LO", "LP", "LV", "LF")}
+        if hint is not None:
+            rows = {k: max(rows0, int(r * H * 1.1) + 4 * m_rows) for k, r in hint[0].items()}
+            parts0 = max(parts0, int(hint[1] * H * 1.1) + 4 * m_parts)
         NSQ = n_prod + 1
         ints = dict(
             u_m=u_m, u_rid=u_rid, u_act=np.full(U, L.STARVED), u_nst=np.zeros(U), u_susp=np.zeros(U), u_fin=u_fin,
@@ -395,12 +404,13 @@ class _Compiled:
         Iarr[L.I_NCAL], Iarr[L.I_NORD], Iarr[L.I_NCH] = len(cal), len(o_t), len(groups)
         lv = run.level_log.numpy()
         n_lv = len(lv["t"])
-        LV = np.empty((3, rows0 + n_lv))
+        LV = np.empty((3, rows["LV"] + n_lv))
         LV[0, :n_lv], LV[1, :n_lv], LV[2, :n_lv] = lv["t"], lv["buffer"], lv["level"]
         Iarr[L.I_NLV] = n_lv
         self.S = (Iarr, Farr, np.zeros(heap0), np.zeros((heap0, 4), np.int64), np.zeros((max(n_streams, 1), SL)),
                   np.zeros((max(NB + NS, 1), rc), np.int64), np.zeros((parts0, 2), np.int64), np.zeros((parts0, 2)),
-                  np.empty((4, rows0)), np.empty((6, rows0)), np.empty((5, rows0)), LV, np.empty((4, rows0)))
+                  np.empty((4, rows["LS"])), np.empty((6, rows["LO"])), np.empty((5, rows["LP"])), LV,
+                  np.empty((4, rows["LF"])))
         for name in ("state_log", "ops_log", "part_log", "failure_log"):
             if len(getattr(run, name)):
                 raise AssertionError(f"{name} written at assembly")  # (nothing but buffers log before the start)
@@ -503,6 +513,10 @@ class _Compiled:
             logs[name] = _Log(**{c: A[j].astype(dt, copy=False) for j, (c, dt) in enumerate(zip(L.LOG_COLUMNS[name], dtypes[name]))})
         run.state_log, run.ops_log, run.part_log, run.level_log, run.failure_log = (
             logs["LS"], logs["LO"], logs["LP"], logs["LV"], logs["LF"])
+        H = float(run.horizon)
+        _SIZE_HINT[self._shape] = ({k: int(I[c]) / H for k, c in counts.items()}, int(I[L.I_NEXTPART]) / H)
+        if len(_SIZE_HINT) > 64:
+            _SIZE_HINT.pop(next(iter(_SIZE_HINT)))
         run.clock.now = float(S[1][L.F_NOW])
         run.sink.completed = int(I[L.I_COMPLETED])
         run.released = int(I[L.I_RELEASED])
@@ -522,6 +536,10 @@ class _Compiled:
         res.engine = "compiled"
         res.engine_reasons = ()
         return res
+
+
+#: plant shape -> ({log: rows}, parts) per simulated second of the last run of that shape
+_SIZE_HINT: dict[tuple, tuple[dict, float]] = {}
 
 
 class _Log:
