@@ -17,11 +17,11 @@ constant times and with random ones (``tests/core/test_compiled.py`` checks both
 stations of kind ``machine`` (and kinds that are the generic machine under another name) with
 parallel units, process times of every distribution, setups, scrap and rework, failures on the
 four bases without a crew, ``shift_end``; buffers of kind ``buffer`` (finite, unbounded, zero);
-parallel groups; every release (saturated with a product mix, arrivals, orders); the plant and
+parallel groups; saturated release with a product mix, arrivals and orders; the plant and
 per-station calendars (shifts, breaks, holidays, shutdowns, planned-maintenance windows). Not in
 it: physics stations, furnaces, robots, AGVs and conveyors, operators and crews, maintenance
-plans (``maintenance:``), dispatching rules other than FIFO, automation ``rules``, ``signals``
-and ``recording``.
+plans (``maintenance:``), dispatching rules other than FIFO, release by lots or demand,
+automation ``rules``, ``signals`` and ``recording``.
 
 ``engine="auto"`` plays a scenario in the subset compiled and any other with SimPy;
 ``Result.engine`` says which ran and ``Result.engine_reasons`` why the compiled one did not.
@@ -89,6 +89,8 @@ def reasons(sc) -> list[str]:
     for name, spec in sc.buffers.items():
         if spec.kind != "buffer":
             out.append(f"buffer {name} is {'an' if spec.kind[0] in 'aeiou' else 'a'} {spec.kind}")
+    if sc.release.kind not in ("saturated", "arrivals", "orders"):
+        out.append(f"release by {sc.release.kind}")
     if sc.rules:
         out.append("rules")
     if sc.signals:

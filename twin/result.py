@@ -128,6 +128,35 @@ class Result:
         view = _KpiView(self)
         return compute_kpis(view)
 
+    # ---- charts ------------------------------------------------------------------------------
+    @property
+    def plot(self):
+        """The report's charts as plotly figures: ``res.plot.time_in_state()``, ``.gantt(t0, t1)``,
+        ``.levels()``, ``.throughput_per_shift()``, ``.shifting_bottleneck()``, ``.lead_time()``,
+        ``.energy_by_state()`` (:class:`twin.report.Plots`)."""
+        from .report import Plots
+
+        return Plots(self)
+
+    def _repr_html_(self) -> str:
+        from .report import result_html
+
+        return result_html(self)
+
+    def report(self, path, png_dir=None) -> Path:
+        """Write the self-contained HTML report of this result (``twin report``'s page) to ``path``;
+        with ``png_dir``, its charts as PNG files too."""
+        from .report import run_report, to_png
+
+        page, charts = run_report(self)
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(page, encoding="utf-8")
+        if png_dir is not None:
+            for ch in charts:
+                to_png(ch, Path(png_dir) / f"{ch.key}.png")
+        return p
+
     # ---- Arrow tables ------------------------------------------------------------------------
     def _dict_col(self, idx: np.ndarray, names: list[str]):
         """Dictionary-encoded strings (unique dictionary, so pandas gets a clean Categorical)."""
@@ -290,17 +319,12 @@ class Result:
 def _pacing_step(sc, products: list[str], pri: dict, units: dict) -> list[str]:
     """The routing step that paces the line: the largest planned load, summed over the products
     that visit it, of (share of the product) x (its ideal cycle time there) / (units in the step).
-    Shares: ``mix`` (saturated and arrival release) or ordered quantities (orders). Returns the
+    Shares: ``mix`` (saturated and arrival release), ordered quantities (orders), lot sizes (lots)
+    or demand per period (demand): the release's ``product_shares``. Returns the
     step's stations (a group's members); the first in routing order on ties; [] if no step has
     an ideal cycle time."""
-    rel = sc.release
-    if rel.kind == "orders":
-        qty: dict[str, float] = {}
-        for o in rel.orders:
-            qty[o.product] = qty.get(o.product, 0.0) + o.quantity
-        share = [qty.get(p, 0.0) for p in products]
-    else:
-        share = [sc.products[p].mix for p in products]
+    shares = sc.release.product_shares(sc)
+    share = [shares.get(p, 0.0) for p in products]
     tot = sum(share) or 1.0
     loads: dict[tuple[str, ...], float] = {}
     for p, pname in enumerate(products):

@@ -256,11 +256,21 @@ def test_auto_says_why_and_compiled_refuses():
 @pytest.mark.parametrize("field,value,reason", [
     ("dispatch", "spt", "dispatches by spt"),
     ("maintenance", [{"every": 100, "duration": 5}], "maintenance plans"),
+    ("release", {"kind": "lots", "lots": [{"product": "x", "size": 5}, {"product": "y", "size": 3, "release": 60}]},
+     "release by lots"),
 ])
 def test_each_unsupported_setting_is_named(field, value, reason):
     d = copy.deepcopy(DETERMINISTIC["product mix, setups, scrap and rework"])
-    d["stations"]["A"][field] = value
-    assert any(reason in r for r in reasons(twin.parse_scenario(d)))
+    if field == "release":
+        d["release"] = value
+        for p in d["products"].values():
+            p.pop("mix", None)
+    else:
+        d["stations"]["A"][field] = value
+    sc = twin.parse_scenario(d)
+    assert any(reason in r for r in reasons(sc))
+    res = twin.simulate(sc, engine="auto")  # falls back: the setting is honoured by the SimPy engine
+    assert res.engine == "simpy" and any(reason in r for r in res.engine_reasons)
 
 
 def test_first_station_with_rework_takes_new_parts(engine):
