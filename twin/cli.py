@@ -133,6 +133,33 @@ def _load(path: Path, seed, horizon, warmup=None):
         fail_scenario(exc)
 
 
+ENGINE_HELP = ("simpy (every feature) | compiled (numba event loop for the flow-line subset: same logs, much faster) | "
+               "auto (compiled where the scenario fits, else simpy, saying why)")
+
+
+def resolve_engine(sc, engine: str, show: bool = True) -> str:
+    """The engine that plays ``sc``: exit 2 naming the reasons when ``compiled`` does not fit or
+    the name is unknown; with ``auto``, say on stderr why the compiled engine was not used."""
+    from rich.markup import escape
+
+    from .compiled import ENGINES, EngineError, choose
+
+    if engine not in ENGINES:
+        err.print(f"[bold red]--engine[/]: expected one of {', '.join(ENGINES)}, got {escape(repr(engine))}")
+        raise typer.Exit(2)
+    try:
+        which, why = choose(sc, engine)
+    except EngineError as exc:
+        err.print("[bold red]--engine compiled[/]: this scenario is outside the compiled engine's subset:")
+        for r in exc.reasons:
+            err.print(f"  - {escape(r)}")
+        err.print("use --engine simpy (or auto)")
+        raise typer.Exit(2)
+    if why and show:
+        err.print("engine: simpy (the compiled engine does not fit: " + escape("; ".join(why)) + ")")
+    return which
+
+
 @app.command()
 def run(
     scenario: Path = typer.Argument(..., help="scenario file (.yaml, .toml, .json)"),
@@ -144,6 +171,7 @@ def run(
     replications: int = typer.Option(1, help="independent replications (KPIs with confidence intervals)"),
     precision: Optional[str] = typer.Option(None, help="add replications until every key KPI's CI half-width is below this (e.g. '2%')"),
     quiet: bool = typer.Option(False, help="no progress bar"),
+    engine: str = typer.Option("simpy", "--engine", help=ENGINE_HELP),
 ):
     """Simulate a scenario and print its KPIs."""
     import twin
@@ -152,15 +180,19 @@ def run(
         err.print(f"[bold red]--format[/]: expected 'table' or 'json', got {format!r}")
         raise typer.Exit(2)
     sc = _load(scenario, seed, parse_time(horizon, "--horizon"), parse_time(warmup, "--warmup"))
+    engine = resolve_engine(sc, engine)
     if replications > 1 or precision is not None:
         try:
             from . import experiments
         except ImportError:
             err.print("replications need the experiments module (twin.experiments), which is not installed")
             raise typer.Exit(2)
-        experiments.cli_replications(sc, replications, precision, format, out, quiet)
+        experiments.cli_replications(sc, replications, precision, format, out, quiet, engine=engine)
         return
-    r = _run_with_progress(twin.Run(sc), show=not quiet and format == "table")
+    if engine == "compiled":
+        r = twin.simulate(sc, engine="compiled")
+    else:
+        r = _run_with_progress(twin.Run(sc), show=not quiet and format == "table")
     if out is not None:
         r.save(out)
     if format == "json":
