@@ -190,7 +190,13 @@ def run(
         experiments.cli_replications(sc, replications, precision, format, out, quiet, engine=engine)
         return
     if engine == "compiled":
-        r = twin.simulate(sc, engine="compiled")
+        from .compiled import SimulationStalled
+
+        try:
+            r = twin.simulate(sc, engine="compiled")
+        except SimulationStalled as e:
+            err.print(f"error: {e}", markup=False, highlight=False)
+            raise typer.Exit(1)
     else:
         r = _run_with_progress(twin.Run(sc), show=not quiet and format == "table")
     if out is not None:

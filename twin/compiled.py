@@ -108,6 +108,10 @@ def fits(sc) -> bool:
     return not reasons(sc)
 
 
+class SimulationStalled(RuntimeError):
+    """The compiled loop's clock stood still for :attr:`_Compiled.STALL_EVENTS` events."""
+
+
 def choose(sc, engine: str) -> tuple[str, list[str]]:
     """The engine that plays ``sc`` for the requested ``engine`` and, when the compiled one does
     not, why (``EngineError`` when ``compiled`` was asked for and does not fit)."""
@@ -498,7 +502,23 @@ class _Compiled:
         H = float(self.run.horizon)
         t = H if until is None else min(float(until), H)
         while L.run(self.S, t):
+            self._guard()
             self._service()
+
+    #: events at one instant of simulated time after which a run is stopped as a zero-time loop
+    STALL_EVENTS = 5_000_000
+
+    def _guard(self) -> None:
+        """Stop a plant whose clock stands still (a loop of zero-duration events, e.g. a station
+        with ``process_time: 0`` fed without limit): the loop would otherwise run, and its tables
+        grow, until memory runs out. Checked where the loop hands back to grow its tables."""
+        L, I = self.L, self.S[0]
+        now, events = float(self.S[1][L.F_NOW]), int(I[L.I_EVENTS])
+        if now != getattr(self, "_g_now", None):
+            self._g_now, self._g_events = now, events
+        elif events - self._g_events > self.STALL_EVENTS:
+            raise SimulationStalled(f"the simulation made no progress: {events - self._g_events:,} events at sim time {now:g} s "
+                               "(zero-duration events in a loop? e.g. a station with process_time 0 fed without limit)")
 
     # ---- results ----------------------------------------------------------------------------------
     def finish(self):

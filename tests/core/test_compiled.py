@@ -302,3 +302,17 @@ def test_compiled_results_take_a_one_pass_kpi_path_with_the_same_numbers(name):
         res.engine = "simpy"  # the numpy path
         assert compute_kpis(_KpiView(res)) == fast
         assert fast["stations"][next(iter(fast["stations"]))]["mean_active_period_s"] > 0
+
+
+def test_a_zero_time_loop_stops_with_an_error_instead_of_eating_memory(monkeypatch):
+    """A station with process_time 0 fed without limit never lets the clock move: the loop must
+    stop and say so (before the guard it ran, doubling its tables, until the OOM killer came)."""
+    from twin.compiled import SimulationStalled, _Compiled
+
+    monkeypatch.setattr(_Compiled, "STALL_EVENTS", 200_000)
+    zero = {"name": "zero", "horizon": 100, "stations": {"A": {"process_time": 0}},
+            "products": {"p": {"routing": [{"station": "A"}]}}}
+    with pytest.raises(SimulationStalled, match="no progress.*sim time 0 s"):
+        twin.simulate(zero, engine="compiled")
+    ok = dict(zero, stations={"A": {"process_time": 0.5}})  # the same plant with time in it runs
+    assert twin.simulate(ok, engine="compiled").kpis["line"]["parts_completed"] == 199
