@@ -59,7 +59,9 @@ def run_live(*, scenario, seed, horizon, warmup, format, out, replications, prec
     else:
         if scenario is None:
             _bad("SCENARIO", "give a scenario file (or --resume CHECKPOINT)")
-        sc = _load(scenario, seed, parse_time(horizon, "--horizon"), parse_time(warmup, "--warmup"))
+        W = parse_time(warmup, "--warmup")
+        # from a snapshot the line is not empty: no warm-up unless asked for
+        sc = _load(scenario, seed, parse_time(horizon, "--horizon"), W if W is not None or snapshot is None else 0.0)
         if snapshot is not None:
             from .snapshot import SnapshotError, load_snapshot, start_run
 
