@@ -339,6 +339,7 @@ class _Start:
                 self._station_level(run, station, st, path)
                 continue
             self._machine(run, station, st, path)
+        self.n_parts = run.next_part_id
         if self.errors:
             raise SnapshotError(self.errors)
 
@@ -582,24 +583,33 @@ class _Start:
 
 
 def start_run(scenario, snapshot: Snapshot | dict, horizon: float | None = None, warmup: float | None = None,
-              seed: int | None = None, replication: int = 0):
+              seed: int | None = None, replication: int = 0, shifted: bool = False):
     """A :class:`twin.engine.Run` that starts from ``snapshot`` (its time is sim time 0).
-    ``run.live_orders`` maps part ids to the snapshot's order names (parts in the line)."""
+
+    ``shifted``: ``scenario`` is already on the snapshot's clock (:func:`shifted_scenario`, parsed;
+    many runs from one snapshot parse it once). On the run: ``live_orders`` (part id -> order name
+    of the parts in the line), ``live_labels`` (part id -> the plant's label), ``snapshot_parts``
+    (parts the snapshot placed: ids below it), ``order_release`` (sim time of each open order)."""
     from twin.engine import Run
     from twin.scenario import ScenarioError, parse_scenario
 
     snap = parse_snapshot(snapshot)
-    try:
-        sc = parse_scenario(shifted_scenario(scenario, snap, horizon=horizon, warmup=warmup), source="scenario from snapshot")
-    except ScenarioError as e:
-        raise SnapshotError([(p, m) for p, m in e.errors], "scenario on the snapshot's clock") from None
     if scenario.release.kind != "orders" and snap.orders:
         raise SnapshotError([("orders", f"the scenario releases parts by {scenario.release.kind}, not by orders")])
+    if shifted:
+        sc = scenario
+    else:
+        try:
+            sc = parse_scenario(shifted_scenario(scenario, snap, horizon=horizon, warmup=warmup), source="scenario from snapshot")
+        except ScenarioError as e:
+            raise SnapshotError([(p, m) for p, m in e.errors], "scenario on the snapshot's clock") from None
     start = _Start(snap)
     run = Run(sc, seed=seed, replication=replication, prepare=start)
     run.live_orders = start.orders
     run.live_labels = start.labels
     run.snapshot = snap
+    run.snapshot_parts = start.n_parts
+    run.order_release = [0.0 if o.release is None else max(0.0, snap.seconds(o.release)) for o in snap.orders or []]
     return run
 
 
