@@ -71,6 +71,8 @@ def _print_forecast(f, format: str) -> None:
 def register(app: typer.Typer) -> None:
     from twin.cli import _load, parse_time
 
+    register_fit(app)
+
     @app.command()
     def forecast(
         scenario: Path = typer.Argument(..., help="scenario file"),
@@ -125,3 +127,75 @@ def register(app: typer.Typer) -> None:
             if period is None or (count is not None and n >= count):
                 return
             time.sleep(period)
+
+
+def register_fit(app: typer.Typer) -> None:
+    @app.command()
+    def fit(
+        log: Path = typer.Argument(..., help="state log: a twin result directory / events.parquet, or a CSV/Parquet table "
+                                   "(time, station, state[, reason, part, product, unit])"),
+        scenario: Path = typer.Option(..., help="the scenario whose distributions are fitted"),
+        out: Path = typer.Option(..., help="write the fitted scenario here (YAML, comments kept)"),
+        criterion: str = typer.Option("aic", help="aic | bic: how the family is chosen"),
+        validate_runs: int = typer.Option(5, "--validate", help="replications re-simulating the fitted model against the log (0: none)"),
+        report: Optional[Path] = typer.Option(None, help="write the fit and validation report as JSON here"),
+        format: str = typer.Option("table", "--format", help="table | json"),
+    ):
+        """Fit a scenario's process times, failures (censored MLE), setups and scrap to a plant's state log."""
+        from rich.markup import escape
+        from rich.table import Table
+
+        from twin.cli import console, fail_scenario
+        from twin.scenario import ScenarioError
+
+        from .fit import LogError, fit_scenario, read_log, validate
+
+        if criterion not in ("aic", "bic"):
+            _bad("--criterion", f"expected aic or bic, got {criterion!r}")
+        if format not in ("table", "json"):
+            _bad("--format", f"expected 'table' or 'json', got {format!r}")
+        if not (0 <= validate_runs <= 1000):
+            _bad("--validate", "0 .. 1000 replications")
+        if out.suffix.lower() not in (".yaml", ".yml"):
+            _bad("--out", "the fitted scenario is written as YAML (.yaml or .yml)")
+        if scenario.suffix.lower() not in (".yaml", ".yml"):
+            _bad("--scenario", "fitting writes into a YAML scenario (.yaml or .yml)")
+        try:
+            lg = read_log(log)
+            rep = fit_scenario(lg, scenario, out, criterion=criterion)
+            val = validate(lg, out, replications=validate_runs) if validate_runs else None
+        except LogError as e:
+            _bad("LOG", str(e))
+        except ScenarioError as e:
+            fail_scenario(e)
+        doc = {"fits": [{"where": f["where"], "what": f["what"], "distribution": f["fit"].dist, "family": f["fit"].family,
+                         "n": f["fit"].n, "censored": f["fit"].censored, "mean": f["fit"].mean, "ks": f["fit"].ks,
+                         "ks_p": f["fit"].ks_p, "aic": f["fit"].candidates, "note": f["fit"].note} for f in rep.fits],
+               "notes": rep.notes, "validation": val}
+        if report is not None:
+            from .checkpoint import _json_default
+
+            report.write_text(json.dumps(doc, indent=1, default=_json_default))
+        if format == "json":
+            from .checkpoint import _json_default
+
+            sys.stdout.write(json.dumps(doc, default=_json_default) + "\n")
+            return
+        t = Table(title=f"fitted into {escape(str(out))}")
+        for c in ("where", "what", "family", "n", "censored", "mean", "KS D"):
+            t.add_column(c)
+        for f in rep.fits:
+            x = f["fit"]
+            t.add_row(escape(f["where"]), escape(f["what"]), escape(x.family or "-"), str(x.n), str(x.censored),
+                      "-" if x.mean != x.mean else f"{x.mean:.4g}", "-" if x.ks != x.ks else f"{x.ks:.3f}")
+        console.print(t)
+        for n in rep.notes:
+            console.print(f"note: {escape(n)}")
+        if val is not None:
+            v = Table(title=f"validation: the fitted model ({val['replications']} runs) against the log")
+            for c in ("KPI", "log", "model", "95 % prediction interval", ""):
+                v.add_column(c)
+            for r in val["rows"]:
+                v.add_row(escape(r["kpi"]), f"{r['log']:.4g}", f"{r['model']:.4g}", f"{r['low']:.4g} .. {r['high']:.4g}",
+                          "[bold red]disagrees[/]" if r["disagree"] else "ok")
+            console.print(v)
