@@ -452,7 +452,7 @@ def fit_distribution(values, censored=(), criterion: str = "aic", families: tupl
     >>> import numpy as np
     >>> x = np.minimum(np.random.default_rng(3).exponential(100.0, 400), 150.0)  # watched for 150 s
     >>> f = fit_distribution(x[x < 150], x[x >= 150], families=("exponential",))
-    >>> round(f.dist["mean"] / (x.sum() / (x < 150).sum()), 4)  # the exponential's MLE: exposure / failures
+    >>> round(float(f.dist["mean"] / (x.sum() / (x < 150).sum())), 4)  # the exponential's MLE: exposure / failures
     1.0
     """
     from pydantic import TypeAdapter
