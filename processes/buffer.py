@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from twin.registry import register
-from twin.specs import Layout, SpecModel
+from twin.specs import BufferLayout, SpecModel
 
 __all__ = ["BufferSpec", "Buffer", "TransitBuffer"]
 
@@ -32,7 +32,7 @@ class BufferSpec(SpecModel):
     between: tuple[str | list[str], str | list[str]] | None = None
     from_: str | list[str] | None = Field(default=None, alias="from")
     to: str | list[str] | None = None
-    layout: Layout | None = None
+    layout: BufferLayout | None = Field(default=None, description="floor position [m] where the viewer draws the queue")
 
     @model_validator(mode="after")
     def _ends(self):

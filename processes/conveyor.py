@@ -14,7 +14,7 @@ import math
 from collections import deque
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from twin.registry import register
 from twin.units import Meters, MetersPerSecond
@@ -28,11 +28,12 @@ class ConveyorSpec(BufferSpec):
     speed: MetersPerSecond = Field(gt=0)
     pitch: Meters = Field(default=0.5, gt=0, description="space one part takes on the belt")
 
-    @model_validator(mode="after")
-    def _cap(self):
-        if self.capacity is not None:
+    @field_validator("capacity")
+    @classmethod
+    def _cap(cls, v):
+        if v is not None:
             raise ValueError("a conveyor's capacity follows from length / pitch; do not give capacity")
-        return self
+        return v
 
     def cross_check(self, name, sc):
         return []

@@ -120,8 +120,10 @@ class Press(Machine):
                 forces = [K.blanking_force(o.perimeter, o.thickness, K.get_material(o.material).shear) for o in ops]
                 self.strokes[(p, i)] = forces
         super().__init__(run, name, spec)
-        for key, forces in self.strokes.items():
-            self.pri[key] = spec.load_unload + len(forces) * 60.0 / spec.stroke_rate
+        for p, _pname, i, step in sc.visits(name):  # PRI: the given ideal cycle time, else the nominal cycle
+            if (p, i) in self.strokes:
+                given = step.ideal_cycle_time or spec.ideal_cycle_time
+                self.pri[(p, i)] = float(given) if given is not None else spec.load_unload + len(self.strokes[(p, i)]) * 60.0 / spec.stroke_rate
         self.stroke_count = 0
         self.die_changes = 0
 
@@ -192,8 +194,12 @@ class WeldCell(Machine):
                                  K.t85(Q, o.thickness, o.preheat)))
                 self.seams[(p, i)] = rows
         super().__init__(run, name, spec)
-        for key, rows in self.seams.items():
-            self.pri[key] = spec.load_unload + sum(r[0] for r in rows) + spec.move_between_seams * len(rows)
+        for p, _pname, i, step in sc.visits(name):  # PRI: the given ideal cycle time, else the nominal cycle
+            if (p, i) in self.seams:
+                rows = self.seams[(p, i)]
+                given = step.ideal_cycle_time or spec.ideal_cycle_time
+                self.pri[(p, i)] = (float(given) if given is not None
+                                    else spec.load_unload + sum(r[0] for r in rows) + spec.move_between_seams * len(rows))
         self.arc_time = 0.0
 
     def process_duration(self, part, unit):

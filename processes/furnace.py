@@ -73,8 +73,10 @@ class FurnaceSpec(StationSpec):
             raise ValueError("set_temperature - core_margin must lie above ambient (the load must heat up)")
         return self
 
+    SETS_UP: ClassVar[bool] = False
+
     def cross_check(self, name, sc):
-        errs = []
+        errs = super().cross_check(name, sc)
         if self.material not in K.MATERIALS:
             errs.append((f"stations.{name}.material", f"unknown material {self.material!r} (known: {', '.join(sorted(K.MATERIALS))})"))
         if not sc.visits(name):
@@ -179,8 +181,8 @@ class Furnace(Station):
         else:
             self.res.remove_stop(code)
 
-    def start_maintenance(self, duration: float, crew: str | None = None) -> None:
-        self.res.maintain(duration, crew)
+    def start_maintenance(self, duration: float, crew: str | None = None, name: str = "command") -> None:
+        self.res.maintain(duration, crew, name=name)
 
     def start(self) -> None:
         self.res.start_clocks()

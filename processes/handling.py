@@ -113,7 +113,9 @@ class _Members(Station):
             else:
                 m.remove_stop(code)
 
-    def start_maintenance(self, duration: float, crew: str | None = None) -> None:
+    def start_maintenance(self, duration: float, crew: str | None = None, name: str = "command") -> None:
+        for m in self.members:
+            self.run.maintenance_log.add(self.clock.now, m.rid, name, duration)
         self.set_stop(PM, +1)
         crew_job(self.run, crew, duration, lambda: self._maintained())
 
@@ -155,11 +157,13 @@ class RobotSpec(StationSpec):
 
     TAGS: ClassVar[tuple[str, ...]] = BASE_TAGS + ("queue", "handled", "travel_m")
 
+    SETS_UP: ClassVar[bool] = False
+
     def cross_check(self, name, sc):
+        errs = super().cross_check(name, sc)
         served = [s for s, spec in sc.stations.items() if isinstance(spec, MachineSpec) and spec.loader == name]
         if not served:
-            return [(f"stations.{name}", "no station names this robot as its loader")]
-        errs = []
+            return errs + [(f"stations.{name}", "no station names this robot as its loader")]
         if self.speed is not None:
             errs += [(f"stations.{s}.layout", f"robot {name!r} has a speed, so it needs the layout of the machines it serves")
                      for s in served if _position(sc, s) is None]
@@ -268,7 +272,7 @@ class AgvFleetSpec(StationSpec):
     TAGS: ClassVar[tuple[str, ...]] = BASE_TAGS + ("jobs_waiting", "transports", "charges", "battery_min")
 
     def cross_check(self, name, sc):
-        errs = []
+        errs = super().cross_check(name, sc)
         nodes = _nodes(sc, self)
         if not any(isinstance(b, AgvBufferSpec) and b.fleet == name for b in sc.buffers.values()):
             errs.append((f"stations.{name}", "no buffer of kind agv names this fleet"))

@@ -132,7 +132,7 @@ class Inspection(Machine):
     def outcome(self, part, unit):
         s = self.spec
         if (self.parts_all + 1) % s.sample_every:
-            return GOOD
+            return GOOD if self._q is None else super().outcome(part, unit)
         self.measured += 1
         true = self._true_value(part)
         meas = true + s.uncertainty * self._n()
@@ -144,7 +144,8 @@ class Inspection(Machine):
         if bad_true and not bad_meas:
             self.false_accepts += 1
         if not bad_meas:
-            return GOOD
+            # the station's own losses (handling damage, a re-clamp) as for any machine
+            return GOOD if self._q is None else super().outcome(part, unit)
         if s.rework_oversize and meas > 0 and part.reworks == 0:
             k = self._source.get((part.product, part.step))
             if k is not None:  # reworked: the feature meets its nominal when measured again

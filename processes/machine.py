@@ -137,13 +137,16 @@ class MachineSpec(StationSpec):
 
     def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
         """Every setting is used by some routing step here, or it is an error naming it."""
-        errs = []
+        errs = super().cross_check(name, sc)
         visits = sc.visits(name)
         own = [s for *_, s in visits if not self.computes(s)]  # steps timed by process_time here
         for _p, pname, i, step in visits:
             if step.process_time is None and self.process_time is None and not self.computes(step):
                 errs.append((f"stations.{name}.process_time",
                              f"missing: product {pname!r} step {i} runs here without its own process_time"))
+            if step.process_time is not None and self.computes(step):
+                errs.append((f"products.{pname}.routing[{i}].process_time",
+                             f"station {name!r} ({self.kind}) computes this step's time itself: remove process_time"))
         if visits and self.process_time is not None and not any(s.process_time is None for s in own):
             errs.append((f"stations.{name}.process_time", "is not used: every routing step on this station has its own "
                                                           "process_time" + (" or operations" if len(own) < len(visits) else "")))
@@ -313,9 +316,9 @@ class Machine(Station):
     def queued_parts(self) -> list:
         return [p for b in self.inputs for p in b.queued()]
 
-    def maintenance_plan(self, index: int) -> tuple[float, str | None]:
+    def maintenance_plan(self, index: int) -> tuple[float, str | None, str]:
         plan = self.spec.maintenance[index]
-        return float(plan.duration), plan.crew
+        return float(plan.duration), plan.crew, plan.name
 
     # ---- hooks for process models ----------------------------------------------------------------
     def process_duration(self, part, unit) -> float:
@@ -436,11 +439,12 @@ class Machine(Station):
             u.start()
 
     # ---- maintenance ----------------------------------------------------------------------------
-    def start_maintenance(self, duration: float, crew: str | None = None) -> None:
+    def start_maintenance(self, duration: float, crew: str | None = None, name: str = "command") -> None:
         """Planned maintenance of every unit now: stop, wait for a crew member (if any), work
         ``duration``, then renew (:meth:`maintained`) and restart."""
         for u in self.units:
             u.add_stop(PM)
+            self.run.maintenance_log.add(self.clock.now, u.rid, name, duration)
 
         def done():
             self.maintained()

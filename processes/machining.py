@@ -215,6 +215,21 @@ class MachiningSpec(MachineSpec):
             for t in self.tools:
                 if t not in used_tools:
                     errs.append((f"stations.{name}.tools.{t}", "is not used by any cut on this station"))
+            types = {}  # tool -> cut types it makes; finishing turning tools
+            finish_turn = set()
+            for _p, _pname, _i, step in sc.visits(name):
+                for cut in step.operations or ():
+                    types.setdefault(cut.tool, set()).add(cut.type)
+                if step.operations and _finishing(step.operations).type == "turning":
+                    finish_turn.add(_finishing(step.operations).tool)
+            for t, tool in self.tools.items():
+                if is_set(tool, "kappa_r_deg") and types.get(t, set()) <= {"drilling"}:
+                    errs.append((f"stations.{name}.tools.{t}.kappa_r_deg", "is not used: this tool only drills (the point angle "
+                                                                          "of the cut sets the drilling force)"))
+                if is_set(tool, "clearance_deg") and t not in finish_turn:
+                    errs.append((f"stations.{name}.tools.{t}.clearance_deg", "is not used: the clearance angle turns flank wear "
+                                                                            "into a diameter deviation, and this tool finishes no "
+                                                                            "turned diameter"))
             if is_set(self, "tool_index") and not switches:
                 errs.append((f"stations.{name}.tool_index", "is not used: no process plan here changes tools"))
             if is_set(self, "breakage_repair") and not breakable:

@@ -45,7 +45,7 @@ WORK_STOPS = frozenset({BREAK, OFF_SHIFT})
 class FailureClock:
     """Failure clock of one profile (or one preventive maintenance plan) on one resource."""
 
-    __slots__ = ("index", "basis", "tbf", "ttr", "budget", "since", "pending", "crew", "planned")
+    __slots__ = ("index", "basis", "tbf", "ttr", "budget", "since", "pending", "crew", "planned", "name")
 
     def __init__(self, index: int, profile=None, streams=None, entity: str = "", plan=None):
         self.index = index
@@ -53,6 +53,7 @@ class FailureClock:
         self.since = 0.0
         if plan is not None:  # a preventive maintenance plan: fixed interval, fixed duration
             self.planned = True
+            self.name = plan.name
             self.crew = plan.crew
             self.basis = "cycles" if plan.cycles is not None else plan.basis
             every = float(plan.cycles if plan.cycles is not None else plan.every)
@@ -62,6 +63,7 @@ class FailureClock:
             return
         tbf, ttr = profile.resolved()
         self.planned = False
+        self.name = profile.name
         self.crew = profile.crew
         self.basis = profile.basis
         self.tbf = make_sampler(tbf, streams.generator(entity, f"failure:{profile.name}:tbf"))
@@ -308,7 +310,9 @@ class Resource:
             if c.basis == "operating" and c in self.cyc_clocks:
                 self.cyc_clocks.remove(c)
             self.add_stop(PM)
-            crew_job(run, c.crew, c.ttr(), lambda: self._pm_done(c))
+            d = c.ttr()
+            run.maintenance_log.add(self.clock.now, self.rid, c.name, d)
+            crew_job(run, c.crew, d, lambda: self._pm_done(c))
             return
         ttr = c.ttr()
         self._log_failure(c.index, ttr)
@@ -370,10 +374,11 @@ class Resource:
                 c.pending = None
                 self._arm(c, c.budget)
 
-    def maintain(self, duration: float, crew: str | None, done: Callable[[], None] | None = None) -> None:
+    def maintain(self, duration: float, crew: str | None, done: Callable[[], None] | None = None, name: str = "command") -> None:
         """Planned maintenance of this resource now: stop, wait for a crew member (if any), work
-        ``duration``, renew (:meth:`on_maintained`), restart."""
+        ``duration``, renew (:meth:`on_maintained`), restart; logged under ``name``."""
         self.add_stop(PM)
+        self.run.maintenance_log.add(self.clock.now, self.rid, name, duration)
 
         def end():
             self.on_maintained()

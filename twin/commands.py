@@ -327,10 +327,10 @@ def _apply(run, cmd, source: str) -> str:
     if c == "request_maintenance":
         st = _station(run, cmd)
         v = cmd.value
-        crew = None
+        crew, name = None, "command"
         if isinstance(v, MaintenancePlan):
             try:
-                dur, crew = st.maintenance_plan(v.plan)
+                dur, crew, name = st.maintenance_plan(v.plan)
             except (KeyError, IndexError):
                 raise CommandError(f"value.plan: {cmd.target} has no maintenance plan {v.plan}") from None
         elif isinstance(v, MaintenanceValue):
@@ -343,6 +343,6 @@ def _apply(run, cmd, source: str) -> str:
         if not (math.isfinite(dur) and 0 < dur <= MAX_MAINTENANCE_S):
             raise CommandError(f"value.duration: must be > 0 and at most {MAX_MAINTENANCE_S:g} s, got {dur!r}")
         _own(run, cmd.target, source)
-        st.start_maintenance(dur, crew)
+        st.start_maintenance(dur, crew, name)
         return f"{cmd.target} maintenance for {dur:.0f} s" + (f" by crew {crew}" if crew else "")
     raise CommandError(f"command: unhandled command {c!r}")  # pragma: no cover (every command is handled above)

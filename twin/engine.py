@@ -22,7 +22,7 @@ from simpy.core import NORMAL
 
 from .calendar import Calendar
 from .pools import build_pools, new_pool_log
-from .log import CommandLog, FailureLog, FeatureLog, LevelLog, OpsLog, PartLog, StateLog
+from .log import CommandLog, FailureLog, FeatureLog, LevelLog, MaintenanceLog, OpsLog, PartLog, StateLog
 from .registry import registry
 from .scenario import ScenarioBase, parse_scenario
 from .states import Code, PartEvent
@@ -90,11 +90,12 @@ class Clock(simpy.Environment):
         """Run ``fn()`` now if nothing else of this kind is running, else right after it (FIFO).
         Work queued here never nests: a chain of hand-overs up a blocked line of any length runs
         as a loop at one simulated time."""
-        self._soon.append(fn)
         if self._draining:
+            self._soon.append(fn)
             return
         self._draining = True
         try:
+            fn()
             q = self._soon
             while q:
                 q.popleft()()
@@ -155,6 +156,7 @@ class Run:
         self.failure_log = FailureLog()
         self.command_log = CommandLog()
         self.feature_log = FeatureLog()
+        self.maintenance_log = MaintenanceLog()
         self.resources: list[tuple[str, str]] = []  # rid -> (resource name, station name)
         self.buffer_names: list[str] = []
         self.products = list(scenario.products)

@@ -11,7 +11,7 @@ from array import array
 
 import numpy as np
 
-__all__ = ["Columns", "StateLog", "OpsLog", "PartLog", "LevelLog", "FailureLog", "CommandLog", "FeatureLog"]
+__all__ = ["Columns", "StateLog", "OpsLog", "PartLog", "LevelLog", "FailureLog", "CommandLog", "FeatureLog", "MaintenanceLog"]
 
 
 class Columns:
@@ -86,6 +86,34 @@ class LevelLog(Columns):
     """Buffer level after each change."""
 
     schema = {"t": "d", "buffer": "i", "level": "i"}
+
+
+class MaintenanceLog(Columns):
+    """Planned maintenance started: time, resource, plan (index into ``plans``: a plan's name, or
+    'command' for a commanded one), duration of the work [s]."""
+
+    schema = {"t": "d", "resource": "i", "plan": "i", "duration": "d"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plans: dict[str, int] = {}
+
+    def add(self, t: float, resource: int, plan: str, duration: float) -> None:
+        self.t.append(t)
+        self.resource.append(resource)
+        self.plan.append(self.plans.setdefault(plan, len(self.plans)))
+        self.duration.append(duration)
+
+    def table(self, resources: list[str]):
+        """As an Arrow table (resource and plan names), or None when empty."""
+        import pyarrow as pa
+
+        if not len(self):
+            return None
+        cols = self.numpy()
+        res = pa.DictionaryArray.from_arrays(pa.array(cols["resource"]), pa.array(resources, pa.string()))
+        plan = pa.DictionaryArray.from_arrays(pa.array(cols["plan"]), pa.array(list(self.plans), pa.string()))
+        return pa.table({"t": cols["t"], "resource": res, "plan": plan, "duration": cols["duration"]})
 
 
 class FailureLog(Columns):

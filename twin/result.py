@@ -58,6 +58,9 @@ class Result:
         feats = run.feature_log.table()
         if feats is not None:
             tables["features"] = feats
+        maint = run.maintenance_log.table([n for n, _ in run.resources])
+        if maint is not None:
+            tables["maintenance"] = maint
         pacing = _pacing_step(sc, run.products, pri, units)
         return cls(
             scenario=sc.dump(),

@@ -372,16 +372,18 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
     known = stations | set(sc.groups) | {"source", "sink"}
     for bname, buf in sc.buffers.items():
         ends = buf.ends()
+        field = (lambda side: "between") if buf.between is not None else (lambda side: side)
         for side, names in zip(("from", "to"), ends):
             for n in names:
                 if n not in known:
-                    errs.append((f"buffers.{bname}.{side}", f"names {n!r}, which is neither a station nor a group"))
+                    errs.append((f"buffers.{bname}.{field(side)}", f"names {n!r}, which is neither a station nor a group"))
         if all(n in known for side in ends for n in side):
             a_set = [m for n in ends[0] for m in sc.groups.get(n, [n])]
             b_set = [m for n in ends[1] for m in sc.groups.get(n, [n])]
             if not any((a, b) in adjacent for a in a_set for b in b_set):
+                upstream_ok = any(a == x for a in a_set for x, _ in adjacent)
                 errs.append(
-                    (f"buffers.{bname}",
+                    (f"buffers.{bname}.{'between' if buf.between is not None else ('to' if upstream_ok else 'from')}",
                      f"lies between {ends[0]} and {ends[1]}, which are not adjacent in any product's routing")
                 )
     if sc.release.kind == "orders":

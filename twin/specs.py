@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .distributions import Distribution
 from .units import Seconds, Watts
 
-__all__ = ["is_set", "SpecModel", "Layout", "PowerSpec", "FailureProfile", "StationSpec", "BASE_TAGS"]
+__all__ = ["is_set", "SpecModel", "Layout", "BufferLayout", "PowerSpec", "FailureProfile", "StationSpec", "BASE_TAGS"]
 
 
 def is_set(model: BaseModel, field: str) -> bool:
@@ -36,6 +36,13 @@ class Layout(SpecModel):
     x: float
     y: float
     rotation: float = 0.0
+
+
+class BufferLayout(SpecModel):
+    """Floor position of a buffer [m] (where the viewer draws its queue)."""
+
+    x: float
+    y: float
 
 
 class PowerSpec(SpecModel):
@@ -125,6 +132,8 @@ class StationSpec(SpecModel):
     TAGS: ClassVar[tuple[str, ...]] = BASE_TAGS
     #: the kind can record machine signals for AI work (``recording.stations``)
     RECORDABLE: ClassVar[bool] = False
+    #: the kind's resources ever work in a setup state (else ``power.setup`` is refused)
+    SETS_UP: ClassVar[bool] = True
 
     def tag_names(self) -> tuple[str, ...]:
         return self.TAGS
@@ -135,5 +144,9 @@ class StationSpec(SpecModel):
         return {}
 
     def cross_check(self, name: str, sc: Any) -> list[tuple[str, str]]:
-        """Kind-specific checks against the whole scenario: ``[(field path, message)]``."""
-        return []
+        """Checks against the whole scenario: ``[(field path, message)]``. Kinds extend it (and
+        call this one)."""
+        errs = []
+        if not self.SETS_UP and self.power.setup is not None:
+            errs.append((f"stations.{name}.power.setup", f"is not used: a {self.kind} never sets up"))
+        return errs

@@ -130,11 +130,11 @@ class Station(ABC):
     def set_next_part(self, part_id: int | None) -> None:
         raise NotImplementedError
 
-    def maintenance_plan(self, index: int) -> tuple[float, str | None]:
-        """(duration [s], crew) of the station's maintenance plan ``index`` (KeyError if none)."""
+    def maintenance_plan(self, index: int) -> tuple[float, str | None, str]:
+        """(duration [s], crew, name) of the station's maintenance plan ``index`` (KeyError if none)."""
         raise KeyError(index)
 
-    def start_maintenance(self, duration: float, crew: str | None = None) -> None:
+    def start_maintenance(self, duration: float, crew: str | None = None, name: str = "command") -> None:
         """Planned maintenance now: stop, wait for a crew member (if any), work ``duration``, then
-        restart as good as new."""
+        restart as good as new; logged (the result's ``maintenance`` table) under ``name``."""
         raise NotImplementedError

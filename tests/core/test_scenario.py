@@ -99,8 +99,8 @@ def test_cross_references_name_both_ends():
         twin.parse_scenario(d)
     errs = dict(e.value.errors)
     assert "products.p.routing[2].station" in errs and "'C'" in errs["products.p.routing[2].station"]
-    assert "buffers.BA" in errs and "not adjacent" in errs["buffers.BA"]
-    assert "buffers.AX.to" in errs and "'X'" in errs["buffers.AX.to"]
+    assert "buffers.BA.between" in errs and "not adjacent" in errs["buffers.BA.between"]
+    assert "buffers.AX.between" in errs and "'X'" in errs["buffers.AX.between"]
 
 
 def test_formats_yaml_toml_json_equivalent(tmp_path):

@@ -1,0 +1,508 @@
+"""Specs mirror runtimes: every field of every registered station and buffer kind either changes
+what the simulation does, or is rejected at load with an error naming it.
+
+The field list is generated: the test walks the JSON Schema of every kind in the registry
+(nested models, list items and map values included), so a field added to a kind is tested the
+moment it exists. Each field needs a *probe*: a value to set (and, where the field only acts in
+some context, that context: a second product for changeovers, failures for ``power.down``...).
+Simple numeric, boolean and choice fields are probed automatically from their schema (the
+default moved within its bounds, the other boolean, another choice); the rest are listed in
+``PROBES`` below. A field without a probe fails the test with a message saying so.
+
+"Changes what the simulation does" means the run's signature differs from the same scenario
+without the setting: the state log, operations, parts, levels, failures and every extra table
+(physics, features, pools, transports), the KPIs, the tags at the end, and, for presentation
+fields (``layout``), the plant picture's station and buffer positions.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import twin
+from twin.registry import registry
+
+# ---- the field list, from the schema -----------------------------------------------------------------
+
+
+def _fields(model) -> list[tuple[str, dict]]:
+    """(dotted path, schema) of every field: ``failures.[].basis``, ``tools.*.vb_max``."""
+    schema = model.model_json_schema()
+    defs = schema.get("$defs", {})
+    out: list[tuple[str, dict]] = []
+
+    def deref(s):
+        return defs[s["$ref"].split("/")[-1]] if "$ref" in s else s
+
+    def objects(s):
+        s = deref(s)
+        if "anyOf" in s:
+            for a in s["anyOf"]:
+                yield from objects(a)
+        elif s.get("type") == "object" and "properties" in s and "dist" not in s.get("properties", {}):
+            yield "", s
+        elif s.get("type") == "object" and isinstance(s.get("additionalProperties"), dict):
+            for sub, o in objects(s["additionalProperties"]):
+                yield "*." + sub, o
+        elif s.get("type") == "array" and isinstance(s.get("items"), dict):
+            for sub, o in objects(s["items"]):
+                yield "[]." + sub, o
+
+    def walk(s, prefix):
+        for sub, obj in objects(s):
+            for k, v in obj["properties"].items():
+                path = prefix + sub + k
+                out.append((path, v))
+                walk(v, path + ".")
+
+    walk(schema, "")
+    return [(p, s) for p, s in out if p != "kind"]
+
+
+def _all_fields():
+    out = []
+    for k in registry.kinds():
+        if k.category not in ("station", "buffer"):
+            continue
+        for path, schema in _fields(k.spec):
+            out.append((k.name, k.category, path, schema))
+    return out
+
+
+# ---- a small plant around the station (or buffer) under test: X ---------------------------------------
+SHIFTS = {"start": "mon 06:00", "shifts": [{"name": "early", "start": "06:00", "end": "14:00"},
+                                           {"name": "late", "start": "14:00", "end": "22:00"}],
+          "breaks": [{"start": "10:00", "duration": "30 min"}]}
+TOOLS = {"R": {"tool_material": "coated_carbide"}, "F": {"tool_material": "cermet"}}
+TURN = [{"type": "turning", "tool": "R", "material": "C45", "vc": "200 m/min", "f": "0.3 mm", "ap": "2 mm",
+         "length": "150 mm", "diameter": "50 mm"},
+        {"type": "turning", "tool": "F", "material": "C45", "vc": "250 m/min", "f": "0.1 mm", "ap": "0.3 mm",
+         "length": "150 mm", "diameter": "46 mm", "finishing": True}]
+MILL = [{"type": "milling", "tool": "R", "material": "C45", "vc": "150 m/min", "fz": "0.1 mm", "ap": "3 mm", "ae": "10 mm",
+         "cutter_diameter": "20 mm", "teeth": 4, "length": "120 mm"},
+        {"type": "drilling", "tool": "F", "material": "C45", "vc": "60 m/min", "f": "0.15 mm", "cutter_diameter": "8 mm",
+         "depth": "25 mm"}]
+DRILL = [{"type": "drilling", "tool": "R", "material": "C45", "vc": "60 m/min", "f": "0.15 mm", "cutter_diameter": "8 mm",
+          "depth": "25 mm"},
+         {"type": "drilling", "tool": "F", "material": "C45", "vc": "40 m/min", "f": "0.1 mm", "cutter_diameter": "12 mm",
+          "depth": "20 mm"}]
+STROKES = [{"type": "blanking", "material": "DC04", "thickness": "2 mm", "perimeter": "400 mm"}]
+SEAMS = [{"type": "weld", "process": "MAG", "voltage": 24, "current": 220, "travel_speed": "6 mm/s", "length": "200 mm",
+          "thickness": "8 mm"}]
+OPS = {"cnc_lathe": TURN, "cnc_mill": MILL, "drill": DRILL, "press": STROKES, "weld_cell": SEAMS}
+
+
+def base(kind: str, category: str) -> dict:
+    """An 8-hour, two-shift plant: A -> X -> B for stations, A -> [X] -> B for buffers, two products."""
+    sc: dict[str, Any] = {"horizon": "1 d", "seed": 5, "calendar": copy.deepcopy(SHIFTS),
+                          "stations": {"A": {"process_time": {"dist": "exponential", "mean": 60}},
+                                       "B": {"process_time": {"dist": "exponential", "mean": 50}}},
+                          "products": {"a": {"mix": 2, "routing": [{"station": "A"}, {"station": "X"}, {"station": "B"}]},
+                                       "b": {"mix": 1, "routing": [{"station": "A"}, {"station": "X"}, {"station": "B"}]}}}
+    if category == "buffer":
+        for p in sc["products"].values():
+            p["routing"] = [{"station": "A"}, {"station": "B"}]
+        sc["buffers"] = {"X": {"kind": kind, "between": ["A", "B"], "capacity": 3}}
+        if kind == "conveyor":
+            sc["buffers"]["X"] = {"kind": kind, "between": ["A", "B"], "length": "6 m", "speed": "0.2 m/s"}
+        if kind == "agv":
+            sc["stations"]["A"]["layout"] = {"x": 0, "y": 0}
+            sc["stations"]["B"]["layout"] = {"x": 20, "y": 0}
+            sc["stations"]["V"] = {"kind": "agv_fleet", "speed": "1 m/s", "load_time": 10, "unload_time": 10}
+            sc["buffers"]["X"]["fleet"] = "V"
+        return sc
+    x: dict[str, Any] = {"kind": kind}
+    if kind in OPS:
+        if kind in ("cnc_lathe", "cnc_mill", "drill"):
+            x["tools"] = copy.deepcopy(TOOLS)
+        if kind == "press":
+            x["force_capacity"] = "1000 kN"
+        for p in sc["products"].values():
+            p["routing"][1]["operations"] = copy.deepcopy(OPS[kind])
+    elif kind == "furnace":
+        x.update({"set_temperature": "860 degC", "radius": "15 mm", "batch_size": 6, "soak": "20 min", "max_wait": "1 h"})
+    elif kind == "robot":
+        x.update({"load_time": 8, "unload_time": 8})
+        sc["stations"]["A"]["loader"] = "X"
+        sc["stations"]["B"]["loader"] = "X"
+        for p in sc["products"].values():
+            p["routing"] = [{"station": "A"}, {"station": "B"}]
+    elif kind == "agv_fleet":
+        x.update({"speed": "1 m/s"})
+        sc["stations"]["A"]["layout"] = {"x": 0, "y": 0}
+        sc["stations"]["B"]["layout"] = {"x": 25, "y": 0}
+        sc["buffers"] = {"T": {"kind": "agv", "fleet": "X", "between": ["A", "B"], "capacity": 3}}
+        for p in sc["products"].values():
+            p["routing"] = [{"station": "A"}, {"station": "B"}]
+    elif kind == "inspection":
+        x.update({"process_time": 40, "tolerance": "10 um", "feature_sd": "8 um"})
+    else:
+        x["process_time"] = {"dist": "exponential", "mean": 55}
+    sc["stations"]["X"] = x
+    return sc
+
+
+# ---- probes: (context, set) -------------------------------------------------------------------------
+Fn = Callable[[dict], None]
+
+
+def _x(sc):
+    return sc["buffers"]["X"] if "X" in sc.get("buffers", {}) else sc["stations"]["X"]
+
+
+def setv(path: str, value) -> Fn:
+    """Set ``path`` of X (``a.b`` for nested models, ``failures.[].name`` for the first list item,
+    ``tools.*.vb_max`` for every map value)."""
+
+    def fn(sc):
+        nodes = [_x(sc)]
+        parts = path.split(".")
+        for p in parts[:-1]:
+            nxt = []
+            for n in nodes:
+                if p == "[]":
+                    nxt.append(n[0])
+                elif p == "*":
+                    nxt.extend(n.values())
+                else:
+                    n.setdefault(p, {})
+                    nxt.append(n[p])
+            nodes = nxt
+        for n in nodes:
+            n[parts[-1]] = copy.deepcopy(value)
+
+    return fn
+
+
+def both(*fns: Fn) -> Fn:
+    def fn(sc):
+        for f in fns:
+            f(sc)
+    return fn
+
+
+def scenario(key, value) -> Fn:
+    def fn(sc):
+        sc[key] = copy.deepcopy(value)
+    return fn
+
+
+def nothing(sc):
+    pass
+
+
+FAIL = {"basis": "operating", "tbf": {"dist": "exponential", "mean": "2 h"}, "ttr": {"dist": "exponential", "mean": "20 min"}}
+FAIL_A = {"basis": "calendar", "availability": 0.9, "mttr": "15 min"}
+with_failure = setv("failures", [FAIL])
+with_avail = setv("failures", [FAIL_A])
+crews = scenario("crews", {"fitters": {"size": 1}})
+operators = scenario("operators", {"ops": {"size": 1, "skills": ["run"]}})
+pm_every = setv("maintenance", [{"every": "2 h", "duration": "15 min"}])
+pm_cycles = setv("maintenance", [{"cycles": 20, "duration": "15 min"}])
+pm_when = setv("maintenance", [{"when": "part_count_all >= 10", "duration": "15 min"}])
+orders_due = scenario("release", {"kind": "orders", "orders": [
+    {"product": "a", "quantity": 40, "release": 0, "due": "6 h"}, {"product": "b", "quantity": 40, "release": 60, "due": "3 h"}]})
+changeover = setv("setup", {"default": "5 min"})
+
+
+def _robot(sc):
+    sc["stations"]["R"] = {"kind": "robot", "load_time": 5, "unload_time": 5}
+
+
+def _other_calendar(sc):
+    sc["calendars"] = {"three": {"shifts": [{"start": "06:00", "end": "14:00"}, {"start": "14:00", "end": "22:00"},
+                                            {"start": "22:00", "end": "06:00"}]}}
+    sc["stations"]["A"]["calendar"] = "three"
+
+
+def _layouts(sc):
+    for s in sc["stations"].values():
+        s.setdefault("layout", {"x": 0, "y": 0})
+
+
+def _fast_feed(sc):
+    """A feeds X quickly: X is busy, its queue grows (dispatch rules, breaks mid-cycle)."""
+    sc["stations"]["A"]["process_time"] = 5
+
+
+def _robot_for_b(sc):
+    _robot(sc)
+    sc["stations"]["B"]["loader"] = "R"
+
+
+# path -> (context, set[, expected error path prefix for settings that only validate])
+COMMON = {
+    "layout": (nothing, setv("layout", {"x": 7, "y": 3})),
+    "layout.x": (setv("layout", {"x": 1, "y": 1}), setv("layout.x", 9)),
+    "layout.y": (setv("layout", {"x": 1, "y": 1}), setv("layout.y", 9)),
+    "layout.rotation": (setv("layout", {"x": 1, "y": 1}), setv("layout.rotation", 90)),
+    "power": (nothing, setv("power", {"processing": "5 kW"})),
+    "power.setup": (lambda sc: changeover(sc) if _x(sc)["kind"] not in ("furnace", "robot", "agv_fleet") else None,
+                    setv("power.setup", "3 kW")),
+    "power.down": (with_failure, setv("power.down", "3 kW")),
+    "failures": (nothing, setv("failures", [FAIL])),
+    "failures.[].name": (with_failure, setv("failures.[].name", "spindle")),
+    "failures.[].basis": (with_failure, setv("failures.[].basis", "calendar")),
+    "failures.[].tbf": (with_failure, setv("failures.[].tbf", {"dist": "constant", "value": "90 min"})),
+    "failures.[].ttr": (with_failure, setv("failures.[].ttr", {"dist": "constant", "value": "1 h"})),
+    "failures.[].availability": (with_avail, setv("failures.[].availability", 0.7)),
+    "failures.[].mttr": (with_avail, setv("failures.[].mttr", "40 min")),
+    "failures.[].crew": (both(with_failure, crews), setv("failures.[].crew", "fitters")),
+    "calendar": (_other_calendar, setv("calendar", "three")),
+}
+MACHINE = {
+    "capacity": (nothing, setv("capacity", 2)),
+    "process_time": (nothing, setv("process_time", 30)),
+    "ideal_cycle_time": (nothing, setv("ideal_cycle_time", 47)),
+    "setup": (nothing, setv("setup", {"default": "5 min"})),
+    "setup.default": (nothing, setv("setup.default", "5 min")),
+    "setup.initial": (nothing, setv("setup.initial", "10 min")),
+    "setup.changes": (nothing, setv("setup.changes", {"a": {"b": "8 min"}})),
+    "scrap": (nothing, setv("scrap", 0.1)),
+    "rework": (nothing, setv("rework", 0.1)),
+    "dispatch": (both(orders_due, _fast_feed), setv("dispatch", "edd")),
+    "operator": (operators, setv("operator", {"skill": "run"})),
+    "operator.skill": (operators, setv("operator", {"skill": "run"})),
+    "operator.pool": (operators, setv("operator", {"pool": "ops"})),
+    "operator.during": (both(operators, changeover, setv("operator", {"skill": "run"})), setv("operator.during", "setup")),
+    "operator.load_time": (operators, setv("operator", {"skill": "run", "during": "load", "load_time": 20})),
+    "loader": (_robot_for_b, setv("loader", "R")),
+    "maintenance": (nothing, setv("maintenance", [{"every": "2 h", "duration": "15 min"}])),
+    "maintenance.[].name": (pm_when, setv("maintenance.[].name", "check")),
+    "maintenance.[].every": (pm_every, setv("maintenance.[].every", "3 h")),
+    "maintenance.[].basis": (pm_every, setv("maintenance.[].basis", "calendar")),
+    "maintenance.[].cycles": (pm_cycles, setv("maintenance.[].cycles", 7)),
+    "maintenance.[].when": (pm_when, setv("maintenance.[].when", "part_count_all >= 25")),
+    "maintenance.[].scan": (pm_when, setv("maintenance.[].scan", "173 s")),  # (not a divisor of the default)
+    "maintenance.[].duration": (pm_every, setv("maintenance.[].duration", "40 min")),
+    "maintenance.[].crew": (both(pm_every, crews), setv("maintenance.[].crew", "fitters")),
+    "shift_end": (_fast_feed, setv("shift_end", "finish")),
+}
+PHYSICS = {
+    "tools": (nothing, setv("tools", {"R": {"tool_material": "HSS"}, "F": {"tool_material": "cermet"}})),
+    "tools.*.tool_material": (nothing, setv("tools.*.tool_material", "carbide")),
+    "tools.*.taylor_n": (nothing, setv("tools.*.taylor_n", 0.3)),
+    "tools.*.taylor_C": (nothing, setv("tools.*.taylor_C", 300)),
+    "tools.*.max_parts": (both(setv("tools.*.policy", "count"), setv("tools.*.max_parts", 5)), setv("tools.*.max_parts", 3)),
+    "tools.*.policy": (nothing, both(setv("tools.*.policy", "count"), setv("tools.*.max_parts", 3))),
+    "tools.*.breakage_rate": (nothing, setv("tools.*.breakage_rate", 2e-3)),
+    "breakage_repair": (setv("tools.*.breakage_rate", 2e-3), setv("breakage_repair", "1 h")),
+    "tool_replace": (setv("tools.*.taylor_C", 150), setv("tool_replace", "10 min")),
+    "dynamics": (nothing, setv("dynamics", {"k": 1e6, "zeta": 0.02, "fn": 300})),
+    # stable near the limit (k per kind), so that the stiffness and the damping decide
+    "dynamics.k": (lambda sc: _near_limit(sc), setv("dynamics.k", 1e6)),
+    "dynamics.zeta": (lambda sc: _near_limit(sc), setv("dynamics.zeta", 0.005)),
+    # the natural frequency sets the chatter tone of the recorded vibration
+    "dynamics.fn": (lambda sc: (setv("dynamics", {"k": 1e6, "zeta": 0.02, "fn": 300})(sc),
+                                sc.update(recording={"stations": ["X"], "start": 0, "stop": "1 h", "window": "2 s"})),
+                    setv("dynamics.fn", 800)),
+    "dynamics.chatter_scrap": (setv("dynamics", {"k": 1e6, "zeta": 0.02, "fn": 300}), setv("dynamics.chatter_scrap", 0.9)),
+    "quality": (nothing, setv("quality", {"ra_max": "0.1 um"})),
+    "quality.ra_max": (nothing, setv("quality.ra_max", "0.1 um")),
+    # a finished diameter exists only where a turning cut finishes (refused elsewhere)
+    "quality.diameter_tol": (lambda sc: _x(sc)["kind"] == "cnc_lathe" and setv("quality", {"thermal_dT": 10})(sc),
+                             setv("quality.diameter_tol", "5 um")),
+    "quality.thermal_dT": (lambda sc: _x(sc)["kind"] == "cnc_lathe" and setv("quality", {"diameter_tol": "5 um"})(sc),
+                           setv("quality.thermal_dT", 20)),
+    "quality.ra_wear_factor": (setv("quality", {"ra_max": "0.8 um"}), setv("quality.ra_wear_factor", 5)),
+    "rated_power": (nothing, setv("rated_power", "50 kW")),
+    # physics steps time themselves: a station process_time with no step to use it is refused
+    "process_time": (nothing, setv("process_time", 30)),
+}
+def _near_limit(sc):
+    k = {"cnc_lathe": 1e8, "cnc_mill": 3e8, "drill": 1e9}[_x(sc)["kind"]]
+    _x(sc)["dynamics"] = {"k": k, "zeta": 0.02, "fn": 300}
+
+
+BURRS = setv("burr_growth", "1 um")
+PRESS = {
+    # settings that only bound what is feasible act by refusing the infeasible: the stroke's path is named
+    "force_capacity": (nothing, setv("force_capacity", "100 kN"), "products.a.routing[1].operations[0]"),
+    "load_margin": (nothing, setv("load_margin", 0.01), "products.a.routing[1].operations[0]"),
+    "burr_scrap": (BURRS, setv("burr_scrap", "0.05 mm")),
+    "burr_max": (BURRS, setv("burr_max", "0.05 mm")),
+    "die_change": (BURRS, setv("die_change", "5 min")),
+}
+WELD = {
+    "t85_window": (nothing, setv("t85_window", [20, 30])),
+}
+INSPECTION = {
+    "feature_sd": (nothing, setv("feature_sd", "2 um")),
+    "uncertainty": (nothing, setv("uncertainty", "3 um")),
+    "tolerance": (nothing, setv("tolerance", "5 um")),
+}
+FURNACE = {
+    "set_temperature": (nothing, setv("set_temperature", "900 degC")),
+    "radius": (nothing, setv("radius", "25 mm")),
+    "max_wait": (setv("batch_size", 40), setv("max_wait", "30 min")),
+    "material": (nothing, setv("material", "C45")),
+    "parameter_window": (nothing, setv("parameter_window", [100, 200])),
+    "failure_scraps_batch": (setv("failures", [{"basis": "calendar", "tbf": {"dist": "constant", "value": "3 h"},
+                                                "ttr": {"dist": "constant", "value": "10 min"}}]),
+                             setv("failure_scraps_batch", False)),
+    "failures": (nothing, setv("failures", [FAIL])),
+}
+ROBOT = {
+    "speed": (both(_layouts, setv("layout", {"x": 10, "y": 10})), setv("speed", "0.5 m/s")),
+    "layout": (nothing, setv("layout", {"x": 7, "y": 3})),
+}
+
+
+def _agv_net(sc):
+    _x(sc)["network"] = {"nodes": {"P": [10, -5]}, "edges": [["A", "P"], ["P", "B"]]}
+
+
+AGV_FLEET = {
+    "home": (_agv_net, setv("home", "P")),
+    "network": (nothing, _agv_net),
+    "network.nodes": (_agv_net, setv("network.nodes", {"P": [10, -20]})),
+    "network.edges": (both(_agv_net, lambda sc: _x(sc)["network"]["edges"].append(["A", "B"])),
+                      setv("network.edges", [["A", "P"], ["P", "B"]])),
+    "battery": (nothing, setv("battery", {"capacity": "10 min", "charge_time": "30 min", "charger": "A"})),
+    "battery.capacity": (setv("battery", {"capacity": "10 min", "charge_time": "30 min", "charger": "A"}), setv("battery.capacity", "20 min")),
+    "battery.charge_time": (setv("battery", {"capacity": "10 min", "charge_time": "30 min", "charger": "A"}), setv("battery.charge_time", "5 min")),
+    "battery.threshold": (setv("battery", {"capacity": "10 min", "charge_time": "30 min", "charger": "A"}), setv("battery.threshold", 0.6)),
+    "battery.charger": (both(_agv_net, setv("battery", {"capacity": "10 min", "charge_time": "30 min", "charger": "A"})),
+                        setv("battery.charger", "P")),
+    "speed": (nothing, setv("speed", "0.3 m/s")),
+}
+BUFFER = {
+    "capacity": (nothing, setv("capacity", 1)),
+    "speed": (nothing, setv("speed", "0.5 m/s")),
+    "between": (lambda sc: _x(sc).update({"between": ["A", "B"]}), setv("between", ["A", "sink"])),
+    # a pair of ends that no routing joins: the error names the buffer's ends (from or to)
+    "from": (lambda sc: (_x(sc).pop("between"), _x(sc).update({"from": "A", "to": "B"})), setv("from", "source"), "buffers.X."),
+    "to": (lambda sc: (_x(sc).pop("between"), _x(sc).update({"from": "A", "to": "B"})), setv("to", "sink"), "buffers.X."),
+    "layout": (nothing, setv("layout", {"x": 3, "y": 3})),
+    "layout.x": (setv("layout", {"x": 1, "y": 1}), setv("layout.x", 5)),
+    "layout.y": (setv("layout", {"x": 1, "y": 1}), setv("layout.y", 5)),
+    "length": (nothing, setv("length", "12 m")),
+    "fleet": (nothing, setv("fleet", "NOPE")),
+    "drop": (nothing, setv("drop", "A")),
+}
+
+
+def _inspect_measures(kind):
+    def ctx(sc):
+        sc["stations"]["L"] = {"kind": "cnc_lathe", "tools": copy.deepcopy(TOOLS), "quality": {"thermal_dT": 10}}
+        for p in sc["products"].values():
+            p["routing"].insert(0, {"station": "L", "operations": copy.deepcopy(TURN)})
+        _x(sc).pop("feature_sd")
+        _x(sc)["uncertainty"] = "1 um"
+
+    return ctx, both(setv("measures", "L.diameter"))
+
+
+def probe_for(kind: str, category: str, path: str, schema: dict):
+    from twin.processes.machine import MachineSpec
+
+    tables = []
+    if category == "buffer":
+        tables.append(BUFFER)
+    else:
+        spec = registry.get(kind).spec
+        if kind in ("cnc_lathe", "cnc_mill", "drill"):
+            tables.append(PHYSICS)
+        tables.append({"press": PRESS, "weld_cell": WELD, "furnace": FURNACE, "robot": ROBOT, "agv_fleet": AGV_FLEET,
+                       "inspection": INSPECTION}.get(kind, {}))
+        if kind == "inspection" and path == "measures":
+            return _inspect_measures(kind)
+        if issubclass(spec, MachineSpec):
+            tables.append(MACHINE)
+        tables.append(COMMON)
+    for t in tables:
+        if path in t:
+            return t[path]
+    auto = _auto(schema)
+    if auto is not None:
+        return nothing, setv(path, auto)
+    return None
+
+
+def _auto(schema: dict):
+    """A value differing from the default within the schema's bounds, for numbers, booleans and choices."""
+    if "default" not in schema:
+        return None
+    d = schema["default"]
+    if isinstance(d, bool):
+        return not d
+    if "enum" in schema:
+        others = [v for v in schema["enum"] if v != d]
+        return others[0] if others else None
+    s = schema
+    if "anyOf" in s:
+        nums = [a for a in s["anyOf"] if a.get("type") in ("number", "integer")]
+        if not nums:
+            return None
+        s = {**nums[0], "default": d}
+    if s.get("type") not in ("number", "integer") or not isinstance(d, (int, float)):
+        return None
+    hi = s.get("maximum", s.get("exclusiveMaximum"))
+    v = d * 2 if d else 1
+    if hi is not None and v >= hi:
+        v = (d + hi) / 2
+    return int(math.ceil(v)) if s.get("type") == "integer" else v
+
+
+# ---- the signature of a run ---------------------------------------------------------------------------
+def signature(body: dict) -> str:
+    from twin.viewer.layout import plant_layout
+
+    run = twin.Run(body)
+    tags = []
+    for t in np.arange(3600.0, run.horizon, 7200.0):  # the tags automation reads, every two hours
+        run.run_until(float(t))
+        tags.append(run.tags())
+    res = run.run()
+    h = hashlib.sha256(res.event_log_hash().encode())
+    h.update(json.dumps(tags, sort_keys=True, default=str).encode())
+    h.update(json.dumps(res.kpis, sort_keys=True, default=str).encode())
+    for name, t in sorted(res.extra_tables.items()):
+        h.update(name.encode())
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, t.schema) as w:
+            w.write_table(t)
+        h.update(sink.getvalue().to_pybytes())
+    lay = plant_layout(res.scenario)
+    h.update(json.dumps(sorted((k, list(map(float, v))) for k, v in lay.stations.items())).encode())
+    h.update(json.dumps(sorted((k, v) for k, v in lay.buffers.items()), default=str).encode())
+    return h.hexdigest()
+
+
+FIELDS = _all_fields()
+
+
+def test_every_registered_kind_has_fields_under_test():
+    kinds = {k for k, *_ in FIELDS}
+    assert kinds == {k.name for k in registry.kinds() if k.category in ("station", "buffer")}
+    assert len(FIELDS) > 300
+
+
+@pytest.mark.parametrize("kind,category,path,schema", FIELDS, ids=[f"{k}:{p}" for k, _, p, _ in FIELDS])
+def test_setting_the_field_changes_the_simulation_or_is_rejected(kind, category, path, schema):
+    probe = probe_for(kind, category, path, schema)
+    assert probe is not None, (f"no probe for {kind}.{path}: add one to tests/trust/test_every_field_counts.py "
+                               f"(a value, and the context in which the field acts)")
+    context, setter, *expected = probe
+    b = base(kind, category)
+    context(b)
+    p = copy.deepcopy(b)
+    setter(p)
+    assert p != b, f"the probe for {kind}.{path} does not change the scenario"
+    twin.parse_scenario(copy.deepcopy(b))  # the context itself must be valid
+    try:
+        twin.parse_scenario(copy.deepcopy(p))
+    except twin.ScenarioError as e:
+        where = expected[0] if expected else f"{'buffers' if category == 'buffer' else 'stations'}.X." + path.split(".")[0]
+        named = [q for q, _ in e.errors if q.startswith(where)]
+        assert named, f"{kind}.{path} was rejected, but no error names it: {e.errors}"
+        return
+    assert signature(p) != signature(b), f"{kind}.{path}: accepted, and the simulation is the same with and without it"
