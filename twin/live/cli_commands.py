@@ -72,6 +72,7 @@ def register(app: typer.Typer) -> None:
     from twin.cli import _load, parse_time
 
     register_fit(app)
+    register_snapshot(app)
 
     @app.command()
     def forecast(
@@ -199,3 +200,41 @@ def register_fit(app: typer.Typer) -> None:
                 v.add_row(escape(r["kpi"]), f"{r['log']:.4g}", f"{r['model']:.4g}", f"{r['low']:.4g} .. {r['high']:.4g}",
                           "[bold red]disagrees[/]" if r["disagree"] else "ok")
             console.print(v)
+
+
+def register_snapshot(app: typer.Typer) -> None:
+    from twin.cli import _load
+
+    @app.command()
+    def snapshot(
+        scenario: Path = typer.Argument(..., help="scenario the plant's names map to"),
+        mtconnect: Optional[str] = typer.Option(None, help="MTConnect agent, e.g. http://host:5000 (reads /current)"),
+        opcua: Optional[str] = typer.Option(None, help="OPC UA server with the OPC 40001 Machines folder, e.g. opc.tcp://host:4840"),
+        mapping: Optional[Path] = typer.Option(None, help="YAML mapping of plant names to the scenario's (docs/live.md)"),
+        out: Optional[Path] = typer.Option(None, help="write the snapshot (YAML) here; default: print it"),
+        timeout: float = typer.Option(10.0, help="seconds to wait for the server"),
+    ):
+        """Read the plant's current state from an MTConnect agent or an OPC UA server as a snapshot (YAML)."""
+        import yaml
+
+        from .acquire import AcquireError, acquire
+
+        if (mtconnect is None) == (opcua is None):
+            _bad("--mtconnect", "give one server: --mtconnect URL or --opcua URL")
+        url = mtconnect or opcua
+        if mtconnect is not None and not mtconnect.startswith(("http://", "https://")):
+            _bad("--mtconnect", "expected an http:// or https:// URL")
+        if opcua is not None and not opcua.startswith("opc.tcp://"):
+            _bad("--opcua", "expected an opc.tcp:// URL")
+        sc = _load(scenario, None, None, 0.0)
+        try:
+            snap = acquire(url, sc, mapping=mapping, timeout=timeout)
+        except AcquireError as e:
+            _bad("--mtconnect" if mtconnect else "--opcua", str(e))
+        text = yaml.safe_dump(snap.dump(), sort_keys=False)
+        if out is None:
+            sys.stdout.write(text)
+        else:
+            tmp = out.with_name(f".tmp.{out.name}")
+            tmp.write_text(text)
+            tmp.replace(out)
