@@ -24,8 +24,10 @@ is not dropped (scipy.stats ``fit`` on ``CensoredData``).
 Every family of the scenario format that has a likelihood (exponential, Weibull, gamma,
 lognormal, normal, uniform, triangular; constant when all observations agree) is fitted by
 maximum likelihood (the bounded uniform and triangular laws on the complete observations, then
-scored with the censored likelihood) and the one with the lowest AIC (or BIC) chosen; the Kolmogorov-Smirnov
-statistic of the chosen law on the uncensored observations is reported.
+scored with the censored likelihood) and the one with the lowest AIC (or BIC) chosen among those
+the Kolmogorov-Smirnov test (on the uncensored observations) does not reject at 5 % (all of them
+when it rejects every one); its KS statistic is reported. A handful of exact values (at most 20
+distinct ones, each seen five times on average) give the discrete ``empirical`` law instead.
 
 :func:`fit_scenario` writes the scenario file with the fitted values in place (ruamel.yaml keeps
 the file's comments and layout), each with a comment giving sample size, censored count, the
@@ -68,6 +70,10 @@ MIN_N = 5
 #: families with a bounded support: fitted to the complete observations (their censored MLE is a
 #: slow numerical search), then scored with the full censored likelihood like the others
 BOUNDED = ("uniform", "triangular")
+#: at most this many distinct observed values (each seen 5 times or more on average) make a discrete law
+MAX_DISCRETE = 20
+#: a family whose Kolmogorov-Smirnov p-value is below this is not chosen while another is above it
+KS_FLOOR = 0.05
 
 
 class LogError(ValueError):
@@ -472,8 +478,17 @@ def fit_distribution(values, censored=(), criterion: str = "aic", families: tupl
         return Fit({"dist": "constant", "value": _sig(x[0])}, "constant", n, nc, mean=float(x[0]), candidates={"constant": 0})
     if n < MIN_N:
         return Fit(None, "", n, nc, note=f"too few complete observations ({n} < {MIN_N}); the scenario's value is kept")
+    vals, counts = np.unique(np.round(x, 9), return_counts=True)
+    if 1 < len(vals) <= MAX_DISCRETE and n >= 5 * len(vals) and (nc == 0 or c.max() <= vals[0]):
+        # a few exact values (an inspection program's cycle times): the discrete law, whose MLE is
+        # the observed frequencies (no density to compare with the continuous families)
+        pr = counts / counts.sum()
+        d = {"dist": "empirical", "values": [_sig(v) for v in vals], "probabilities": [float(q) for q in pr]}
+        d["probabilities"][-1] = float(1.0 - sum(d["probabilities"][:-1]))
+        return Fit(d, "empirical", n, nc, mean=float(np.dot(vals, pr)), candidates={"empirical": 0},
+                   note=f"{len(vals)} distinct values")
     ta = TypeAdapter(Distribution)
-    best, res = None, {}
+    res = {}
     scale = float(np.mean(x)) or 1.0
     for fam, (law, kw, k, to_twin) in _candidates().items():
         if families is not None and fam not in families:
@@ -499,15 +514,14 @@ def fit_distribution(values, censored=(), criterion: str = "aic", families: tupl
         if not math.isfinite(ll):
             continue
         aic, bic = 2 * k - 2 * ll, k * math.log(n + nc) - 2 * ll
-        res[fam] = (aic, bic, d, lawd)
-        key = aic if criterion == "aic" else bic
-        if best is None or key < best[0]:
-            best = (key, fam)
-    if best is None:
+        res[fam] = (aic, bic, d, lawd, stats.kstest(x, lawd.cdf))
+    if not res:
         return Fit(None, "", n, nc, note="no family fits these data")
-    fam = best[1]
-    aic, bic, d, lawd = res[fam]
-    ks = stats.kstest(x, lawd.cdf)
+    # by information criterion, among the families the KS test does not reject (all, if it rejects
+    # every one: with thousands of observations it rejects any law that is not the true one)
+    ok = [f for f, r in res.items() if r[4].pvalue >= KS_FLOOR] or list(res)
+    fam = min(ok, key=lambda f: res[f][0] if criterion == "aic" else res[f][1])
+    aic, bic, d, lawd, ks = res[fam]
     return Fit(d.model_dump(mode="json", by_alias=True, exclude_none=True), fam, n, nc, aic, bic, float(ks.statistic),
                float(ks.pvalue), float(d.mean()), {f: r[0] if criterion == "aic" else r[1] for f, r in res.items()})
 
@@ -570,25 +584,30 @@ def fit_scenario(log: Log, scenario_path: str | Path, out: str | Path, criterion
         except AttributeError:  # a list item
             pass
 
-    product_of_visit = {}
-    for v in ex.visits:
-        product_of_visit.setdefault((v.station, v.product), []).append(v)
+    # process times: one fit per place the scenario keeps one (a routing step of a group pools
+    # the group's stations; a station's own process_time pools the products that use it)
+    slots: dict[tuple, list[tuple[str, str, int]]] = {}
+    for station in sc.stations:
+        for path, keys in _process_slots(sc, station).items():
+            slots.setdefault(path, []).extend((station, pn, i) for pn, i in keys)
+    for path, keys in slots.items():
+        prods_at = {}
+        for station, pn, i in keys:
+            prods_at.setdefault(station, set()).add(pn)
+        twice = {(st, pn) for st, pn, _i in keys if sum(1 for a, b, _ in keys if (a, b) == (st, pn)) > 1}
+        if twice:
+            rep.notes.append(f"{'.'.join(map(str, path))}: a product visits a station twice; its process times are pooled")
+        vs = [v for v in ex.visits if v.station in prods_at and
+              (v.product in prods_at[v.station] or (v.product is None and len(prods_at[v.station]) == 1))]
+        f = fit_distribution([v.proc for v in vs if not v.censored], [v.proc for v in vs if v.censored], criterion)
+        rep.add(".".join(str(k) for k in path), "process time", f)
+        if f.dist is not None:
+            put(list(path), flow(f.dist), f.comment(criterion))
     for station, spec in sc.stations.items():
         if station not in ex.units:
             rep.notes.append(f"{station}: not in the log; kept as it is")
             continue
         visits_here = [v for v in ex.visits if v.station == station]
-        for path, keys in _process_slots(sc, station).items():
-            prods = {p for p, _i in keys}
-            steps_per_product = {p: sum(1 for q, _i in keys if q == p) for p in prods}
-            vs = [v for v in visits_here if v.product in prods or (v.product is None and len(prods) == 1)]
-            if any(k > 1 for k in steps_per_product.values()):
-                rep.notes.append(f"{station}: a product visits it twice; its process times are pooled")
-            f = fit_distribution([v.proc for v in vs if not v.censored], [v.proc for v in vs if v.censored], criterion)
-            where = ".".join(str(k) for k in path)
-            rep.add(where, "process time", f)
-            if f.dist is not None:
-                put(list(path), flow(f.dist), f.comment(criterion))
         if not visits_here and sc.visits(station):
             rep.notes.append(f"{station}: no processing in the log")
         # failures
