@@ -127,6 +127,14 @@ def test_a_changed_scenario_or_a_tampered_file_is_refused():
         restore(doc, horizon=1.0)
 
 
+def test_a_command_value_that_is_not_json_is_refused_at_checkpoint():
+    run = Run(twin.parse_scenario(SIG))
+    with pytest.raises(CommandError):
+        apply_command(run, {"command": "feed_override", "target": "B", "value": object()})
+    with pytest.raises(CheckpointError, match="journal"):
+        run.checkpoint()
+
+
 def test_cli_checkpoint_and_resume(tmp_path):
     ck = tmp_path / "ck.json"
     twin_cli = [sys.executable, "-m", "twin.cli"]

@@ -66,6 +66,13 @@ def _json_default(o: Any):
     return repr(o)
 
 
+def _strict(o: Any):
+    """JSON for numpy numbers; anything else in a journal cannot be replayed as it was."""
+    if isinstance(o, (np.integer, np.floating, np.ndarray)):
+        return _json_default(o)
+    raise TypeError(f"{type(o).__name__} is not JSON")
+
+
 def _canon(x: Any) -> str:
     return json.dumps(x, sort_keys=True, default=_json_default, allow_nan=True, separators=(",", ":"))
 
@@ -124,8 +131,8 @@ def checkpoint(run) -> bytes:
         "digest": state_digest(run, command_rows_before=run.horizon if finished else None),
     }
     try:
-        return json.dumps(doc, default=_json_default, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    except ValueError as e:  # a NaN or infinity in a command value
+        return json.dumps(doc, default=_strict, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    except (ValueError, TypeError) as e:  # a NaN, an infinity or an object in a command value
         raise CheckpointError(f"journal: cannot write a command value as JSON ({e})") from None
 
 
