@@ -127,6 +127,25 @@ def test_a_changed_scenario_or_a_tampered_file_is_refused():
         restore(doc, horizon=1.0)
 
 
+def test_a_run_started_from_a_snapshot_checkpoints_and_resumes():
+    from twin.live.snapshot import start_run
+
+    sc = twin.load(ROOT / "examples/shaft_line.yaml")
+    snap = {"time": "2026-11-30 14:35", "buffers": {"B_SAW": [{"product": "shaft_A", "count": 4}]},
+            "stations": {"L1": {"state": "processing", "part": {"product": "shaft_B"}, "elapsed": 100},
+                         "MILL": {"state": "down", "failure": "hydraulics", "elapsed": 600}}}
+    whole = start_run(sc, snap, horizon=DAY).run()
+    first = start_run(sc, snap, horizon=DAY)
+    first.run_until(8 * 3600)
+    apply_command(first, {"command": "feed_override", "target": "GRIND", "value": 1.2})
+    again = Run.restore(first.checkpoint())
+    assert again.now == 8 * 3600 and again.tags()["GRIND.feed_override"] == 1.2
+    ref = start_run(sc, snap, horizon=DAY)
+    ref.run_until(8 * 3600)
+    apply_command(ref, {"command": "feed_override", "target": "GRIND", "value": 1.2})
+    assert again.run().event_log_hash() == ref.run().event_log_hash() != whole.event_log_hash()
+
+
 def test_a_command_value_that_is_not_json_is_refused_at_checkpoint():
     run = Run(twin.parse_scenario(SIG))
     with pytest.raises(CommandError):

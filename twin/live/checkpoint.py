@@ -130,6 +130,9 @@ def checkpoint(run) -> bytes:
         "journal": journal,
         "digest": state_digest(run, command_rows_before=run.horizon if finished else None),
     }
+    snap = getattr(run, "snapshot", None)  # a run started from a plant snapshot (twin.live.snapshot)
+    if snap is not None:
+        doc["snapshot"] = snap.dump()
     try:
         return json.dumps(doc, default=_strict, allow_nan=False, separators=(",", ":")).encode("utf-8")
     except (ValueError, TypeError) as e:  # a NaN, an infinity or an object in a command value
@@ -210,7 +213,15 @@ def restore(data: bytes | str | dict, horizon: float | None = None, verify: bool
         sc = parse_scenario(doc["scenario"], source="checkpoint", horizon=H)
     except ScenarioError as e:
         raise CheckpointError(f"scenario: {e}") from None
-    run = Run(sc, seed=doc["seed"], replication=doc["replication"])
+    if doc.get("snapshot") is not None:
+        from .snapshot import SnapshotError, start_run
+
+        try:
+            run = start_run(sc, doc["snapshot"], seed=doc["seed"], replication=doc["replication"], shifted=True)
+        except SnapshotError as e:
+            raise CheckpointError(f"snapshot: {e}") from None
+    else:
+        run = Run(sc, seed=doc["seed"], replication=doc["replication"])
     for e in doc["journal"]:
         kind, te, drained = e[0], float(e[1]), e[2]
         _advance(run, te, drained)
