@@ -260,7 +260,7 @@ def _profile_of(scenario, station: str, reason: str, ex: Extract) -> int | None:
 
 
 def stations_failures(scenario, station: str):
-    return list(getattr(scenario.stations[station], "failures", []) or [])
+    return list(scenario.stations[station].failures)  # every station spec has failures (twin.specs.StationSpec)
 
 
 def _unit(ex: Extract, log: Log, scenario, station: str, unit: str, g, twin_fails) -> None:
@@ -537,6 +537,13 @@ class FitReport:
         self.fits.append({"where": where, "what": what, "fit": fit})
 
 
+def _own_process_time(spec):
+    """The station's own process_time (machine kinds), else None."""
+    from twin.processes.machine import MachineSpec
+
+    return spec.process_time if isinstance(spec, MachineSpec) else None
+
+
 def _process_slots(sc, station: str):
     """(yaml path, [(product, step)]) per place the scenario keeps a process time of ``station``."""
     slots: dict[tuple, list] = {}
@@ -545,7 +552,7 @@ def _process_slots(sc, station: str):
             continue
         if step.process_time is not None:
             slots.setdefault(("products", pname, "routing", i, "process_time"), []).append((pname, i))
-        elif sc.stations[station].process_time is not None if hasattr(sc.stations[station], "process_time") else False:
+        elif _own_process_time(sc.stations[station]) is not None:
             slots.setdefault(("stations", station, "process_time"), []).append((pname, i))
     return slots
 
@@ -555,6 +562,7 @@ def fit_scenario(log: Log, scenario_path: str | Path, out: str | Path, criterion
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+    from twin.processes.machine import MachineSpec
     from twin.scenario import load
 
     sc = load(scenario_path)
@@ -634,7 +642,7 @@ def fit_scenario(log: Log, scenario_path: str | Path, out: str | Path, criterion
                 new.append(item)
             node(["stations", station])["failures"] = new
         # setups
-        su = getattr(spec, "setup", None)
+        su = spec.setup if isinstance(spec, MachineSpec) else None
         if su is not None and (su.default or su.changes):
             obs = [(a, b, t) for st, a, b, t in ex.setups if st == station and a is not None and b is not None and a != b]
             setup = CommentedMap((k, v) for k, v in node(["stations", station]).get("setup", {}).items())
@@ -657,7 +665,7 @@ def fit_scenario(log: Log, scenario_path: str | Path, out: str | Path, criterion
             node(["stations", station])["setup"] = setup
             rep.add(f"stations.{station}.setup", "setup times", Fit(None, "mean", len(obs), 0, note="means per product pair"))
         # scrap and rework rates (plain process-time stations; physics stations compute their scrap)
-        if spec.kind in ("machine", "inspection", "wash", "deburr") and hasattr(spec, "scrap"):
+        if spec.kind in ("machine", "inspection", "wash", "deburr") and isinstance(spec, MachineSpec):
             done = [v for v in visits_here if not v.censored]
             if done:
                 by_part: dict = {}

@@ -298,6 +298,20 @@ def shifted_scenario(sc, snap: Snapshot, horizon: float | None = None, warmup: f
     return d
 
 
+def _cands(d) -> list:
+    """The buffers behind a destination (one, or a choice of several)."""
+    from twin.engine import _Choice
+
+    return list(d.cands) if type(d) is _Choice else [d]
+
+
+def _machining(m) -> bool:
+    """A physics machining station (tools with wear)."""
+    from twin.processes.machining import Machining
+
+    return isinstance(m, Machining)
+
+
 def _is_transit(buf) -> bool:
     from twin.processes.buffer import TransitBuffer
 
@@ -366,7 +380,10 @@ class _Start:
             return b
         st = run.stations.get(name)
         if st is not None:  # a station name: its input queue
-            ins = [x for x in getattr(st, "inputs", []) if x in run.buffers.values() and not x.name.startswith("rework:")]
+            from twin.processes.machine import Machine
+
+            inputs = st.inputs if isinstance(st, Machine) else []
+            ins = [x for x in inputs if x in run.buffers.values() and not x.name.startswith("rework:")]
             if len(ins) == 1:
                 return ins[0]
             self.err(path, f"station {name!r} has {len(ins)} input queues; name the buffer "
@@ -382,7 +399,7 @@ class _Start:
             return
         serves: dict[int, set[int]] = {}  # product -> steps whose input this buffer is
         for (p, i, _frm), d in run._dest.items():
-            cands = getattr(d, "cands", None) or [d]
+            cands = _cands(d)
             if any(c is buf for c in cands) and i < len(run.scenario.products[run.products[p]].routing):
                 serves.setdefault(p, set()).add(i)
         if buf.name.startswith("rework:"):
@@ -476,7 +493,7 @@ class _Start:
             m.parts_good, m.parts_bad = st.counts.good, st.counts.bad
             m.parts_all = st.counts.good + st.counts.bad
         if st.tools is not None:
-            names = getattr(m, "tool_names", None)
+            names = m.tool_names if _machining(m) else None
             if names is None:
                 self.err(path + ".tools", f"station {m.name!r} ({m.kind}) has no tools (machining kinds: cnc_lathe, cnc_mill, drill)")
             else:
@@ -519,7 +536,7 @@ class _Start:
             if (p, i) == key:
                 dist = step.process_time if step.process_time is not None else m.spec.process_time
         if dist is None:  # a physics station: its cycle for this part, with the tools as they are
-            if getattr(m, "tool_names", None) is None:
+            if not _machining(m):
                 return max(0.0, m.process_duration(part, unit) - elapsed)
             k = m.units.index(unit)
             frac, used = m.tool_frac[k].copy(), m.tool_parts[k].copy()
@@ -695,7 +712,7 @@ def snapshot_of(run) -> Snapshot:
         lp = m.units[0].last_product
         if lp >= 0:
             st["last_product"] = run.products[lp]
-        if getattr(m, "tool_names", None):
+        if _machining(m) and m.tool_names:
             st["tools"] = {t: {"wear": float(min(1.0, m.tool_frac[0, j])), "parts": int(m.tool_parts[0, j])}
                            for j, t in enumerate(m.tool_names)}
         st["counts"] = {"good": m.parts_good, "bad": m.parts_bad}
@@ -706,7 +723,7 @@ def snapshot_of(run) -> Snapshot:
         if part.id in located:
             continue
         feeds = [d for (p, i, _f), d in run._dest.items() if p == part.product and i == part.step]
-        cands = [c for d in feeds for c in (getattr(d, "cands", None) or [d]) if c in run.buffers.values()]
+        cands = [c for d in feeds for c in _cands(d) if c in run.buffers.values()]
         cands = sorted(set(cands), key=lambda b: (not _is_transit(b), b.name))
         if cands:
             buffers.setdefault(cands[0].name, []).append(_part_state(run, part))
