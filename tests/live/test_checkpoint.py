@@ -2,8 +2,6 @@
 digest of the state."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -154,20 +152,26 @@ def test_a_command_value_that_is_not_json_is_refused_at_checkpoint():
         run.checkpoint()
 
 
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from twin.cli import _register_extensions, app
+
+    _register_extensions()
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
 def test_cli_checkpoint_and_resume(tmp_path):
     ck = tmp_path / "ck.json"
-    twin_cli = [sys.executable, "-m", "twin.cli"]
-    a = subprocess.run([*twin_cli, "run", "examples/bracket_line.yaml", "--horizon", "1 d", "--checkpoint", str(ck),
-                        "--format", "json"], capture_output=True, text=True, cwd=ROOT)
-    assert a.returncode == 0, a.stderr
-    b = subprocess.run([*twin_cli, "run", "--resume", str(ck), "--horizon", "2 d", "--out", str(tmp_path / "res"),
-                        "--format", "json"], capture_output=True, text=True, cwd=ROOT)
-    assert b.returncode == 0, b.stderr
+    a = _cli("run", ROOT / "examples/bracket_line.yaml", "--horizon", "1 d", "--checkpoint", ck, "--format", "json")
+    assert a.exit_code == 0, a.output
+    b = _cli("run", "--resume", ck, "--horizon", "2 d", "--out", tmp_path / "res", "--format", "json")
+    assert b.exit_code == 0, b.output
     whole = twin.simulate(twin.load(ROOT / "examples/bracket_line.yaml"), horizon=2 * DAY)
     meta = json.loads((tmp_path / "res" / "meta.json").read_text())
     assert meta["event_log_hash"] == whole.event_log_hash()
-    c = subprocess.run([*twin_cli, "run", "--resume", str(ck), "--seed", "3"], capture_output=True, text=True, cwd=ROOT)
-    assert c.returncode == 2 and "--seed" in c.stderr
+    c = _cli("run", "--resume", ck, "--seed", "3")
+    assert c.exit_code == 2 and "--seed" in c.output
     ck.write_text("{}")
-    d = subprocess.run([*twin_cli, "run", "--resume", str(ck)], capture_output=True, text=True, cwd=ROOT)
-    assert d.returncode == 2 and "format" in d.stderr and "Traceback" not in d.stderr
+    d = _cli("run", "--resume", ck)
+    assert d.exit_code == 2 and "format" in d.output and "Traceback" not in d.output

@@ -3,8 +3,6 @@ twin playing the plant, due-date risk, the CLI."""
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -80,17 +78,22 @@ def test_until_forms():
 
 
 def test_cli_forecast_and_shadow_mode(tmp_path):
+    from typer.testing import CliRunner
+
+    from twin.cli import _register_extensions, app
+
+    _register_extensions()
     snap = tmp_path / "snap.yaml"
     snap.write_text("time: '2026-11-30 14:35'\nbuffers:\n  B_SAW: [{product: shaft_A, count: 3}]\n")
     out = tmp_path / "f.json"
-    cli = [sys.executable, "-m", "twin.cli", "forecast", "examples/shaft_line.yaml", "--from", str(snap), "--until", "22:00",
-           "--replications", "5", "--format", "json", "--every", "0.2 s", "--count", "2", "--out", str(out)]
-    a = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT)
-    assert a.returncode == 0, a.stderr
-    lines = [json.loads(x) for x in a.stdout.splitlines()]
+    base = ["forecast", str(ROOT / "examples/shaft_line.yaml"), "--from", str(snap)]
+    a = CliRunner().invoke(app, base + ["--until", "22:00", "--replications", "5", "--format", "json", "--every", "0.2 s",
+                                        "--count", "2", "--out", str(out)])
+    assert a.exit_code == 0, a.output
+    lines = [json.loads(x) for x in a.output.splitlines()]
     assert len(lines) == 2 and lines[0] == lines[1]  # same snapshot, same seed: the same forecast
     assert json.loads(out.read_text())["until"] == "2026-11-30 22:00"
-    b = subprocess.run(cli[:7] + ["--until", "yesterday"], capture_output=True, text=True, cwd=ROOT)
-    assert b.returncode == 2 and "--until" in b.stderr
-    c = subprocess.run(cli[:5] + ["--until", "22:00", "--count", "3"], capture_output=True, text=True, cwd=ROOT)
-    assert c.returncode == 2 and "--from" in c.stderr
+    b = CliRunner().invoke(app, base + ["--until", "yesterday"])
+    assert b.exit_code == 2 and "--until" in b.output
+    c = CliRunner().invoke(app, base[:2] + ["--until", "22:00", "--count", "3"])
+    assert c.exit_code == 2 and "--from" in c.output

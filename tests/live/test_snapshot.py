@@ -1,7 +1,6 @@
 """Starting from a plant snapshot (twin.live.snapshot)."""
 
-import subprocess
-import sys
+import json
 from pathlib import Path
 
 import numpy as np
@@ -109,10 +108,15 @@ def test_cli_run_from_snapshot(tmp_path):
                  "stations:\n  GRIND: {state: down, since: '2026-11-30 14:20', failure: wheel}\n  PACK: {state: off, until: '2026-11-30 15:00'}\n")
     snap = load_snapshot(f)
     assert snap.stations["PACK"].state == "off"  # YAML's bare `off` is not the boolean false here
-    cli = [sys.executable, "-m", "twin.cli", "run", "examples/shaft_line.yaml", "--from", str(f), "--horizon", "8 h",
-           "--format", "json"]
-    a = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT)
-    assert a.returncode == 0, a.stderr
+    from typer.testing import CliRunner
+
+    from twin.cli import _register_extensions, app
+
+    _register_extensions()
+    cli = ["run", str(ROOT / "examples/shaft_line.yaml"), "--from", str(f), "--horizon", "8 h", "--format", "json"]
+    a = CliRunner().invoke(app, cli)
+    assert a.exit_code == 0, a.output
+    assert json.loads(a.output)["line"]["parts_completed"] > 0
     f.write_text("time: '2026-11-30 14:35'\nstations:\n  GRIND: {state: down, failure: belt}\n")
-    b = subprocess.run(cli, capture_output=True, text=True, cwd=ROOT)
-    assert b.returncode == 2 and "stations.GRIND.failure" in b.stderr and "Traceback" not in b.stderr
+    b = CliRunner().invoke(app, cli)
+    assert b.exit_code == 2 and "stations.GRIND.failure" in b.output and "Traceback" not in b.output
