@@ -1,5 +1,6 @@
 """Command line: ``twin run``, ``twin validate``, ``twin schema``, ``twin demo`` (and the
-commands other modules add: ``view``, ``serve``, ``compare``, ``sweep``, ``check``).
+commands other modules add: ``view``, ``serve``, ``compare``, ``sweep``, ``check``, and the live
+twin's ``fit``, ``forecast``, ``snapshot``).
 
 Errors in a scenario print every problem with its field path and exit with status 2, without
 a traceback and without writing anything.
