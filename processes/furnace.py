@@ -31,7 +31,7 @@ import twin.kernels as K
 from twin.registry import register
 from twin.specs import StationSpec, is_set
 from twin.states import Code, Outcome, state_tags
-from twin.station import Station
+from twin.station import RoutedStation
 from twin.units import Kelvin, Meters, Seconds, Watts
 
 from .resource import BLOCKED, FAILURE, PM, PROCESSING, STARVED, WORK_STOPS, Resource
@@ -123,7 +123,7 @@ class _FurnaceResource(Resource):
             self.furnace.tripped = True
 
 
-class Furnace(Station):
+class Furnace(RoutedStation):
     """Batch furnace runtime (one resource)."""
 
     kind = "furnace"
@@ -156,24 +156,8 @@ class Furnace(Station):
         self.res = _FurnaceResource(self, spec)
 
     # ---- the station contract ------------------------------------------------------------------
-    def add_input(self, buf) -> None:
-        if buf not in self.inputs:
-            self.inputs.append(buf)
-
     def resource_count(self) -> int:
         return 1
-
-    def ideal_cycle_times(self) -> dict:
-        return dict(self.pri)
-
-    def power_by_state(self) -> list[float]:
-        return list(self.power_by_code)
-
-    def process_energy_J(self) -> float:
-        return self.extra_energy_J
-
-    def queued_parts(self) -> list:
-        return [p for b in self.inputs for p in b.queued()]
 
     def set_stop(self, code: int, delta: int) -> None:
         if delta > 0:

@@ -27,7 +27,7 @@ from twin.pools import crew_job
 from twin.registry import register
 from twin.specs import FailureProfile, Layout, PowerSpec, SpecModel, StationSpec, is_set  # noqa: F401  (re-exported)
 from twin.states import Code, Outcome, state_tags
-from twin.station import Station
+from twin.station import RoutedStation
 from twin.units import Probability, Seconds
 
 from .resource import BLOCKED, FAILURE, PM, PROCESSING, SETUP, STARVED, WORK_STOPS, Resource
@@ -197,7 +197,7 @@ class MachineSpec(StationSpec):
         return False
 
 
-class Machine(Station):
+class Machine(RoutedStation):
     """Runtime of ``kind: machine`` (and base class of the metalworking stations)."""
 
     kind = "machine"
@@ -293,28 +293,12 @@ class Machine(Station):
             return d.pick()
         return d
 
-    def add_input(self, buf) -> None:
-        if buf not in self.inputs:
-            self.inputs.append(buf)
-
     # ---- the station contract (twin.station.Station) ------------------------------------------------
     def resource_count(self) -> int:
         return len(self.units)
 
-    def ideal_cycle_times(self) -> dict:
-        return dict(self.pri)
-
-    def power_by_state(self) -> list[float]:
-        return list(self.power_by_code)
-
-    def process_energy_J(self) -> float:
-        return self.extra_energy_J
-
     def set_feed_override(self, value: float) -> None:
         self.feed_override = float(value)
-
-    def queued_parts(self) -> list:
-        return [p for b in self.inputs for p in b.queued()]
 
     def maintenance_plan(self, index: int) -> tuple[float, str | None, str]:
         plan = self.spec.maintenance[index]

@@ -43,6 +43,7 @@ class KPI:
     aggregate: str = "mean"  # over replications: mean (with a t-interval), mode (categorical), none
     display: str = ""  # unit people read: '%', 'min', 'h', 'kWh', 'parts/h', '' (as is)
     label: str = ""
+    better: str = ""  # 'higher', 'lower' or '' (neither): colours of the viewer, verdict arrows
 
     @property
     def key(self) -> str:
@@ -56,8 +57,16 @@ class KPI:
 _SCALE = {"%": 100.0, "min": 1 / 60.0, "h": 1 / 3600.0, "kWh": 1 / 3.6e6, "": 1.0, "parts/h": 1.0, "parts": 1.0}
 
 
+_HIGHER = {"availability", "effectiveness", "quality_ratio", "oee", "technical_efficiency", "utilization",
+           "throughput_per_hour", "parts_completed", "mtbf_s", "utilisation", "on_shift"}
+_LOWER = {"scrap_ratio", "rework_ratio", "setup_rate", "blocked_share", "starved_share", "down_share", "setup_share",
+          "mttr_s", "lead_time_mean_s", "lead_time_p50_s", "lead_time_p95_s", "wip_mean", "tardy_share", "energy_J",
+          "energy_kWh", "energy_per_good_part_J", "parts_scrapped", "mean_queue", "mean_wait_s", "max_wait_s", "failures"}
+
+
 def _k(level, name, unit, description, iso="", aggregate="mean", display="", label=""):
-    return KPI(level, name, unit, description, iso, aggregate, display or "", label or name.replace("_", " "))
+    better = "higher" if name in _HIGHER else "lower" if name in _LOWER else ""
+    return KPI(level, name, unit, description, iso, aggregate, display or "", label or name.replace("_", " "), better)
 
 
 _TIME = [
@@ -77,9 +86,9 @@ _STATION = [
     _k("stations", "GQ", "parts", "good quantity", "ISO 22400-2 GQ"),
     _k("stations", "SQ", "parts", "scrap quantity", "ISO 22400-2 SQ"),
     _k("stations", "RQ", "parts", "rework quantity", "ISO 22400-2 RQ"),
-    _k("stations", "availability", "1", "A = APT / PBT (1, flagged, when PBT = 0)", "ISO 22400-2 availability", display="%", label="A"),
-    _k("stations", "effectiveness", "1", "E = sum(PRI) x PQ / APT (uncapped; flagged above 1)", "ISO 22400-2 effectiveness", display="%", label="E"),
-    _k("stations", "quality_ratio", "1", "QR = GQ / PQ", "ISO 22400-2 quality ratio", display="%", label="QR"),
+    _k("stations", "availability", "1", "A = APT / PBT (1, flagged, when PBT = 0)", "ISO 22400-2 availability", display="%"),
+    _k("stations", "effectiveness", "1", "E = sum(PRI) x PQ / APT (uncapped; flagged above 1)", "ISO 22400-2 effectiveness", display="%"),
+    _k("stations", "quality_ratio", "1", "QR = GQ / PQ", "ISO 22400-2 quality ratio", display="%"),
     _k("stations", "oee", "1", "OEE = A x E x QR", "ISO 22400-2 OEE index", display="%", label="OEE"),
     _k("stations", "technical_efficiency", "1", "APT / (APT + ADET)", "ISO 22400-2 technical efficiency", display="%"),
     _k("stations", "setup_rate", "1", "AUST / (APT + AUST)", "ISO 22400-2 setup rate", display="%"),
@@ -88,11 +97,11 @@ _STATION = [
     _k("stations", "failures", "failures", "failures that started in the window"),
     _k("stations", "mtbf_s", "s", "MTBF = (PBT - ADET) / failures", "ISO 22400-2 mean time between failures", display="h", label="MTBF"),
     _k("stations", "mttr_s", "s", "MTTR = ADET / failures", "ISO 22400-2 mean time to repair", display="min", label="MTTR"),
-    _k("stations", "utilization", "1", "(APT + AUST) / PBT", display="%", label="util"),
-    _k("stations", "blocked_share", "1", "blocked time / PBT", display="%", label="blocked"),
-    _k("stations", "starved_share", "1", "starved time / PBT", display="%", label="starved"),
-    _k("stations", "down_share", "1", "ADET / PBT", display="%", label="down"),
-    _k("stations", "setup_share", "1", "AUST / PBT", display="%", label="setup"),
+    _k("stations", "utilization", "1", "(APT + AUST) / PBT", display="%"),
+    _k("stations", "blocked_share", "1", "blocked time / PBT", display="%"),
+    _k("stations", "starved_share", "1", "starved time / PBT", display="%"),
+    _k("stations", "down_share", "1", "ADET / PBT", display="%"),
+    _k("stations", "setup_share", "1", "AUST / PBT", display="%"),
     _k("stations", "units", "units", "parallel units (resources) of the station", aggregate="none"),
     _k("stations", "energy_J", "J", "electrical energy: time in each state x its power, plus process energy",
        "ISO 22400-2 comprehensive energy consumption", display="kWh", label="energy"),

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Protocol
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Part, Run
 
-__all__ = ["Station", "Consumer", "Producer", "BufferPort"]
+__all__ = ["Station", "RoutedStation", "Consumer", "Producer", "BufferPort"]
 
 
 class Consumer(Protocol):
@@ -138,3 +138,30 @@ class Station(ABC):
         """Planned maintenance now: stop, wait for a crew member (if any), work ``duration``, then
         restart as good as new; logged (the result's ``maintenance`` table) under ``name``."""
         raise NotImplementedError
+
+
+class RoutedStation(Station):
+    """A station on the routings: it takes parts from its inputs, has an ideal cycle time per
+    (product, step) it runs (``pri``), a power draw per state (``power_by_code``) and process
+    energy (``extra_energy_J``). Machines and furnaces share these parts of the contract."""
+
+    inputs: list
+    pri: dict
+    power_by_code: list
+    extra_energy_J: float = 0.0
+
+    def add_input(self, buf: BufferPort) -> None:
+        if buf not in self.inputs:
+            self.inputs.append(buf)
+
+    def ideal_cycle_times(self) -> dict[tuple[int, int], float]:
+        return dict(self.pri)
+
+    def power_by_state(self) -> list[float]:
+        return list(self.power_by_code)
+
+    def process_energy_J(self) -> float:
+        return self.extra_energy_J
+
+    def queued_parts(self) -> list["Part"]:
+        return [p for b in self.inputs for p in b.queued()]

@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     def view(
         result_dir: Path = typer.Argument(..., help="a result directory (twin run --out DIR, twin demo)"),
         png: Optional[Path] = typer.Option(None, help="write an off-screen picture of the plant"),
-        kpi: str = typer.Option("utilization", help="colour stations by: utilization, oee, availability, blocked_share, starved_share, down_share"),
+        kpi: str = typer.Option("utilization", help="colour stations by a station ratio of the KPI registry: utilization, oee, availability, effectiveness, quality_ratio, blocked_share, starved_share, down_share, setup_share, ..."),
         width: int = typer.Option(1600, help="image width [px]"),
         height: int = typer.Option(900, help="image height [px]"),
         video: Optional[Path] = typer.Option(None, help="write a replay: .mp4 or .gif"),

@@ -22,21 +22,14 @@ from .layout import PlantLayout, flows, plant_layout, polyline_length, polyline_
 from .models import ROLE_STYLE, agv_vehicle, build_model, model_name, place, placed
 from .timeline import state_shares
 
+from twin.kpidefs import KPIS
+
 __all__ = ["plot_plant", "render_png", "export_html", "build_scene", "Scene", "KPI_CHOICES", "STATE_COLOURS",
            "kpi_colour", "quiet_vtk", "fit_camera", "project"]
 
-#: KPI -> (legend title, higher is better)
-KPI_CHOICES = {
-    "utilization": ("utilisation", True),
-    "oee": ("OEE", True),
-    "availability": ("availability", True),
-    "effectiveness": ("performance", True),
-    "quality_ratio": ("quality ratio", True),
-    "blocked_share": ("blocked share", False),
-    "starved_share": ("starved share", False),
-    "down_share": ("down share", False),
-    "setup_rate": ("setup share", False),
-}
+#: KPI -> (legend title, higher is better): the station ratios of the KPI registry (twin.kpidefs)
+KPI_CHOICES = {k.name: (k.label, k.better == "higher") for (lv, _), k in KPIS.items()
+               if lv == "stations" and k.display == "%" and k.better}
 
 #: stacklight colours (RGB 0-255): green executing, blue setup, yellow idle (starved, blocked,
 #: held), red failure, orange planned maintenance, grey break / off shift
