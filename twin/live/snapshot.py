@@ -380,9 +380,9 @@ class _Start:
             return b
         st = run.stations.get(name)
         if st is not None:  # a station name: its input queue
-            from twin.processes.machine import Machine
+            from twin.station import RoutedStation
 
-            inputs = st.inputs if isinstance(st, Machine) else []
+            inputs = st.inputs if isinstance(st, RoutedStation) else []
             ins = [x for x in inputs if x in run.buffers.values() and not x.name.startswith("rework:")]
             if len(ins) == 1:
                 return ins[0]
