@@ -163,8 +163,8 @@ class MachineSpec(StationSpec):
             for key in ("default", "changes"):
                 if is_set(self.setup, key):
                     errs.append((f"stations.{name}.setup.{key}", "changeovers need two or more products on this station"))
-        if self.dispatch == "edd" and not (sc.release.kind == "orders" and any(o.due is not None for o in sc.release.orders)):
-            errs.append((f"stations.{name}.dispatch", "edd needs due dates (release by orders with due)"))
+        if self.dispatch == "edd" and not sc.release.has_due_dates():
+            errs.append((f"stations.{name}.dispatch", "edd needs due dates (release by orders, lots or demand with due dates)"))
         if self.dispatch == "setup" and len(products_here) < 2:
             errs.append((f"stations.{name}.dispatch", "setup (least changeover first) needs two or more products on this station"))
         if self.dispatch == "spt" and len(visits) < 2:

@@ -7,9 +7,24 @@ A product's routing step lists its cuts (``operations``):
 
     - station: L1
       operations:
+        - {type: facing, tool: T1, material: C45, vc: 220 m/min, f: 0.2 mm, ap: 1 mm, diameter: 80 mm, max_rpm: 3000 rpm}
         - {type: turning, tool: T1, material: C45, vc: 200 m/min, f: 0.25 mm, ap: 2 mm, length: 120 mm, diameter: 40 mm}
+        - {type: boring, tool: B1, material: C45, vc: 180 m/min, f: 0.1 mm, ap: 0.5 mm, length: 30 mm, diameter: 25 mm}
+        - {type: grooving, tool: G1, material: C45, vc: 120 m/min, f: 0.05 mm, width: 3 mm, diameter: 40 mm, groove_diameter: 36 mm}
+        - {type: threading, tool: TH, material: C45, vc: 120 m/min, pitch: 1.5 mm, length: 20 mm, diameter: 30 mm, passes: 6}
         - {type: milling, tool: T2, material: C45, vc: 150 m/min, fz: 0.1 mm, ap: 3 mm, ae: 10 mm, cutter_diameter: 20 mm, teeth: 4, length: 80 mm}
-        - {type: drilling, tool: T3, material: C45, vc: 60 m/min, f: 0.15 mm, cutter_diameter: 8.5 mm, depth: 25 mm}
+        - {type: drilling, tool: T3, material: C45, vc: 60 m/min, f: 0.15 mm, cutter_diameter: 8.5 mm, depth: 25 mm,
+           pattern: {holes: 8, pitch_diameter: 170 mm}}
+
+Force and time per operation type (``twin.kernels.machining``): turning, boring and facing
+Kienzle on the turning chip; facing and grooving at constant cutting speed with the spindle
+clamped at ``max_rpm`` (:func:`~twin.kernels.machining.facing_time`); grooving Kienzle with
+h = f, b = width; threading the Sandvik constant-area infeed over ``passes`` (depth ISO 68-1),
+Kienzle on the V chip, time passes x L / (P n); a drilling ``pattern`` repeats the hole
+``holes`` times and adds the rapid path between them at the station's ``rapid_traverse``.
+Boring with a boring bar (``overhang``, ``bar_diameter`` on the tool) bends the bar under the
+radial force (``radial_force_ratio`` x Fc): the bore comes out undersize by twice the deflection
+plus twice the radial wear; the bore deviation is recorded as the feature ``bore``.
 
 Per cut, at plant assembly (the conditions are fixed, so once per product step): cutting time,
 force and power (Kienzle, ``twin.kernels.machining``), Taylor life of the tool at that speed
@@ -29,22 +44,23 @@ exceeds its limit. Cutting energy (Pc / efficiency x time) is added to the stati
 from __future__ import annotations
 
 import math
-
+import re
 from array import array
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 import twin.kernels as K
 from twin.registry import register, register_operation
 from twin.specs import SpecModel, is_set
 from twin.states import Code, Outcome
-from twin.units import Meters, MetersPerSecond, Seconds, Watts
+from twin.units import Meters, MetersPerSecond, Pascal, Seconds, Watts, to_si
 
 from .machine import Machine, MachineSpec
 
-__all__ = ["ToolSpec", "TurningCut", "MillingCut", "DrillingCut", "CutSpec", "DynamicsSpec", "QualitySpec", "MachiningSpec",
+__all__ = ["ToolSpec", "TurningCut", "MillingCut", "DrillingCut", "FacingCut", "BoringCut", "GroovingCut", "ThreadingCut",
+           "HolePattern", "CutSpec", "DynamicsSpec", "QualitySpec", "MachiningSpec",
            "Machining"]
 
 GOOD, SCRAP = Outcome.GOOD.value, Outcome.SCRAP.value
@@ -65,9 +81,20 @@ class ToolSpec(_M):
     policy: Literal["wear", "count"] = "wear"
     max_parts: int | None = Field(default=None, ge=1, description="count policy: replace after this many parts")
     breakage_rate: float = Field(default=0.0, ge=0, description="breakages per second of cutting with a new tool")
+    overhang: Meters | None = Field(default=None, gt=0, description="boring bar: unsupported length from the clamp to the edge")
+    bar_diameter: Meters | None = Field(default=None, gt=0, description="boring bar: diameter of the (solid round) shank")
+    bar_modulus: Pascal = Field(default=210e9, gt=0, description="boring bar: elastic modulus (steel 210 GPa, carbide ~600 GPa)")
+    radial_force_ratio: float = Field(default=0.3, gt=0, le=2, description="boring bar: radial (passive) force / cutting force "
+                                      "(about 0.25-0.3 for boring; EISC 'Boring basics')")
 
     @model_validator(mode="after")
     def _count(self):
+        if (self.overhang is None) != (self.bar_diameter is None):
+            raise ValueError("a boring bar needs both overhang and bar_diameter")
+        if self.overhang is None:
+            for key in ("bar_modulus", "radial_force_ratio"):
+                if is_set(self, key):
+                    raise ValueError(f"{key} is only used with a boring bar (give overhang and bar_diameter)")
         if self.policy == "count" and self.max_parts is None:
             raise ValueError("policy 'count' needs max_parts")
         if self.policy == "wear" and self.max_parts is not None:
@@ -83,14 +110,37 @@ class ToolSpec(_M):
         return n, K.taylor_C_si(c, n)
 
 
+def _rev_per_s(v):
+    """Spindle speed in rev/s: a number, '3000 rpm' (or rev/min, 1/min), or a frequency ('50 Hz')."""
+    if isinstance(v, str):
+        m = re.fullmatch(r"\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(rpm|rev/min|1/min)\s*", v)
+        if m:
+            return float(m.group(1)) / 60.0
+    return to_si(v, "frequency")
+
+
+#: a spindle speed [rev/s]; scenario files may write '3000 rpm'
+RevPerSecond = Annotated[float, BeforeValidator(_rev_per_s),
+                         WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "description": "spindle speed, e.g. '3000 rpm'"}]})]
+
+
 class _Cut0(_M):
     tool: str = Field(description="a tool of the station's magazine")
     material: str = Field(description="work material (twin.kernels.MATERIALS)")
     vc: MetersPerSecond = Field(gt=0, description="cutting speed, e.g. '200 m/min'")
-    finishing: bool = Field(default=False, description="this cut sets the part's surface and size (default: the last cut)")
+
+    #: the operation leaves a surface whose roughness and size the kernels model (it may finish the part)
+    SURFACE: ClassVar[bool] = True
+    #: station kinds that can run the operation
+    KINDS: ClassVar[tuple[str, ...]] = ("cnc_lathe", "cnc_mill", "drill")
 
 
-class TurningCut(_Cut0):
+class _SurfaceCut(_Cut0):
+    finishing: bool = Field(default=False, description="this cut sets the part's surface and size (default: the last cut "
+                                                       "that leaves a surface)")
+
+
+class TurningCut(_SurfaceCut):
     """A longitudinal turning pass (Kienzle force, t = L / (f n))."""
 
     type: Literal["turning"]
@@ -100,7 +150,7 @@ class TurningCut(_Cut0):
     diameter: Meters = Field(gt=0, description="workpiece diameter")
 
 
-class MillingCut(_Cut0):
+class MillingCut(_SurfaceCut):
     """A milling pass (mean Kienzle force over the engagement)."""
 
     type: Literal["milling"]
@@ -118,18 +168,123 @@ class MillingCut(_Cut0):
         return self
 
 
-class DrillingCut(_Cut0):
-    """A drilled hole (two-lip drill)."""
+class HolePattern(_M):
+    """The same hole repeated: ``holes`` on a bolt circle of ``pitch_diameter``, or in a row
+    ``spacing`` apart. The drill moves between the holes at the station's ``rapid_traverse``."""
+
+    holes: int = Field(ge=2, le=1000, description="number of holes")
+    pitch_diameter: Meters | None = Field(default=None, gt=0, description="bolt circle: holes equally spaced on this diameter")
+    spacing: Meters | None = Field(default=None, gt=0, description="a row: distance between neighbouring holes")
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.pitch_diameter is None) == (self.spacing is None):
+            raise ValueError("give pitch_diameter (a bolt circle) or spacing (a row), one of them")
+        return self
+
+    def path(self) -> float:
+        """Rapid path between the holes [m]."""
+        if self.pitch_diameter is not None:
+            return K.bolt_circle_path(self.pitch_diameter, self.holes)
+        return (self.holes - 1) * self.spacing
+
+
+class DrillingCut(_SurfaceCut):
+    """A drilled hole (two-lip drill), or a pattern of equal holes (``pattern``)."""
 
     type: Literal["drilling"]
     f: Meters = Field(gt=0, description="feed per revolution")
     cutter_diameter: Meters = Field(gt=0)
     depth: Meters = Field(gt=0, description="hole depth")
     point_angle_deg: float = Field(default=118.0, gt=0, lt=180)
+    pattern: HolePattern | None = Field(default=None, description="repeat the hole: a bolt circle or a row")
+
+    def holes(self) -> int:
+        return 1 if self.pattern is None else self.pattern.holes
 
 
-CutSpec = TurningCut | MillingCut | DrillingCut
-for _op in (TurningCut, MillingCut, DrillingCut):
+class FacingCut(_SurfaceCut):
+    """A facing pass across the face from ``diameter`` to ``inner_diameter`` (0: the centre) at
+    constant cutting speed, the spindle clamped at ``max_rpm`` (Kienzle force as turning)."""
+
+    type: Literal["facing"]
+    f: Meters = Field(gt=0, description="feed per revolution (radial)")
+    ap: Meters = Field(gt=0, description="depth of cut (axial stock removed)")
+    diameter: Meters = Field(gt=0, description="outer diameter of the face")
+    inner_diameter: Meters = Field(default=0.0, ge=0, description="where the pass ends (a bore, or 0 for the centre)")
+    max_rpm: RevPerSecond | None = Field(default=None, gt=0, description="spindle speed clamp, e.g. '3000 rpm' (default: none)")
+
+    KINDS: ClassVar[tuple[str, ...]] = ("cnc_lathe",)
+
+    @model_validator(mode="after")
+    def _d(self):
+        if self.inner_diameter >= self.diameter:
+            raise ValueError("inner_diameter must be smaller than diameter")
+        return self
+
+
+class BoringCut(_SurfaceCut):
+    """A boring pass finishing a bore of ``diameter`` over ``length`` (Kienzle force as turning,
+    time pi D L / (vc f)); records the bore's deviation (feature ``bore``)."""
+
+    type: Literal["boring"]
+    f: Meters = Field(gt=0, description="feed per revolution")
+    ap: Meters = Field(gt=0, description="depth of cut (radial)")
+    length: Meters = Field(gt=0, description="bore length")
+    diameter: Meters = Field(gt=0, description="bore diameter after the cut")
+
+    KINDS: ClassVar[tuple[str, ...]] = ("cnc_lathe", "cnc_mill")
+
+    @model_validator(mode="after")
+    def _d(self):
+        if 2 * self.ap >= self.diameter:
+            raise ValueError("ap must be less than half the bore diameter")
+        return self
+
+
+class GroovingCut(_Cut0):
+    """A straight plunge of an insert of ``width`` from ``diameter`` to ``groove_diameter`` at
+    constant cutting speed (Kienzle with h = f, b = width)."""
+
+    type: Literal["grooving"]
+    f: Meters = Field(gt=0, description="radial feed per revolution")
+    width: Meters = Field(gt=0, description="insert (groove) width")
+    diameter: Meters = Field(gt=0, description="diameter where the plunge starts")
+    groove_diameter: Meters = Field(ge=0, description="diameter at the bottom of the groove (0: parting off)")
+    max_rpm: RevPerSecond | None = Field(default=None, gt=0, description="spindle speed clamp, e.g. '3000 rpm' (default: none)")
+
+    SURFACE: ClassVar[bool] = False
+    KINDS: ClassVar[tuple[str, ...]] = ("cnc_lathe",)
+
+    @model_validator(mode="after")
+    def _d(self):
+        if self.groove_diameter >= self.diameter:
+            raise ValueError("groove_diameter must be smaller than diameter")
+        return self
+
+
+class ThreadingCut(_Cut0):
+    """A single-point ISO metric thread: ``passes`` radial passes (constant chip area) to the
+    profile depth of ``pitch`` (ISO 68-1), each over ``length`` at the spindle speed of vc at
+    ``diameter``."""
+
+    type: Literal["threading"]
+    pitch: Meters = Field(gt=0, description="thread pitch (the feed per revolution)")
+    length: Meters = Field(gt=0, description="threaded length including the run-in")
+    diameter: Meters = Field(gt=0, description="nominal (major) diameter")
+    passes: int = Field(default=6, ge=2, le=60, description="infeed passes")
+    external: bool = Field(default=True, description="external thread (false: internal)")
+    profile_angle_deg: float = Field(default=60.0, gt=0, lt=180, description="thread profile angle (60 for ISO metric)")
+
+    SURFACE: ClassVar[bool] = False
+    KINDS: ClassVar[tuple[str, ...]] = ("cnc_lathe",)
+
+    def depth(self) -> float:
+        return K.thread_depth(self.pitch, self.external)
+
+
+CutSpec = TurningCut | MillingCut | DrillingCut | FacingCut | BoringCut | GroovingCut | ThreadingCut
+for _op in (TurningCut, MillingCut, DrillingCut, FacingCut, BoringCut, GroovingCut, ThreadingCut):
     register_operation(_op)
 
 
@@ -154,6 +309,8 @@ class MachiningSpec(MachineSpec):
     tools: dict[str, ToolSpec] = Field(min_length=1)
     load_unload: Seconds = Field(default=30.0, ge=0)
     rapid: Seconds = Field(default=5.0, ge=0, description="approach + retract per cut")
+    rapid_traverse: MetersPerSecond = Field(default=0.5, gt=0, description="positioning speed between the holes of a pattern "
+                                                                           "(default 30 m/min)")
     tool_index: Seconds = Field(default=3.0, ge=0, description="turret/magazine change between two tools")
     tool_replace: Seconds = Field(default=120.0, ge=0, description="replacing a worn tool")
     breakage_repair: Seconds = Field(default=600.0, ge=0, description="repair after a tool breakage")
@@ -170,34 +327,50 @@ class MachiningSpec(MachineSpec):
         return step.operations is not None
 
     def features(self, sc, step) -> dict[str, str]:
-        """Per part, after a step with operations: Ra of the finishing cut [m], flank wear of its
-        tool [m], stable (1) or chattering (0), broken tool (1/0), and the deviation of the
-        finished diameter [m] when the finishing cut is a turning cut."""
+        """Per part, after a step with operations: stable (1) or chattering (0), broken tool
+        (1/0); when a cut leaves a surface (all but grooving and threading): Ra of the finishing
+        cut [m] and the flank wear of its tool [m]; the deviation of the finished diameter [m]
+        when the finishing cut is a turning cut; the deviation of the bore [m] when the step
+        bores (the last boring cut)."""
         if not step.operations:
             return {}
-        out = {"ra": "arithmetic mean roughness of the finished surface [m]", "vb": "flank wear of the finishing tool [m]",
-               "stable": "1 if every cut was stable (no chatter), else 0", "broken": "1 if a tool broke in the part, else 0"}
-        if _finishing(step.operations).type == "turning":
-            out["diameter"] = "deviation of the finished diameter from nominal [m] (wear and thermal growth)"
+        out = {"stable": "1 if every cut was stable (no chatter), else 0", "broken": "1 if a tool broke in the part, else 0"}
+        cuts = [c for c in step.operations if isinstance(c, _Cut0)]
+        fin = _finishing(cuts) if cuts else None
+        if fin is not None:
+            out["ra"] = "arithmetic mean roughness of the finished surface [m]"
+            out["vb"] = "flank wear of the finishing tool [m]"
+            if fin.type == "turning":
+                out["diameter"] = "deviation of the finished diameter from nominal [m] (wear and thermal growth)"
+        if any(c.type == "boring" for c in cuts):
+            out["bore"] = ("deviation of the bored diameter from nominal [m] (boring-bar deflection, wear and thermal growth; "
+                           "negative: undersize)")
         return out
 
     def cross_check(self, name: str, sc) -> list[tuple[str, str]]:
         errs = super().cross_check(name, sc)
-        used_tools, turned, switches, breakable = set(), False, False, False
+        used_tools, turned, bored, switches, breakable, patterns = set(), False, False, False, False, False
+        boring_tools = set()
         for _p, pname, i, step in sc.visits(name):
             path = f"products.{pname}.routing[{i}].operations"
             if not step.operations:
                 continue
             prev = None
             for j, cut in enumerate(step.operations):
-                if cut.type not in ("turning", "milling", "drilling"):
-                    errs.append((f"{path}[{j}].type", f"station {name!r} ({self.kind}) cuts metal: turning, milling or drilling, "
-                                                      f"not {cut.type}"))
+                if not isinstance(cut, _Cut0):
+                    errs.append((f"{path}[{j}].type", f"station {name!r} ({self.kind}) cuts metal: turning, facing, boring, "
+                                                      f"grooving, threading, milling or drilling, not {cut.type}"))
+                    continue
+                if self.kind not in cut.KINDS:
+                    errs.append((f"{path}[{j}].type", f"{cut.type} needs a {' or '.join(cut.KINDS)}, not station {name!r} ({self.kind})"))
                     continue
                 used_tools.add(cut.tool)
                 if prev is not None and prev != cut.tool:
                     switches = True
                 prev = cut.tool
+                patterns |= cut.type == "drilling" and cut.pattern is not None
+                if cut.type == "boring":
+                    boring_tools.add(cut.tool)
                 tool = self.tools.get(cut.tool)
                 if tool is None:
                     errs.append((f"{path}[{j}].tool", f"tool {cut.tool!r} is not in station {name!r}'s magazine ({', '.join(self.tools)})"))
@@ -210,83 +383,153 @@ class MachiningSpec(MachineSpec):
                     if pc / self.efficiency > self.rated_power:
                         errs.append((f"{path}[{j}]", f"needs {pc / self.efficiency / 1e3:.1f} kW at the spindle, above {name!r}'s "
                                                      f"rated {self.rated_power / 1e3:.1f} kW"))
-            turned |= _finishing(step.operations).type == "turning"
+            cuts = [c for c in step.operations if isinstance(c, _Cut0)]
+            fin = _finishing(cuts) if cuts else None
+            turned |= fin is not None and fin.type == "turning"
+            bored |= any(c.type == "boring" for c in cuts)
         if used_tools:
             for t in self.tools:
                 if t not in used_tools:
                     errs.append((f"stations.{name}.tools.{t}", "is not used by any cut on this station"))
-            types = {}  # tool -> cut types it makes; finishing turning tools
+            types = {}  # tool -> cut types it makes; tools that finish a turned diameter or a bore
             finish_turn = set()
             for _p, _pname, _i, step in sc.visits(name):
-                for cut in step.operations or ():
+                cuts = [c for c in step.operations or () if isinstance(c, _Cut0)]
+                for cut in cuts:
                     types.setdefault(cut.tool, set()).add(cut.type)
-                if step.operations and _finishing(step.operations).type == "turning":
-                    finish_turn.add(_finishing(step.operations).tool)
+                fin = _finishing(cuts) if cuts else None
+                if fin is not None and fin.type == "turning":
+                    finish_turn.add(fin.tool)
+                bores = [c for c in cuts if c.type == "boring"]
+                if bores:
+                    finish_turn.add(bores[-1].tool)
             for t, tool in self.tools.items():
-                if is_set(tool, "kappa_r_deg") and types.get(t, set()) <= {"drilling"}:
-                    errs.append((f"stations.{name}.tools.{t}.kappa_r_deg", "is not used: this tool only drills (the point angle "
-                                                                          "of the cut sets the drilling force)"))
+                if is_set(tool, "kappa_r_deg") and types.get(t, set()) <= {"drilling", "grooving", "threading"}:
+                    errs.append((f"stations.{name}.tools.{t}.kappa_r_deg", "is not used: this tool only drills, grooves or threads "
+                                                                          "(the point angle, insert width or thread profile sets "
+                                                                          "the chip)"))
+                if is_set(tool, "nose_radius") and t in types and types[t] <= {"grooving", "threading"}:
+                    errs.append((f"stations.{name}.tools.{t}.nose_radius", "is not used: grooving and threading leave no surface "
+                                                                          "whose roughness the nose radius sets"))
                 if is_set(tool, "clearance_deg") and t not in finish_turn:
                     errs.append((f"stations.{name}.tools.{t}.clearance_deg", "is not used: the clearance angle turns flank wear "
                                                                             "into a diameter deviation, and this tool finishes no "
-                                                                            "turned diameter"))
+                                                                            "turned diameter or bore"))
             if is_set(self, "tool_index") and not switches:
                 errs.append((f"stations.{name}.tool_index", "is not used: no process plan here changes tools"))
             if is_set(self, "breakage_repair") and not breakable:
                 errs.append((f"stations.{name}.breakage_repair", "is not used: no tool here has a breakage_rate"))
-            if not turned:
-                for key in ("diameter_tol", "thermal_dT"):
-                    if is_set(self.quality, key):
-                        errs.append((f"stations.{name}.quality.{key}", "is not used: no finishing cut here is a turning cut "
-                                                                        "(no finished diameter)"))
+            if is_set(self, "rapid_traverse") and not patterns:
+                errs.append((f"stations.{name}.rapid_traverse", "is not used: no drilling cut here has a hole pattern"))
+            if not turned and is_set(self.quality, "diameter_tol"):
+                errs.append((f"stations.{name}.quality.diameter_tol", "is not used: no finishing cut here is a turning cut "
+                                                                       "(no finished diameter)"))
+            if not (turned or bored) and is_set(self.quality, "thermal_dT"):
+                errs.append((f"stations.{name}.quality.thermal_dT", "is not used: no finishing cut here is a turning cut and "
+                                                                     "nothing is bored (no finished diameter)"))
+            for t, tool in self.tools.items():
+                if tool.overhang is not None and t in used_tools and t not in boring_tools:
+                    errs.append((f"stations.{name}.tools.{t}.overhang", "is not used: this tool makes no boring cut "
+                                                                         "(a boring bar bends only in boring)"))
         return errs
 
 
 def _finishing(cuts):
-    """The cut that sets the part's surface and size: the last one marked ``finishing``, else the last."""
-    marked = [c for c in cuts if c.finishing]
-    return marked[-1] if marked else cuts[-1]
+    """The cut that sets the part's surface and size: the last one marked ``finishing``, else
+    the last cut that leaves a surface (grooving and threading do not); None if there is none."""
+    marked = [c for c in cuts if getattr(c, "finishing", False)]
+    if marked:
+        return marked[-1]
+    surf = [c for c in cuts if c.SURFACE]
+    return surf[-1] if surf else None
 
 
 def _force_power(cut: CutSpec, tool: ToolSpec) -> tuple[float, float]:
+    """Main cutting force [N] (the largest of the cut: threading's heaviest pass) and cutting power [W]."""
     m = K.get_material(cut.material)
     kr = math.radians(tool.kappa_r_deg)
-    if cut.type == "turning":
+    t = cut.type
+    if t in ("turning", "facing", "boring"):
         fc = K.turning_force(cut.f, cut.ap, kr, m.kc11, m.mc)
-    elif cut.type == "milling":
+    elif t == "milling":
         fc = K.milling_force_mean(cut.fz, cut.ap, cut.ae, cut.cutter_diameter, cut.teeth, kr, m.kc11, m.mc)
+    elif t == "grooving":
+        fc = K.grooving_force(cut.f, cut.width, m.kc11, m.mc)
+    elif t == "threading":
+        fc = K.threading_force(cut.depth(), cut.passes, math.radians(cut.profile_angle_deg), m.kc11, m.mc)
     else:
         fc = 2.0 * K.drilling_force(cut.f, cut.cutter_diameter, m.kc11, m.mc, math.radians(cut.point_angle_deg))
     return fc, K.cutting_power(fc, cut.vc)
 
 
 class _Cut:
-    """Physics of one cut at fixed conditions, computed once at assembly."""
+    """Physics of one cut at fixed conditions, computed once at assembly. ``time`` is cutting
+    time (it wears the tool); ``move`` is positioning inside the cut (between the holes of a
+    pattern: cycle time, no wear)."""
 
-    __slots__ = ("tool", "time", "power", "life", "ra0", "stable", "diameter", "energy", "finishing", "spindle_hz", "teeth")
+    __slots__ = ("tool", "time", "move", "power", "life", "ra0", "stable", "diameter", "energy", "finishing", "spindle_hz", "teeth",
+                 "surface", "kind", "bore", "deflection")
 
-    def __init__(self, cut: CutSpec, tool_idx: int, tool: ToolSpec, dyn: DynamicsSpec | None):
+    def __init__(self, cut: CutSpec, tool_idx: int, tool: ToolSpec, dyn: DynamicsSpec | None, rapid_traverse: float = 0.5):
         m = K.get_material(cut.material)
         n, C = tool.taylor()
         fc, pc = _force_power(cut, tool)
-        if cut.type == "turning":
+        kr = math.radians(tool.kappa_r_deg)
+        self.move = 0.0
+        self.ra0 = 0.0
+        self.bore = 0.0
+        self.deflection = 0.0
+        t = cut.type
+        if t == "turning":
             self.time = K.turning_time_vc(cut.length, cut.diameter, cut.f, cut.vc)
             self.spindle_hz = K.spindle_speed(cut.vc, cut.diameter)
             self.ra0 = K.ra_theoretical(cut.f, tool.nose_radius, K.RA_CONST_TEXTBOOK)
-            h = cut.f * math.sin(math.radians(tool.kappa_r_deg))
+            h = cut.f * math.sin(kr)
             depth, teeth = cut.ap, 1
-        elif cut.type == "milling":
+        elif t == "facing":
+            self.time = K.facing_time(cut.diameter, cut.inner_diameter, cut.f, cut.vc, cut.max_rpm or 0.0)
+            self.spindle_hz = K.spindle_speed(cut.vc, cut.diameter)
+            self.ra0 = K.ra_theoretical(cut.f, tool.nose_radius, K.RA_CONST_TEXTBOOK)
+            h = cut.f * math.sin(kr)
+            depth, teeth = cut.ap, 1
+        elif t == "boring":
+            self.time = K.turning_time_vc(cut.length, cut.diameter, cut.f, cut.vc)
+            self.spindle_hz = K.spindle_speed(cut.vc, cut.diameter)
+            self.ra0 = K.ra_theoretical(cut.f, tool.nose_radius, K.RA_CONST_TEXTBOOK)
+            h = cut.f * math.sin(kr)
+            depth, teeth = cut.ap, 1
+            self.bore = cut.diameter
+            if tool.overhang is not None:
+                self.deflection = K.boring_bar_deflection(tool.radial_force_ratio * fc, tool.overhang, tool.bar_diameter,
+                                                          tool.bar_modulus)
+        elif t == "grooving":
+            self.time = K.facing_time(cut.diameter, cut.groove_diameter, cut.f, cut.vc, cut.max_rpm or 0.0)
+            self.spindle_hz = K.spindle_speed(cut.vc, cut.diameter)
+            h = cut.f
+            depth, teeth = cut.width, 1
+        elif t == "threading":
+            self.time = K.threading_time(cut.length, cut.pitch, cut.passes, cut.vc, cut.diameter)
+            self.spindle_hz = K.spindle_speed(cut.vc, cut.diameter)
+            ap, half = cut.depth(), math.radians(cut.profile_angle_deg) / 2.0
+            h = (ap - K.thread_infeed(ap, cut.passes, cut.passes - 1)) * math.sin(half)  # the last pass: thinnest chip
+            depth, teeth = 2.0 * ap / math.cos(half), 1  # both flanks engaged
+        elif t == "milling":
             self.spindle_hz = K.spindle_speed(cut.vc, cut.cutter_diameter)
             self.time = K.milling_time(cut.length, cut.fz, cut.teeth, self.spindle_hz, cut.cutter_diameter / 2.0)
             self.ra0 = K.ra_theoretical(cut.fz, tool.nose_radius, K.RA_CONST_TEXTBOOK)
-            h = K.milling_mean_chip_thickness(cut.fz, cut.ae, cut.cutter_diameter, math.radians(tool.kappa_r_deg))
+            h = K.milling_mean_chip_thickness(cut.fz, cut.ae, cut.cutter_diameter, kr)
             depth, teeth = cut.ap, cut.teeth
         else:
             self.spindle_hz = K.spindle_speed(cut.vc, cut.cutter_diameter)
-            self.time = K.drilling_time(cut.depth, cut.cutter_diameter, cut.f, cut.vc, math.radians(cut.point_angle_deg))
+            one = K.drilling_time(cut.depth, cut.cutter_diameter, cut.f, cut.vc, math.radians(cut.point_angle_deg))
+            self.time = cut.holes() * one
+            if cut.pattern is not None:
+                self.move = K.hole_pattern_time(cut.pattern.holes, one, cut.pattern.path(), rapid_traverse) - self.time
             self.ra0 = K.ra_theoretical(cut.f, tool.nose_radius, K.RA_CONST_TEXTBOOK)
             h = cut.f / 2.0
             depth, teeth = cut.cutter_diameter / 2.0, 2
+        self.kind = t
+        self.surface = cut.SURFACE
         self.tool = tool_idx
         self.teeth = teeth
         self.power = pc
@@ -296,13 +539,13 @@ class _Cut:
             self.stable = bool(K.is_stable(self.spindle_hz, depth, dyn.k, dyn.zeta, dyn.fn, ks, 0.0, teeth))
         else:
             self.stable = True
-        self.diameter = cut.diameter if cut.type == "turning" else 0.0
-        self.finishing = cut.finishing
+        self.diameter = cut.diameter if t == "turning" else 0.0
+        self.finishing = getattr(cut, "finishing", False)
         self.energy = pc * self.time
 
 
-def _finishing_cut(cuts: list[_Cut]) -> _Cut:
-    return next(c for c in reversed(cuts) if c.finishing)
+def _finishing_cut(cuts: list[_Cut]) -> _Cut | None:
+    return next((c for c in reversed(cuts) if c.finishing), None)
 
 
 _machined_part = K.part.machined_part
@@ -321,12 +564,23 @@ class Machining(Machine):
             if step.operations:
                 cuts = []
                 for c in step.operations:
-                    cuts.append(_Cut(c, self.tool_names.index(c.tool), spec.tools[c.tool], spec.dynamics))
+                    cuts.append(_Cut(c, self.tool_names.index(c.tool), spec.tools[c.tool], spec.dynamics, spec.rapid_traverse))
                 if not any(c.finishing for c in cuts):
-                    cuts[-1].finishing = True
+                    surf = [c for c in cuts if c.surface]
+                    if surf:  # the last cut that leaves a surface finishes the part
+                        surf[-1].finishing = True
                 self.plans[(p, i)] = cuts
         super().__init__(run, name, spec)
-        self._turned = {key: _finishing_cut(cuts).diameter > 0 for key, cuts in self.plans.items()}
+        self._turned = {key: (f := _finishing_cut(cuts)) is not None and f.diameter > 0 for key, cuts in self.plans.items()}
+        self._finished = {key: _finishing_cut(cuts) is not None for key, cuts in self.plans.items()}
+        self._bored = {}  # (product, step) -> (tool, life fraction the part adds to it, life, vb_max, clearance, D, deflection)
+        for key, cuts in self.plans.items():
+            bores = [c for c in cuts if c.kind == "boring"]
+            if bores:
+                b = bores[-1]
+                tool = spec.tools[self.tool_names[b.tool]]
+                dx = sum(c.time / c.life for c in cuts if c.tool == b.tool)
+                self._bored[key] = (b.tool, dx, b.life, tool.vb_max, math.radians(tool.clearance_deg), b.bore, b.deflection)
         for p, _pname, i, step in sc.visits(name):
             if (p, i) in self.plans:  # PRI: the step's or station's ideal cycle time, else the cycle with new tools
                 given = step.ideal_cycle_time or spec.ideal_cycle_time
@@ -363,7 +617,7 @@ class Machining(Machine):
 
     def nominal_cycle(self, cuts) -> float:
         s = self.spec
-        t = s.load_unload + sum(s.rapid + c.time for c in cuts)
+        t = s.load_unload + sum(s.rapid + c.time + c.move for c in cuts)
         t += s.tool_index * sum(1 for a, b in zip(cuts, cuts[1:]) if a.tool != b.tool)
         return t
 
@@ -378,7 +632,7 @@ class Machining(Machine):
         for c in cuts:
             tool = s.tools[self.tool_names[c.tool]]
             rows.append((c.tool, c.time, c.life, c.energy, c.stable, c.finishing, c.diameter, c.ra0, tool.vb_max,
-                         tool.breakage_rate, math.radians(tool.clearance_deg)))
+                         tool.breakage_rate, math.radians(tool.clearance_deg), c.move))
         policies = [(j, s.tools[self.tool_names[j]].policy == "wear", s.tools[self.tool_names[j]].max_parts or 0)
                     for j in sorted({c.tool for c in cuts})]
         fin = None
@@ -389,14 +643,14 @@ class Machining(Machine):
         for r in rows:  # (tool, t_cut, life, breakage rate, start within the cycle)
             t += s.rapid
             cut_rows.append((r[0], r[1], r[2], r[9], t))
-            t += r[1]
+            t += r[1] + r[11]  # cutting, then the moves between the holes of a pattern
         q = s.quality
         fin_arr = np.array([-1.0] + [0.0] * 9) if fin is None else np.array(
             [fin[0], fin[1], fin[2], fin[3], q.ra_wear_factor, fin[4], fin[5], fin[6], 12e-6, q.thermal_dT], dtype=float)
         stable = all(r[4] for r in rows)
         return (np.array(cut_rows, dtype=float).reshape(-1, 5), np.array(policies, dtype=float).reshape(-1, 3), fin_arr,
                 self.nominal_cycle(cuts), sum(r[1] for r in rows), sum(r[3] for r in rows) / s.efficiency,
-                1.0 if stable else 0.0, 2 * len(rows), stable, rows)
+                1.0 if stable else 0.0, 2 * len(rows), stable, rows, self._finished[key], self._turned[key], self._bored.get(key))
 
     def process_duration(self, part, unit) -> float:
         key = (part.product, part.step)
@@ -405,10 +659,14 @@ class Machining(Machine):
             if key not in self.plans:
                 return super().process_duration(part, unit)
             hot = self._hot[key] = self._plan(key)
-        cuts, pol, fin_arr, nominal, cut_time, e, stable_f, n_u, stable, rows = hot
+        cuts, pol, fin_arr, nominal, cut_time, e, stable_f, n_u, stable, rows, finished, turned, bored = hot
         k = self._unit_index[id(unit)]
         if self.recording is not None:
             self._record_cuts(key, rows, self.tool_frac[k], k, part.id)
+        if bored is not None:  # the boring tool's wear after this part (the kernel may replace it afterwards)
+            j, dx, life, vbm, clear, D, defl = bored
+            vb_bore = K.flank_wear_vb((self.tool_frac[k, j] + dx) * life, life, vbm)
+            bore = K.bore_deviation(vb_bore, clear, D, 12e-6, self.spec.quality.thermal_dT, defl)
         if self._ui + n_u > 1024:
             self._ubuf = self._g.random(1024)
             self._ui = 0
@@ -425,9 +683,14 @@ class Machining(Machine):
         if broken_at >= 0:
             self.breakages += 1
             self._schedule_breakage(unit, broken_at / self.feed_override)
-        rec = {"ra": ra, "vb": float(self._rec[n, 7]), "stable": 1.0 if stable else 0.0, "broken": 1.0 if broken_at >= 0 else 0.0}
-        if self._turned[key]:
+        if finished:
+            rec = {"ra": ra, "vb": float(self._rec[n, 7]), "stable": 1.0 if stable else 0.0, "broken": 1.0 if broken_at >= 0 else 0.0}
+        else:
+            rec = {"stable": 1.0 if stable else 0.0, "broken": 1.0 if broken_at >= 0 else 0.0}
+        if turned:
             rec["diameter"] = dev
+        if bored is not None:
+            rec["bore"] = bore
         self.run.record_features(part, self.name, rec)
         return d
 
@@ -447,7 +710,7 @@ class Machining(Machine):
             vbm = s.tools[self.tool_names[j]].vb_max
             vb = K.flank_wear_vb(frac[j] * life, life, vbm)
             self._cuts_rec.extend((t, t + ct / fo, c.spindle_hz, c.teeth, vb, 0.0 if st else 1.0, c.power, k, pid, vbm))
-            t += ct / fo
+            t += (ct + c.move) / fo
 
     def signals_table(self):
         """Feature rows with labels from the recorded cuts (None when nothing was recorded)."""
@@ -491,7 +754,7 @@ class Machining(Machine):
     def outcome(self, part, unit) -> int:
         rec = part.feature_record(part.step) if (part.product, part.step) in self.plans else None
         if rec is not None:
-            if rec["broken"] or rec["ra"] > self._ra_max or abs(rec.get("diameter", 0.0)) > self._dev_max:
+            if rec["broken"] or rec.get("ra", 0.0) > self._ra_max or abs(rec.get("diameter", 0.0)) > self._dev_max:
                 return SCRAP
             if not rec["stable"] and self.spec.dynamics is not None and self._u() < self.spec.dynamics.chatter_scrap:
                 return SCRAP
@@ -519,7 +782,7 @@ class Machining(Machine):
             if 0.0 <= el < c.time:
                 cur = c
                 break
-            el -= c.time
+            el -= c.time + c.move
         rpm = 60.0 * cuts[0].spindle_hz
         if cur is None:
             p = max(c.power for c in cuts)

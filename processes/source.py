@@ -1,4 +1,5 @@
-"""Release of parts into the line: saturated, random arrivals, or an order list.
+"""Release of parts into the line: saturated, random arrivals, an order list, lots, or lots
+from a demand per period.
 
 * ``saturated``: the first station of each routing always finds a part; the part is released
   (and its lead time starts) when the station takes it. The product is drawn by ``mix``.
@@ -6,6 +7,15 @@
   buffer full waits at the source (it counts as released and in WIP).
 * ``orders``: each order releases ``quantity`` parts of its product at its release time, with
   its due date.
+* ``lots``: each lot of the list releases its ``size`` parts together at its release time (never
+  before the lot before it), in list order, with its due date.
+* ``demand``: the lots a lot-sizing rule makes of each product's demand per period, released at
+  the start of the period, due at its end (:class:`twin.scenario.DemandRelease`).
+
+Released parts that find the first buffer full wait at the source in release order (they are
+released: in WIP, their lead time runs). With lots, the source writes the result's ``lots``
+table (lot, product, size, first part id, release time, due date; a lot's parts have
+consecutive ids), from which the per-lot KPIs are computed.
 """
 
 from __future__ import annotations
@@ -92,6 +102,35 @@ class Source:
         elif self.kind == "orders":
             for o in sorted(self.release.orders, key=lambda o: o.release):
                 self.run.at(o.release, lambda ev, o=o: self._order(o))
+        elif self.kind in ("lots", "demand"):
+            self._plan_lots()
+
+    def _plan_lots(self) -> None:
+        """Schedule the lots (in sequence; release times never decrease) and write the lots table:
+        parts get consecutive ids in release order (only the source makes parts), so lot k's
+        first part is the sum of the sizes before it."""
+        import pyarrow as pa
+
+        lots = self.release.planned_lots(self.run.horizon)
+        first, n = [], self.run.next_part_id
+        for lot in lots:
+            first.append(n)
+            n += lot.size
+        self.run.extra_tables["lots"] = pa.table({
+            "lot": pa.array([x.name for x in lots], pa.string()), "product": pa.array([x.product for x in lots], pa.string()),
+            "size": pa.array([x.size for x in lots], pa.int64()), "first_part": pa.array(first, pa.int64()),
+            "t_release": pa.array([x.release for x in lots], pa.float64()), "due": pa.array([x.due for x in lots], pa.float64())})
+        for lot, f in zip(lots, first):
+            self.run.at(lot.release, lambda ev, lot=lot, f=f: self._lot(lot, f))
+
+    def _lot(self, lot, first: int) -> None:
+        p = self.run.product_index[lot.product]
+        if self.run.next_part_id != first:  # the lots table would name the wrong parts
+            raise RuntimeError(f"lot {lot.name}: first part {self.run.next_part_id}, planned {first}")
+        for _ in range(lot.size):
+            self.count += 1
+            self.backlog.append(self.run.new_part(p, lot.due))
+        self._push()
 
     def _arrive(self, ev) -> None:
         lim = self.release.limit

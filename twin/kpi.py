@@ -20,6 +20,13 @@ Shares (utilisation = (APT+AUST)/PBT, blocked, starved, down) are of PBT.
 The line's bottleneck follows the average active-period method (Roser, Nakano, Tanaka 2001):
 a station is *active* unless starved, blocked or held (failures and maintenance are active);
 the station with the longest mean active period is the bottleneck.
+
+Lots (release by ``lots`` or ``demand``; the result's ``lots`` table): per lot (``kpis["lots"]``)
+its good and scrapped parts, release, completion (its last part left the line, good or scrap),
+lead time = completion - release, due date, lateness = completion - due and on time (1/0); on the
+line the lots released and completed in the window, their mean and longest lead time, the
+due-date adherence (share of the lots due in the window that were complete by their due date)
+and the mean tardiness max(0, lateness) of the lots completed in the window.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import numpy as np
 
 from .states import N_CODES, Code, Outcome, PartEvent
 
-__all__ = ["state_durations", "compute_kpis", "iso_station_kpis"]
+__all__ = ["state_durations", "compute_kpis", "iso_station_kpis", "lot_kpis"]
 
 ACTIVE = np.zeros(N_CODES, dtype=bool)
 ACTIVE[[Code.PROCESSING, Code.SETUP, Code.FAILURE, Code.PLANNED_MAINTENANCE]] = True
@@ -308,6 +315,10 @@ def compute_kpis(r) -> dict[str, Any]:
             nxt = np.append(t[1:], t1)
             d = np.clip(nxt, t0, t1) - np.clip(t, t0, t1)
             buffers[name] = {"mean_level": float((d * level).sum() / window), "max_level": int(level.max())}
+    lots_table = r.extra_tables.get("lots")
+    lots, lot_line = lot_kpis(lots_table, pl, t0, t1) if lots_table is not None else ({}, {})
+    line.update({k: lot_line.get(k) for k in ("lots_released", "lots_completed", "lot_lead_time_mean_s", "lot_lead_time_max_s",
+                                             "lot_on_time_share", "lot_tardiness_mean_s")})
     out = {
         "meta": {
             "scenario": r.scenario_name,
@@ -326,4 +337,65 @@ def compute_kpis(r) -> dict[str, Any]:
         from .pools import pool_kpis
 
         out["pools"] = pool_kpis(pools, t0, t1)
+    if lots_table is not None:
+        out["lots"] = lots
     return out
+
+
+def lot_kpis(table, parts: dict, t0: float, t1: float) -> tuple[dict, dict]:
+    """Per-lot KPIs (lot name -> dict) and the line's lot KPIs, from the ``lots`` table (lot,
+    product, size, first_part, t_release, due; a lot's parts have consecutive ids) and the part
+    records (``Result.parts``), over the window [t0, t1). Lots not released by the end are left out."""
+    cols = {c: table.column(c).to_pylist() for c in ("lot", "product", "size", "first_part", "t_release", "due")}
+    n_parts = len(parts["outcome"])
+    first = np.asarray(cols["first_part"], dtype=np.int64)
+    size = np.asarray(cols["size"], dtype=np.int64)
+    rel = first + size <= n_parts
+    k = int(rel.sum())  # released lots are a prefix (release times never decrease)
+    out: dict = {}
+    line = {"lots_released": k, "lots_completed": 0, "lot_lead_time_mean_s": None, "lot_lead_time_max_s": None,
+            "lot_on_time_share": None, "lot_tardiness_mean_s": None}
+    if k == 0:
+        return out, line
+    outcome = parts["outcome"]
+    exit_t = np.where(outcome == 0, -np.inf, parts["t_exit"])
+    starts = first[:k]
+    good = np.add.reduceat((outcome == 1).astype(np.int64), starts)
+    scrap = np.add.reduceat((outcome == 2).astype(np.int64), starts)
+    last = np.maximum.reduceat(exit_t, starts)
+    if starts[-1] + size[k - 1] < n_parts:  # reduceat's last segment runs to the end of the parts: cut it to the lot
+        end = starts[-1] + size[k - 1]
+        good[-1] = int((outcome[starts[-1]:end] == 1).sum())
+        scrap[-1] = int((outcome[starts[-1]:end] == 2).sum())
+        last[-1] = exit_t[starts[-1]:end].max()
+    release = np.asarray(cols["t_release"][:k], dtype=float)
+    due = np.asarray(cols["due"][:k], dtype=float)
+    done = good + scrap == size[:k]
+    completion = np.where(done, last, np.nan)
+    lead = completion - release
+    late = completion - due
+    for j in range(k):
+        c, d = bool(done[j]), math.isfinite(due[j])
+        if c and d:
+            on_time = 1.0 if late[j] <= 0 else 0.0
+        elif d and not c and t1 > due[j]:
+            on_time = 0.0
+        else:
+            on_time = None
+        out[cols["lot"][j]] = {
+            "product": cols["product"][j], "size": int(size[j]), "good": int(good[j]), "scrapped": int(scrap[j]),
+            "release_s": float(release[j]), "completion_s": float(completion[j]) if c else None,
+            "lead_time_s": float(lead[j]) if c else None, "due_s": float(due[j]) if d else None,
+            "lateness_s": float(late[j]) if (c and d) else None, "on_time": on_time}
+    in_w = done & (completion >= t0) & (completion < t1)
+    line["lots_completed"] = int(in_w.sum())
+    if in_w.any():
+        line["lot_lead_time_mean_s"] = float(lead[in_w].mean())
+        line["lot_lead_time_max_s"] = float(lead[in_w].max())
+    dated = in_w & np.isfinite(due)
+    if dated.any():
+        line["lot_tardiness_mean_s"] = float(np.maximum(0.0, late[dated]).mean())
+    due_in_w = np.isfinite(due) & (due >= t0) & (due < t1)
+    if due_in_w.any():
+        line["lot_on_time_share"] = float((done[due_in_w] & (late[due_in_w] <= 0)).mean())
+    return out, line

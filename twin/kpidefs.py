@@ -1,6 +1,6 @@
 """The KPI registry: every KPI the twin reports, defined once.
 
-Each entry names the KPI, its level (``line``, ``stations``, ``buffers``, ``pools``), its unit in
+Each entry names the KPI, its level (``line``, ``stations``, ``buffers``, ``pools``, ``lots``), its unit in
 the JSON results (SI, or a named count), how people read it (display unit and scale), what it
 means, the ISO 22400-2 element or KPI it follows, and how it is aggregated over replications.
 The CLI tables, the JSON results, the HTTP API, the viewer's legend and the name checks of
@@ -26,7 +26,7 @@ from typing import Any, Iterable, Literal
 
 __all__ = ["KPI", "KPIS", "KPIKeyError", "kpi", "check_key", "levels", "fmt", "keys_of", "names_in"]
 
-Level = Literal["line", "stations", "buffers", "pools"]
+Level = Literal["line", "stations", "buffers", "pools", "lots"]
 
 
 class KPIKeyError(ValueError):
@@ -58,10 +58,12 @@ _SCALE = {"%": 100.0, "min": 1 / 60.0, "h": 1 / 3600.0, "kWh": 1 / 3.6e6, "": 1.
 
 
 _HIGHER = {"availability", "effectiveness", "quality_ratio", "oee", "technical_efficiency", "utilization",
-           "throughput_per_hour", "parts_completed", "mtbf_s", "utilisation", "on_shift"}
+           "throughput_per_hour", "parts_completed", "mtbf_s", "utilisation", "on_shift",
+           "lots_completed", "lot_on_time_share", "good", "on_time"}
 _LOWER = {"scrap_ratio", "rework_ratio", "setup_rate", "blocked_share", "starved_share", "down_share", "setup_share",
           "mttr_s", "lead_time_mean_s", "lead_time_p50_s", "lead_time_p95_s", "wip_mean", "tardy_share", "energy_J",
-          "energy_kWh", "energy_per_good_part_J", "parts_scrapped", "mean_queue", "mean_wait_s", "max_wait_s", "failures"}
+          "energy_kWh", "energy_per_good_part_J", "parts_scrapped", "mean_queue", "mean_wait_s", "max_wait_s", "failures",
+          "lot_lead_time_mean_s", "lot_lead_time_max_s", "lot_tardiness_mean_s", "scrapped", "lead_time_s", "lateness_s"}
 
 
 def _k(level, name, unit, description, iso="", aggregate="mean", display="", label=""):
@@ -143,6 +145,16 @@ _LINE = [
     _k("line", "energy_per_good_part_J", "J", "energy / good parts", "ISO 22400-2 comprehensive energy consumption per GQ",
        display="kWh", label="energy per good part"),
     _k("line", "bottleneck", "", "station with the longest mean active period (Roser, Nakano, Tanaka 2001)", aggregate="mode"),
+    _k("line", "lots_released", "lots", "lots released (whole run; release by lots or demand, else null)"),
+    _k("line", "lots_completed", "lots", "lots whose last part left the line (good or scrapped) in the window"),
+    _k("line", "lot_lead_time_mean_s", "s", "mean lot lead time (release of the lot to its last part leaving the line) "
+       "of the lots completed in the window", display="h", label="lot lead time mean"),
+    _k("line", "lot_lead_time_max_s", "s", "longest lot lead time of the lots completed in the window", display="h",
+       label="lot lead time max"),
+    _k("line", "lot_on_time_share", "1", "due-date adherence: share of the lots due in the window that were complete by their "
+       "due date (a lot still open at its due date is late)", display="%", label="lots on time"),
+    _k("line", "lot_tardiness_mean_s", "s", "mean tardiness max(0, completion - due) of the lots with a due date completed in "
+       "the window", display="h", label="lot tardiness mean"),
     _k("line", "flags", "", "notes on the line KPIs", aggregate="none"),
 ]
 
@@ -163,12 +175,27 @@ _POOL = [
     _k("pools", "max_wait_s", "s", "longest wait for a member", display="min", label="max wait"),
 ]
 
+_LOT = [
+    _k("lots", "product", "", "product of the lot", aggregate="none"),
+    _k("lots", "size", "parts", "parts in the lot", aggregate="none"),
+    _k("lots", "good", "parts", "good parts of the lot that left the line"),
+    _k("lots", "scrapped", "parts", "parts of the lot scrapped"),
+    _k("lots", "release_s", "s", "release time of the lot", display="h", label="release"),
+    _k("lots", "completion_s", "s", "when its last part left the line (null while open)", display="h", label="completion"),
+    _k("lots", "lead_time_s", "s", "lot lead time: completion - release (null while open)", display="h", label="lead time"),
+    _k("lots", "due_s", "s", "due date of the lot (null: none)", display="h", label="due"),
+    _k("lots", "lateness_s", "s", "completion - due (negative: early; null while open or without a due date)", display="h",
+       label="lateness"),
+    _k("lots", "on_time", "1", "1 if complete by its due date, 0 if completed late or still open after it (null: not due yet "
+       "or no due date)", display="%", label="on time"),
+]
+
 #: (level, name) -> KPI
-KPIS: dict[tuple[str, str], KPI] = {(k.level, k.name): k for k in (*_LINE, *_STATION, *_BUFFER, *_POOL)}
+KPIS: dict[tuple[str, str], KPI] = {(k.level, k.name): k for k in (*_LINE, *_STATION, *_BUFFER, *_POOL, *_LOT)}
 
 
 def levels() -> tuple[str, ...]:
-    return ("line", "stations", "buffers", "pools")
+    return ("line", "stations", "buffers", "pools", "lots")
 
 
 def kpi(level: str, name: str) -> KPI:
@@ -184,9 +211,10 @@ def _suggest(word: str, options: Iterable[str]) -> str:
 
 
 def names_in(scenario) -> dict[str, set[str]]:
-    """The station, buffer and pool names a scenario's KPIs can carry."""
+    """The station, buffer, pool and lot names a scenario's KPIs can carry."""
     pools = set(scenario.crews) | set(scenario.operators) | {n for n, s in scenario.stations.items() if s.kind == "robot"}
-    return {"stations": set(scenario.stations), "buffers": set(scenario.buffers), "pools": pools}
+    lots = {lot.name for lot in scenario.release.planned_lots(scenario.horizon)}
+    return {"stations": set(scenario.stations), "buffers": set(scenario.buffers), "pools": pools, "lots": lots}
 
 
 def check_key(key: str, scenario=None, numeric: bool = True) -> str:
@@ -205,14 +233,16 @@ def check_key(key: str, scenario=None, numeric: bool = True) -> str:
         if len(parts) < 3:
             raise KPIKeyError(f"cannot read KPI {key!r}: expected {level}.NAME.KPI, e.g. "
                               + {"stations": "'stations.L1.availability'", "buffers": "'buffers.B1.mean_level'",
-                                 "pools": "'pools.fitters.utilisation'"}[level])
+                                 "pools": "'pools.fitters.utilisation'", "lots": "'lots.F100-1.lead_time_s'"}[level])
         entity, name = ".".join(parts[1:-1]), parts[-1]
         if scenario is not None:
             known = names_in(scenario)[level]
             implicit = level == "buffers" and entity.startswith(("in:", "rework:"))
             if entity not in known and not implicit:
+                listed = sorted(known)
+                shown = ", ".join(listed[:20]) + (f", ... ({len(listed)} in all)" if len(listed) > 20 else "")
                 raise KPIKeyError(f"KPI {key!r}: no {level[:-1]} named {entity!r}" + _suggest(entity, known)
-                                  + (f" ({level}: {', '.join(sorted(known))})" if known else f" (the scenario has no {level})"))
+                                  + (f" ({level}: {shown})" if known else f" (the scenario has no {level})"))
     full = ".".join(parts)
     k = KPIS.get((level, name))
     if k is None:
@@ -231,7 +261,7 @@ def keys_of(kpis: dict) -> Iterable[tuple[str, str, str]]:
     """(level, entity, name) of every KPI in a KPI dict (entity '' for the line)."""
     for name in kpis.get("line", {}):
         yield "line", "", name
-    for level in ("stations", "buffers", "pools"):
+    for level in ("stations", "buffers", "pools", "lots"):
         for entity, d in (kpis.get(level) or {}).items():
             for name in d:
                 yield level, entity, name
@@ -250,7 +280,7 @@ def fmt(level: str, name: str, value: Any, unit: bool = False) -> str:
     v = value * _SCALE.get(k.display, 1.0)
     if k.display == "%":
         s = f"{v:.1f}"
-    elif k.unit in ("parts", "failures", "units", "requests", "members") and float(value).is_integer():
+    elif k.unit in ("parts", "failures", "units", "requests", "members", "lots") and float(value).is_integer():
         s = f"{int(value):,}"
     elif abs(v) >= 100:
         s = f"{v:,.0f}"

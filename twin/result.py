@@ -284,17 +284,12 @@ class Result:
 def _pacing_step(sc, products: list[str], pri: dict, units: dict) -> list[str]:
     """The routing step that paces the line: the largest planned load, summed over the products
     that visit it, of (share of the product) x (its ideal cycle time there) / (units in the step).
-    Shares: ``mix`` (saturated and arrival release) or ordered quantities (orders). Returns the
+    Shares: ``mix`` (saturated and arrival release), ordered quantities (orders), lot sizes (lots)
+    or demand per period (demand): the release's ``product_shares``. Returns the
     step's stations (a group's members); the first in routing order on ties; [] if no step has
     an ideal cycle time."""
-    rel = sc.release
-    if rel.kind == "orders":
-        qty: dict[str, float] = {}
-        for o in rel.orders:
-            qty[o.product] = qty.get(o.product, 0.0) + o.quantity
-        share = [qty.get(p, 0.0) for p in products]
-    else:
-        share = [sc.products[p].mix for p in products]
+    shares = sc.release.product_shares(sc)
+    share = [shares.get(p, 0.0) for p in products]
     tot = sum(share) or 1.0
     loads: dict[tuple[str, ...], float] = {}
     for p, pname in enumerate(products):

@@ -16,12 +16,12 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from .calendar import Calendar, WorkingTime
-from .specs import Layout
+from .specs import Layout, is_set
 from .distributions import Distribution
 from .registry import registry
 from .pools import OperatorPoolSpec, PoolSpec
@@ -35,6 +35,9 @@ __all__ = [
     "Step",
     "Release",
     "Order",
+    "Lot",
+    "DemandItem",
+    "PlannedLot",
     "Layout",
     "scenario_model",
     "load",
@@ -122,28 +125,229 @@ class Order(_M):
     due: Seconds | None = Field(default=None, ge=0)
 
 
-class SaturatedRelease(_M):
+#: at most this many lots over a run (per-lot KPIs are one entry per lot)
+MAX_LOTS = 10_000
+
+
+class PlannedLot(NamedTuple):
+    """A lot as the release plays it: its name, product, size, release time [s] and due date [s] (inf: none)."""
+
+    name: str
+    product: str
+    size: int
+    release: float
+    due: float
+
+
+class _ReleaseBase(_M):
+    #: products are drawn by ``mix`` (saturated and arrival release)
+    USES_MIX: ClassVar[bool] = False
+
+    def product_shares(self, sc: "ScenarioBase") -> dict[str, float]:
+        """Relative quantity of each product (the pacing step weighs the products by it)."""
+        return {p: prod.mix for p, prod in sc.products.items()}
+
+    def has_due_dates(self) -> bool:
+        """Do released parts carry due dates (earliest-due-date dispatching needs them)?"""
+        return False
+
+    def planned_lots(self, horizon: float) -> list[PlannedLot]:
+        """The lots released before ``horizon`` (none for releases that do not work in lots)."""
+        return []
+
+    def check(self, sc: "ScenarioBase") -> list[tuple[str, str]]:
+        """Cross-reference errors against the scenario."""
+        return []
+
+
+class SaturatedRelease(_ReleaseBase):
     """The first station of every routing always finds a part waiting."""
 
     kind: Literal["saturated"] = "saturated"
+    USES_MIX: ClassVar[bool] = True
 
 
-class ArrivalRelease(_M):
+class ArrivalRelease(_ReleaseBase):
     """Parts arrive with random inter-arrival times; the product is drawn by ``mix``."""
 
     kind: Literal["arrivals"]
     interarrival: Distribution
     limit: int | None = Field(default=None, ge=1, description="stop after this many parts")
+    USES_MIX: ClassVar[bool] = True
 
 
-class OrderRelease(_M):
+class OrderRelease(_ReleaseBase):
     """A list of orders, each released at its time as ``quantity`` parts."""
 
     kind: Literal["orders"]
     orders: list[Order] = Field(min_length=1)
 
+    def product_shares(self, sc):
+        qty: dict[str, float] = {}
+        for o in self.orders:
+            qty[o.product] = qty.get(o.product, 0.0) + o.quantity
+        return qty
 
-Release = Annotated[Union[SaturatedRelease, ArrivalRelease, OrderRelease], Field(discriminator="kind")]
+    def has_due_dates(self) -> bool:
+        return any(o.due is not None for o in self.orders)
+
+    def check(self, sc):
+        return _check_lot_products(sc, [(f"release.orders[{i}].product", o.product) for i, o in enumerate(self.orders)])
+
+
+def _check_lot_products(sc, items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    errs = [(path, f"names product {p!r}, which does not exist (products: {', '.join(sorted(sc.products))})")
+            for path, p in items if p not in sc.products]
+    for p, prod in sc.products.items():
+        if is_set(prod, "mix"):
+            errs.append((f"products.{p}.mix", f"is not used: release by {sc.release.kind} sets the quantities (mix is for "
+                                              "saturated and arrival release)"))
+    return errs
+
+
+class Lot(_M):
+    """A lot: ``size`` parts of ``product`` released together at ``release`` (not before the lot
+    before it in the list), due at ``due`` (absolute sim time)."""
+
+    product: str
+    size: int = Field(ge=1, le=100_000, description="parts in the lot")
+    name: Name | None = Field(default=None, description="lot name for the per-lot KPIs (default: PRODUCT-N, N counting "
+                                                      "the product's lots from 1)")
+    release: Seconds = Field(default=0.0, ge=0, description="earliest release; a lot is never released before the one before it")
+    due: Seconds | None = Field(default=None, ge=0, description="due date (absolute sim time)")
+
+
+class LotRelease(_ReleaseBase):
+    """Lots released in the given sequence: each lot's parts are released together at the lot's
+    ``release`` time (default 0) but never before the lot before it, and enter the line in that
+    order (a campaign is a run of lots of one product). Every part carries its lot's due date;
+    the KPIs report every lot (``kpis["lots"]``)."""
+
+    kind: Literal["lots"]
+    lots: list[Lot] = Field(min_length=1, max_length=MAX_LOTS, description="the lots, in release sequence")
+
+    def product_shares(self, sc):
+        qty: dict[str, float] = {}
+        for lot in self.lots:
+            qty[lot.product] = qty.get(lot.product, 0.0) + lot.size
+        return qty
+
+    def has_due_dates(self) -> bool:
+        return any(lot.due is not None for lot in self.lots)
+
+    def planned_lots(self, horizon: float) -> list[PlannedLot]:
+        out, count, t = [], {}, 0.0
+        for lot in self.lots:
+            count[lot.product] = count.get(lot.product, 0) + 1
+            t = max(t, lot.release)
+            if t >= horizon:
+                break
+            out.append(PlannedLot(lot.name or f"{lot.product}-{count[lot.product]}", lot.product, lot.size, t,
+                                  math.inf if lot.due is None else lot.due))
+        return out
+
+    def check(self, sc):
+        errs = _check_lot_products(sc, [(f"release.lots[{i}].product", lot.product) for i, lot in enumerate(self.lots)])
+        seen: dict[str, int] = {}
+        for i, lot in enumerate(self.planned_lots(math.inf)):
+            if lot.name in seen:
+                errs.append((f"release.lots[{i}].name", f"lot name {lot.name!r} is used twice (lots[{seen[lot.name]}] and "
+                                                        f"lots[{i}]); lot names identify the per-lot KPIs"))
+            seen.setdefault(lot.name, i)
+        return errs
+
+
+class DemandItem(_M):
+    """Weekly (per ``period``) demand of one product and how it is cut into lots:
+
+    * ``lot_for_lot``: one lot per period of exactly the period's demand (no stock);
+    * ``fixed``: lots of ``size`` (fixed order quantity); as many as the period's demand needs
+      after the stock left from the last period, the surplus stays in stock;
+    * ``eoq``: fixed lots of the economic order quantity Q = sqrt(2 D S / H) (Harris 1913),
+      D the demand per period, S the ``setup_cost`` per lot, H the ``holding_cost`` per part and
+      period, rounded to the nearest whole part (at least 1); netted like ``fixed``."""
+
+    quantity: int = Field(ge=0, le=1_000_000, description="parts demanded per period")
+    rule: Literal["lot_for_lot", "fixed", "eoq"] = Field(default="lot_for_lot", description="lot-sizing rule")
+    size: int | None = Field(default=None, ge=1, le=100_000, description="fixed: parts per lot")
+    setup_cost: float | None = Field(default=None, gt=0, description="eoq: cost per lot (setup, order) [currency]")
+    holding_cost: float | None = Field(default=None, gt=0, description="eoq: cost of holding one part for one period [currency]")
+
+    @model_validator(mode="after")
+    def _rule(self):
+        need = {"lot_for_lot": (), "fixed": ("size",), "eoq": ("setup_cost", "holding_cost")}[self.rule]
+        for k in ("size", "setup_cost", "holding_cost"):
+            given = getattr(self, k) is not None
+            if k in need and not given:
+                raise ValueError(f"rule {self.rule} needs {' and '.join(need)}")
+            if k not in need and given:
+                raise ValueError(f"{k} is not used by rule {self.rule}" + ("" if self.rule != "lot_for_lot" else
+                                                                            " (use rule: fixed for lots of a fixed size)"))
+        return self
+
+    def lot_size(self) -> int:
+        """Parts per lot of the fixed and eoq rules (the demand itself for lot-for-lot)."""
+        if self.rule == "fixed":
+            return self.size
+        if self.rule == "eoq":
+            return max(1, round(math.sqrt(2.0 * self.quantity * self.setup_cost / self.holding_cost)))
+        return self.quantity
+
+
+class DemandRelease(_ReleaseBase):
+    """Lots from a demand per product and period (default one week) and a lot-sizing rule per
+    product. At the start of every period its lots are released, due at the period's end, in
+    ``sequence``: ``campaign`` (all lots of one product, then the next, in the order of
+    ``demand``) or ``interleave`` (one lot of each product in turn)."""
+
+    kind: Literal["demand"]
+    period: Seconds = Field(default=7 * 86400.0, gt=0, description="demand period, e.g. '1 week'")
+    demand: dict[str, DemandItem] = Field(min_length=1, description="product -> demand per period and lot-sizing rule")
+    sequence: Literal["campaign", "interleave"] = Field(default="campaign", description="order of the lots within a period")
+
+    def product_shares(self, sc):
+        return {p: float(d.quantity) for p, d in self.demand.items()}
+
+    def has_due_dates(self) -> bool:
+        return True
+
+    def planned_lots(self, horizon: float) -> list[PlannedLot]:
+        stock = {p: 0 for p in self.demand}
+        out: list[PlannedLot] = []
+        k = 0
+        while k * self.period < horizon:
+            t0, due = k * self.period, (k + 1) * self.period
+            per: dict[str, list[int]] = {}
+            for p, d in self.demand.items():
+                if d.rule == "lot_for_lot":
+                    per[p] = [d.quantity] if d.quantity > 0 else []
+                    continue
+                q = d.lot_size()
+                net = max(0, d.quantity - stock[p])
+                n = -(-net // q)
+                per[p] = [q] * n
+                stock[p] += n * q - d.quantity
+            if self.sequence == "campaign":
+                seq = [(p, j, size) for p, sizes in per.items() for j, size in enumerate(sizes)]
+            else:
+                most = max((len(v) for v in per.values()), default=0)
+                seq = [(p, j, per[p][j]) for j in range(most) for p in per if j < len(per[p])]
+            out += [PlannedLot(f"{p}-p{k + 1}-{j + 1}", p, size, t0, due) for p, j, size in seq]
+            if len(out) > MAX_LOTS:
+                break
+            k += 1
+        return out
+
+    def check(self, sc):
+        errs = _check_lot_products(sc, [(f"release.demand.{p}", p) for p in self.demand])
+        if not errs and len(self.planned_lots(sc.horizon)) > MAX_LOTS:
+            errs.append(("release.demand", f"more than {MAX_LOTS:,} lots over the horizon: use larger lots or a shorter horizon"))
+        if not errs and not self.planned_lots(sc.horizon):
+            errs.append(("release.demand", "no lot over the horizon: every quantity is 0"))
+        return errs
+
+
+Release = Annotated[Union[SaturatedRelease, ArrivalRelease, OrderRelease, LotRelease, DemandRelease], Field(discriminator="kind")]
 
 
 class SignalSpec(_M):
@@ -293,7 +497,12 @@ def _loc(loc: tuple, data: Any, tags: set[str]) -> str:
     in the input ``data``, skips tags, and ends with the one missing or unknown field, if any."""
     out: list[str] = []
     node = data
+    tagged = None  # the node whose union tag was skipped (a node has one tag)
     for part in loc:
+        if (isinstance(part, str) and part in tags and isinstance(node, dict) and node is not tagged
+                and any(isinstance(v, str) and v == part for v in node.values())):
+            tagged = node
+            continue  # the union tag of this node (``kind: lots`` next to a field ``lots``), not a key
         if isinstance(node, dict) and part in node:
             out.append(("." if out else "") + str(part))
             node = node[part]
@@ -312,7 +521,7 @@ def _loc(loc: tuple, data: Any, tags: set[str]) -> str:
 
 
 _DIST_TAGS = {"constant", "uniform", "triangular", "exponential", "normal", "lognormal", "gamma", "erlang", "weibull", "empirical"}
-_RELEASE_TAGS = {"saturated", "arrivals", "orders"}
+_RELEASE_TAGS = {"saturated", "arrivals", "orders", "lots", "demand"}
 
 
 def _union_tags() -> set[str]:
@@ -386,11 +595,8 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
                     (f"buffers.{bname}.{'between' if buf.between is not None else ('to' if upstream_ok else 'from')}",
                      f"lies between {ends[0]} and {ends[1]}, which are not adjacent in any product's routing")
                 )
-    if sc.release.kind == "orders":
-        for i, o in enumerate(sc.release.orders):
-            if o.product not in sc.products:
-                errs.append((f"release.orders[{i}].product", f"names product {o.product!r}, which does not exist (products: {', '.join(sorted(sc.products))})"))
-    if sc.release.kind != "orders" and sum(p.mix for p in sc.products.values()) <= 0:
+    errs.extend(sc.release.check(sc))
+    if sc.release.USES_MIX and sum(p.mix for p in sc.products.values()) <= 0:
         errs.append(("products", "at least one product needs mix > 0"))
     if sc.calendar is not None:
         for i, w in enumerate(sc.calendar.maintenance):

@@ -208,8 +208,14 @@ operators = scenario("operators", {"ops": {"size": 1, "skills": ["run"]}})
 pm_every = setv("maintenance", [{"every": "2 h", "duration": "15 min"}])
 pm_cycles = setv("maintenance", [{"cycles": 20, "duration": "15 min"}])
 pm_when = setv("maintenance", [{"when": "part_count_all >= 10", "duration": "15 min"}])
-orders_due = scenario("release", {"kind": "orders", "orders": [
+_orders_due = scenario("release", {"kind": "orders", "orders": [
     {"product": "a", "quantity": 40, "release": 0, "due": "6 h"}, {"product": "b", "quantity": 40, "release": 60, "due": "3 h"}]})
+
+
+def orders_due(sc):
+    _orders_due(sc)
+    for p in sc["products"].values():
+        p.pop("mix", None)  # orders set the quantities
 changeover = setv("setup", {"default": "5 min"})
 
 
@@ -286,6 +292,29 @@ MACHINE = {
     "maintenance.[].crew": (both(pm_every, crews), setv("maintenance.[].crew", "fitters")),
     "shift_end": (_fast_feed, setv("shift_end", "finish")),
 }
+def _boring(sc):
+    """A lathe or machining centre also bores with tool F (a boring bar takes overhang and bar_diameter)."""
+    if _x(sc)["kind"] in ("cnc_lathe", "cnc_mill"):
+        for p in sc["products"].values():
+            p["routing"][1]["operations"].append({"type": "boring", "tool": "F", "material": "C45", "vc": "200 m/min",
+                                                  "f": "0.1 mm", "ap": "0.5 mm", "length": "40 mm", "diameter": "30 mm"})
+
+
+def _bar(sc):
+    """Tool F is a boring bar where the kind bores (a drill's tools are no boring bars: the setting is refused)."""
+    if _x(sc)["kind"] in ("cnc_lathe", "cnc_mill"):
+        _boring(sc)
+        _x(sc)["tools"]["F"].update({"overhang": "100 mm", "bar_diameter": "16 mm"})
+
+
+def _pattern(sc):
+    """The drilling cuts are bolt circles (rapid_traverse moves the drill between the holes)."""
+    for p in sc["products"].values():
+        for op in p["routing"][1]["operations"]:
+            if op["type"] == "drilling":
+                op["pattern"] = {"holes": 6, "pitch_diameter": "120 mm"}
+
+
 PHYSICS = {
     "tools": (nothing, setv("tools", {"R": {"tool_material": "HSS"}, "F": {"tool_material": "cermet"}})),
     "tools.*.tool_material": (nothing, setv("tools.*.tool_material", "carbide")),
@@ -316,6 +345,13 @@ PHYSICS = {
     "rated_power": (nothing, setv("rated_power", "50 kW")),
     # physics steps time themselves: a station process_time with no step to use it is refused
     "process_time": (nothing, setv("process_time", 30)),
+    # a boring bar bends under the cutting force: the bore deviation changes (a drill bores nothing: refused)
+    "tools.*.overhang": (_boring, both(setv("tools.F.overhang", "100 mm"), setv("tools.F.bar_diameter", "16 mm"))),
+    "tools.*.bar_diameter": (_boring, both(setv("tools.F.overhang", "100 mm"), setv("tools.F.bar_diameter", "16 mm"))),
+    "tools.*.bar_modulus": (_bar, setv("tools.F.bar_modulus", "600 GPa")),
+    "tools.*.radial_force_ratio": (_bar, setv("tools.F.radial_force_ratio", 0.5)),
+    # the moves between the holes of a pattern (a lathe here drills nothing: refused)
+    "rapid_traverse": (lambda sc: _x(sc)["kind"] != "cnc_lathe" and _pattern(sc), setv("rapid_traverse", "5 m/min")),
 }
 def _near_limit(sc):
     k = {"cnc_lathe": 1e8, "cnc_mill": 3e8, "drill": 1e9}[_x(sc)["kind"]]
@@ -339,7 +375,34 @@ INSPECTION = {
     "uncertainty": (nothing, setv("uncertainty", "3 um")),
     "tolerance": (nothing, setv("tolerance", "5 um")),
 }
+def _furnace_parts(sc):
+    """The steps on the furnace give their parts (material, geometry): the load has a mass and a surface."""
+    x = _x(sc)
+    x.pop("radius", None)
+    for k, p in sc["products"].items():
+        p["routing"][1]["operations"] = [{"type": "heat_treatment", "material": "C45",
+                                          "geometry": {"shape": "cylinder", "diameter": "30 mm", "length": "100 mm"}}]
+
+
+def _furnace_recipes(sc):
+    """Two recipes: product a is hardened hot, b tempered cool; they never share a load."""
+    _furnace_parts(sc)
+    x = _x(sc)
+    x.pop("set_temperature", None)
+    x.pop("soak", None)
+    x["recipes"] = {"hot": {"set_temperature": "880 degC", "soak": "20 min"}, "cool": {"set_temperature": "600 degC", "soak": "40 min"}}
+    sc["products"]["a"]["routing"][1]["operations"][0]["recipe"] = "hot"
+    sc["products"]["b"]["routing"][1]["operations"][0]["recipe"] = "cool"
+
+
 FURNACE = {
+    # loads limited by mass (0.55 kg parts: 3 per 1.7 kg load instead of 6 by count)
+    "max_load": (_furnace_parts, setv("max_load", "1.7 kg")),
+    "exposure": (_furnace_parts, setv("exposure", 0.4)),
+    "recipes": (_furnace_parts, lambda sc: (_furnace_recipes(sc))),
+    "recipes.*.set_temperature": (_furnace_recipes, setv("recipes.*.set_temperature", "950 degC")),
+    "recipes.*.soak": (_furnace_recipes, setv("recipes.*.soak", "1 h")),
+    "recipes.*.parameter_window": (_furnace_recipes, setv("recipes.*.parameter_window", [100, 200])),
     "set_temperature": (nothing, setv("set_temperature", "900 degC")),
     "radius": (nothing, setv("radius", "25 mm")),
     "max_wait": (setv("batch_size", 40), setv("max_wait", "30 min")),

@@ -76,13 +76,15 @@ def test_every_kpi_of_a_result_is_registered_and_every_registered_kpi_is_produce
     sc = {**LINE, "crews": {"fitters": {"size": 1}},
           "stations": {**LINE["stations"], "B": {"process_time": 25, "failures": [
               {"basis": "calendar", "availability": 0.9, "mttr": 300, "crew": "fitters"}]}}}
-    k = twin.simulate(sc).kpis
+    lots = {**sc, "release": {"kind": "lots", "lots": [{"product": "p", "size": 20, "due": "2 h"}, {"product": "p", "size": 10}]}}
     seen = set()
-    for level, entity, name in keys_of(k):
-        assert (level, name) in KPIS, f"{level}.{name} is produced but not in twin.kpidefs"
-        seen.add((level, name))
-        if KPIS[(level, name)].numeric:  # every numeric KPI of the result can be gated on by its name
-            check_key(f"{level}.{entity}.{name}" if entity else f"line.{name}", twin.parse_scenario(sc))
+    for d in (sc, lots):  # the lots level comes with release by lots
+        k = twin.simulate(d).kpis
+        for level, entity, name in keys_of(k):
+            assert (level, name) in KPIS, f"{level}.{name} is produced but not in twin.kpidefs"
+            seen.add((level, name))
+            if KPIS[(level, name)].numeric:  # every numeric KPI of the result can be gated on by its name
+                check_key(f"{level}.{entity}.{name}" if entity else f"line.{name}", twin.parse_scenario(d))
     assert set(KPIS) - seen == set(), f"registered but never produced: {sorted(set(KPIS) - seen)}"
 
 

@@ -105,3 +105,13 @@ def test_machine_settings_without_effect_are_rejected(station, path, msg):
     with pytest.raises(twin.ScenarioError) as e:
         twin.parse_scenario(d)
     assert any(p == path and msg in m for p, m in e.value.errors), e.value.errors
+
+
+def test_mix_with_an_order_release_is_refused():
+    """Orders set the quantities; a product mix next to them used to be accepted and ignored."""
+    d = {"horizon": "4 h", "stations": {"M": {"process_time": 60}},
+         "release": {"kind": "orders", "orders": [{"product": "a", "quantity": 3}]},
+         "products": {"a": {"mix": 2, "routing": [{"station": "M"}]}}}
+    with pytest.raises(twin.ScenarioError) as e:
+        twin.parse_scenario(d)
+    assert e.value.errors[0][0] == "products.a.mix"
