@@ -345,11 +345,18 @@ class _Start:
                 self.err(path, f"no station {sname!r} in the scenario (stations: {', '.join(run.stations)})")
                 continue
             if not isinstance(station, Machine):
-                plain = st.units is None and st.state in ("idle", "off", "held") and not (st.tools or st.counts or st.last_product)
+                from twin.processes.furnace import Furnace
+
+                furnace = isinstance(station, Furnace)
+                plain = st.units is None and st.state in ("idle", "off", "held") and not (st.tools or st.last_product) \
+                    and (st.counts is None or furnace)
                 if not plain:
                     self.err(path, f"station {sname!r} is of kind {station.kind}: a snapshot gives its state as idle, off or "
-                                   "held only (parts in process, setups, failures, tools and counts: machine kinds)")
+                                   "held only, and a furnace its counts (parts in process, setups, failures, tools: machine kinds)")
                     continue
+                if st.counts is not None:
+                    station.parts_good, station.parts_bad = st.counts.good, st.counts.bad
+                    station.parts_all = st.counts.good + st.counts.bad
                 self._station_level(run, station, st, path)
                 continue
             self._machine(run, station, st, path)
@@ -676,7 +683,13 @@ def snapshot_of(run) -> Snapshot:
         buffers[name] = rows
     fl = run.failure_log.numpy()
     stations: dict[str, dict] = {}
+    from twin.processes.furnace import Furnace
+
     for name, m in run.stations.items():
+        if isinstance(m, Furnace):  # its counts; the parts of a load in hand wait in its input queue
+            stations[name] = {"state": "held"} if name in run.command_held else {}
+            stations[name]["counts"] = {"good": m.parts_good, "bad": m.parts_bad}
+            continue
         if not isinstance(m, Machine):
             continue
         units = []
