@@ -136,8 +136,9 @@ class _Cut0(_M):
 
 
 class _SurfaceCut(_Cut0):
-    finishing: bool = Field(default=False, description="this cut sets the part's surface and size (default: the last cut "
-                                                       "that leaves a surface)")
+    finishing: Literal[True] | None = Field(
+        default=None, description="true: this cut sets the part's surface and size (unmarked: the last cut that leaves a "
+                                  "surface); false is no setting (an unmarked cut is not finishing unless it is the last)")
 
 
 class TurningCut(_SurfaceCut):

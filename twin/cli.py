@@ -1,6 +1,6 @@
-"""Command line: ``twin run``, ``twin validate``, ``twin schema``, ``twin demo`` (and the
-commands other modules add: ``view``, ``serve``, ``compare``, ``sweep``, ``check``, and the live
-twin's ``fit``, ``forecast``, ``snapshot``).
+"""Command line: ``twin run``, ``twin validate``, ``twin schema``, ``twin demo``, ``twin report``,
+``twin export`` (and the commands other modules add: ``view``, ``serve``, ``compare``, ``sweep``,
+``check``, and the live twin's ``fit``, ``forecast``, ``snapshot``).
 
 Errors in a scenario print every problem with its field path and exit with status 2, without
 a traceback and without writing anything.
@@ -101,6 +101,9 @@ def kpi_table(kpis: dict, title: str = "KPIs"):
         ("energy per good part", L("energy_per_good_part_J")),
         ("bottleneck (active periods)", str(line.get("bottleneck") or "-")),
     ]
+    from .tables import cost_rows
+
+    rows += cost_rows(line)
     for a, b in rows:
         t.add_row(escape(a), escape(b))
     for f in line.get("flags") or []:
@@ -226,6 +229,64 @@ def demo(
         render_png(r, png)
         console.print(f"plant picture: [bold]{png}[/]")
     console.print(f"results: [bold]{out}[/]")
+
+
+@app.command()
+def report(
+    result_dir: Path = typer.Argument(..., help="a result (twin run --out DIR), comparison (twin compare --out DIR) or "
+                                                "sweep (twin sweep --out DIR) directory"),
+    out: Optional[Path] = typer.Option(None, help="the HTML file (default: RESULT_DIR/report.html)"),
+    png_dir: Optional[Path] = typer.Option(None, "--png-dir", help="also write every chart as a PNG file here (for slides)"),
+    t_from: Optional[str] = typer.Option(None, "--from", help="start of the state Gantt window (sim time, e.g. '30 h'); "
+                                                              "default: end of the warm-up"),
+    t_to: Optional[str] = typer.Option(None, "--to", help="end of the Gantt window; default: 8 h after its start"),
+    picture: bool = typer.Option(True, help="embed the plant picture (rendered off-screen by the viewer)"),
+):
+    """Write one self-contained HTML report (charts with plotly.js inline: opens offline) of a
+    run, a comparison or a sweep; --png-dir writes the charts as PNG too."""
+    from .report import write_report
+
+    if not result_dir.is_dir():
+        err.print(f"[bold red]{result_dir}[/]: not a directory")
+        raise typer.Exit(2)
+    a, b = parse_time(t_from, "--from"), parse_time(t_to, "--to")
+    if a is not None and b is not None and b <= a:
+        err.print("[bold red]--to[/]: must be after --from")
+        raise typer.Exit(2)
+    if b is not None and a is None:
+        a = max(0.0, b - 8 * 3600.0)
+    try:
+        info = write_report(result_dir, out, png_dir, (a, b), picture=picture)
+    except FileNotFoundError as e:
+        err.print(f"[bold red]{result_dir}[/]: {e}; expected a directory written by twin run --out, twin compare --out "
+                  "or twin sweep --out")
+        raise typer.Exit(2)
+    console.print(f"{info['kind']} report: [bold]{info['html']}[/] ({len(info['charts'])} charts)")
+    for pth in info["pngs"]:
+        console.print(f"  {pth}")
+
+
+@app.command()
+def export(
+    result_dir: Path = typer.Argument(..., help="a result directory (twin run --out DIR)"),
+    xlsx: Path = typer.Option(..., help="the Excel workbook to write, e.g. results.xlsx"),
+    max_events: int = typer.Option(1_000_000, help="at most this many state-log rows on the events sheet (Excel holds 1,048,576)"),
+):
+    """Write a result to an Excel workbook: KPIs, stations, buffers, parts and events on sheets
+    with units in the headers."""
+    from .export import write_xlsx
+    from .result import Result
+
+    if xlsx.suffix.lower() != ".xlsx":
+        err.print(f"[bold red]--xlsx[/]: use a .xlsx file name, got {xlsx.name!r}")
+        raise typer.Exit(2)
+    try:
+        res = Result.load(result_dir)
+    except FileNotFoundError as e:
+        err.print(f"[bold red]{result_dir}[/]: {e}")
+        raise typer.Exit(2)
+    info = write_xlsx(res, xlsx, max_events=max_events)
+    console.print(f"workbook: [bold]{xlsx}[/] (" + ", ".join(f"{k}: {v} rows" for k, v in info.items()) + ")")
 
 
 def _register_extensions() -> None:

@@ -30,7 +30,7 @@ from .units import to_si
 __all__ = [
     "Outcome", "run_one", "run_many", "flatten", "summarize", "replicate", "replicate_to_precision",
     "mser5", "compare", "parse_gate", "parse_expectation", "check", "parse_vary", "sweep_points",
-    "apply_overrides", "sweep", "optimize", "Executor",
+    "apply_overrides", "sweep", "sweep_summary", "optimize", "Executor", "mode_of",
 ]
 
 
@@ -366,7 +366,10 @@ def compare(base: ScenarioBase, cand: ScenarioBase, n: int = 10, conf: float = 0
         rows[k] = {"baseline": float(bv.mean()), "candidate": float(cv.mean()), "delta": float(d.mean()),
                    "half_width": float(hw_paired), "half_width_independent": float(hw_ind),
                    "variance_reduction": float(1 - var_pair / var_ind) if var_ind > 0 else None,
-                   "relative_delta": float(d.mean() / bv.mean()) if bv.mean() else None}
+                   "relative_delta": float(d.mean() / bv.mean()) if bv.mean() else None,
+                   # the paired interval excludes zero (a zero-width interval around a non-zero delta counts)
+                   "significant": bool(abs(d.mean()) > hw_paired and abs(d.mean()) > 1e-9 * max(abs(bv.mean()), abs(cv.mean()), 1e-300))
+                   if math.isfinite(hw_paired) else False}
     verdicts = []
     for g in gates:
         r = rows.get(g.key)
@@ -378,9 +381,32 @@ def compare(base: ScenarioBase, cand: ScenarioBase, n: int = 10, conf: float = 0
             lo, hi = lo / abs(r["baseline"]), hi / abs(r["baseline"])
         verdicts.append({"gate": g.text, "key": g.key, "pass": bool(_verdict(g.op, lo, hi, g.value)),
                          "interval": [lo, hi], "threshold": g.value})
+    from .costs import payback
+
+    windows = (base.horizon - base.warmup, cand.horizon - cand.warmup)
     return {"replications": n, "confidence": conf, "kpis": rows, "gates": verdicts,
+            "names": {"baseline": base.name, "candidate": cand.name},
+            "stations": {"baseline": list(base.stations), "candidate": list(cand.stations)},
+            "bottleneck": {"baseline": mode_of(b_out, "bottleneck"), "candidate": mode_of(c_out, "bottleneck")},
+            "currency": (base.costs.currency if base.costs is not None else (cand.costs.currency if cand.costs is not None else None)),
+            "payback": payback(pairs, windows, conf),
             "failed": [{"index": o.index, "error": o.error} for o in failed],
             "pass": (not failed) and all(v["pass"] for v in verdicts)}
+
+
+def mode_of(outcomes: Iterable[Outcome], name: str = "bottleneck") -> dict:
+    """The most frequent value of a text line KPI over replications (first seen on ties) and how
+    often each value came up: ``{"value", "share", "counts"}``."""
+    from collections import Counter
+
+    vals = [o.kpis["line"].get(name) for o in outcomes if o.ok]
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return {"value": None, "share": 0.0, "counts": {}}
+    cnt = Counter(vals)
+    top = max(cnt.values())
+    value = next(v for v in vals if cnt[v] == top)
+    return {"value": value, "share": top / len(vals), "counts": dict(cnt)}
 
 
 def check(sc: ScenarioBase, expectations: list[Gate], n: int = 5, conf: float = 0.95, executor=None, db=None) -> dict:
@@ -512,12 +538,43 @@ def sweep_table(outcomes: list[Outcome]):
     rows = []
     for o in outcomes:
         row = {f"vary.{k}": v for k, v in o.point.items()}
-        row.update({"replication": o.replication, "ok": o.ok, "error": o.error or "", "elapsed_s": o.elapsed_s})
+        row.update({"replication": o.replication, "status": "ok" if o.ok else "failed", "error": o.error or "",
+                    "elapsed_s": o.elapsed_s})
         if o.ok:
             row.update(flatten(o.kpis))
         rows.append(row)
     keys = list(dict.fromkeys(k for r in rows for k in r))
     return pa.table({k: [r.get(k) for r in rows] for k in keys})
+
+
+SWEEP_KPIS = ("line.throughput_per_hour", "line.oee", "line.wip_mean", "line.lead_time_mean_s", "line.cost_per_good_part")
+
+
+def sweep_summary(outcomes: list[Outcome], objective: str, conf: float = 0.95, maximize: bool = True,
+                  keys: Iterable[str] = SWEEP_KPIS) -> list[dict]:
+    """One row per sweep point (in point order): the point, its replications (``n`` run, ``failed``),
+    ``status`` (``ok``, ``partial`` or ``failed``), mean and Student-t half-width of the objective
+    and of the key KPIs, and the bottleneck (most frequent over the replications, with its share).
+    Rows carry ``rank`` by the objective's mean (1 = best; failed points last, unranked)."""
+    groups: dict[tuple, list[Outcome]] = {}
+    for o in outcomes:
+        groups.setdefault(tuple(sorted((k, repr(v)) for k, v in o.point.items())), []).append(o)
+    rows = []
+    want = list(dict.fromkeys([objective, *keys]))
+    for outs in groups.values():
+        ok = [o for o in outs if o.ok]
+        summ = summarize(ok, conf)
+        row = {"point": dict(outs[0].point), "n": len(outs), "failed": len(outs) - len(ok),
+               "status": "ok" if len(ok) == len(outs) else ("partial" if ok else "failed"),
+               "kpis": {k: {"mean": summ[k]["mean"], "half_width": summ[k]["half_width"], "n": summ[k]["n"]}
+                        for k in want if k in summ},
+               "bottleneck": mode_of(ok, "bottleneck"),
+               "errors": [o.error for o in outs if not o.ok]}
+        rows.append(row)
+    ranked = sorted([r for r in rows if objective in r["kpis"]], key=lambda r: r["kpis"][objective]["mean"], reverse=maximize)
+    for i, r in enumerate(ranked):
+        r["rank"] = i + 1
+    return rows
 
 
 def optimize(sc: ScenarioBase, varies: list[tuple[str, list, tuple | None, bool]], objective: str, maximize: bool = True,
@@ -566,8 +623,6 @@ def cli_replications(sc: ScenarioBase, replications: int, precision: str | None,
     import json
     import sys
 
-    from rich.table import Table
-
     from .cli import console, err
 
     ex = Executor(workers=workers)
@@ -597,13 +652,10 @@ def cli_replications(sc: ScenarioBase, replications: int, precision: str | None,
     if fmt == "json":
         sys.stdout.write(json.dumps(report, indent=2, sort_keys=True) + "\n")
         return
-    t = Table(title=f"{sc.name}: {len(outs)} replications, mean ± 95 % CI half-width")
-    for c in ("KPI", "mean", "± half-width", "rel."):
-        t.add_column(c, justify="right" if c != "KPI" else "left")
-    for k, s in summ.items():
-        if k.startswith("line.") or k.endswith((".oee", ".availability", ".utilization")):
-            rel = f"{100 * s['half_width'] / abs(s['mean']):.1f}%" if s["mean"] else "-"
-            t.add_row(k, f"{s['mean']:.4g}", f"{s['half_width']:.3g}", rel)
+    from .tables import replication_table
+
+    t = replication_table(summ, f"{sc.name}: {len(outs)} replications, mean ± 95 % CI half-width",
+                          currency=sc.costs.currency if sc.costs is not None else None)
     console.print(t)
     if warm is not None:
         console.print(f"MSER-5 warm-up estimate (WIP): {warm / 3600:.2f} h (scenario warm-up {sc.warmup / 3600:.2f} h)")

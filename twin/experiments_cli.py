@@ -56,12 +56,16 @@ def register(app: typer.Typer) -> None:
         format: str = typer.Option("table", "--format", help="table | json"),
         db: Optional[str] = typer.Option(None, help="record runs in this store (SQLite path or postgresql:// URL)"),
         quiet: bool = typer.Option(False, help="no progress bar"),
+        out: Optional[Path] = typer.Option(None, help="save the comparison here (compare.json) for `twin report DIR`"),
     ):
-        """Paired comparison of two scenarios with a verdict (exit 0 pass, 1 fail, 2 bad input)."""
+        """Paired comparison of two scenarios: line and station deltas with intervals, a
+        'significant' column, each side's bottleneck, cost delta and payback (with a cost model);
+        a verdict only when --gate is given (exit 0 pass or no gate, 1 fail, 2 bad input)."""
         from .experiments import compare as run_compare, parse_gate
 
         if replications < 2:
             _bad("--replications must be at least 2 for a confidence interval")
+        check_out(out, "compare")
         b = _load(baseline, seed, None)
         c = _load(candidate, b.seed, None)
         try:  # KPI names checked against both scenarios before anything runs
@@ -77,10 +81,14 @@ def register(app: typer.Typer) -> None:
         finally:
             if prog:
                 prog.stop()
+        if out is not None:
+            save_experiment(out, "compare", rep, {"baseline": b.dump(), "candidate": c.dump()})
         if format == "json":
             sys.stdout.write(json.dumps(rep, indent=2, sort_keys=True) + "\n")
         else:
             _print_compare(rep, console)
+            if out is not None:
+                console.print(f"comparison saved: [bold]{out}[/] (twin report {out})")
         raise typer.Exit(0 if rep["pass"] else 1)
 
     @app.command()
@@ -93,8 +101,6 @@ def register(app: typer.Typer) -> None:
         format: str = typer.Option("table", "--format", help="table | json"),
     ):
         """Assert KPIs of a scenario for CI (exit 0 pass, 1 fail, 2 bad input)."""
-        from rich.table import Table
-
         from .experiments import check as run_check, parse_expectation
 
         sc = _load(scenario, None, None)
@@ -107,15 +113,9 @@ def register(app: typer.Typer) -> None:
         if format == "json":
             sys.stdout.write(json.dumps(rep, indent=2, sort_keys=True) + "\n")
         else:
-            t = Table(title=f"{sc.name}: {replications} replications, {confidence:.0%} intervals")
-            for col in ("expectation", "mean", "interval", "result"):
-                t.add_column(col)
-            for r in rep["results"]:
-                iv = r.get("interval")
-                t.add_row(r["expect"], f"{r['mean']:.4g}" if "mean" in r else "-",
-                          f"[{iv[0]:.4g}, {iv[1]:.4g}]" if iv else r.get("reason", "-"),
-                          "[green]pass[/]" if r["pass"] else "[red]FAIL[/]")
-            console.print(t)
+            from .tables import check_table
+
+            console.print(check_table(rep, sc.name))
             for e in rep["failed"]:
                 console.print(f"[red]run failed[/]: {e}")
         raise typer.Exit(0 if rep["pass"] else 1)
@@ -130,15 +130,18 @@ def register(app: typer.Typer) -> None:
         objective: str = typer.Option("line.throughput_per_hour", help="KPI to rank the points by"),
         minimize: bool = typer.Option(False, help="rank ascending"),
         top: int = typer.Option(10, help="best rows to print"),
-        out: Optional[Path] = typer.Option(None, help="write the table as Parquet here (default sweep.parquet)"),
+        out: Optional[Path] = typer.Option(None, help="a directory (sweep.parquet, sweep.json: what `twin report DIR` needs) "
+                                                       "or a .parquet file for the table alone (default: sweep.parquet)"),
+        confidence: float = typer.Option(0.95, help="confidence level of the intervals per point"),
         workers: Optional[int] = typer.Option(None, help="local worker processes"),
         dask: Optional[str] = typer.Option(None, help="Dask scheduler address, or 'local'"),
         db: Optional[str] = typer.Option(None, help="record runs in this store"),
         quiet: bool = typer.Option(False, help="no progress bar"),
     ):
-        """Run a full-factorial or Latin-hypercube sweep; one table of every point's KPIs."""
+        """Run a full-factorial or Latin-hypercube sweep: mean and interval of the objective and key
+        KPIs per point, the bottleneck per point, and a Parquet table of every run (column
+        `status`: ok or failed)."""
         import pyarrow.parquet as pq
-        from rich.table import Table
 
         from .experiments import apply_overrides, parse_vary, sweep as run_sweep, sweep_points, sweep_table
         from .scenario import ScenarioError, parse_scenario
@@ -147,6 +150,7 @@ def register(app: typer.Typer) -> None:
             varies = [parse_vary(v, levels) for v in vary]
         except (ValueError, KeyError) as e:
             _bad(str(e))
+        check_out(out, "sweep")
         sc = _load(scenario, None, None)
         from .experiments import _key
         from .kpidefs import KPIKeyError
@@ -172,22 +176,27 @@ def register(app: typer.Typer) -> None:
             if prog:
                 prog.stop()
         table = sweep_table(outs)
-        path = out or Path("sweep.parquet")
-        pq.write_table(table, path)
+        from .experiments import sweep_summary
+        from .tables import sweep_table as sweep_rich
+
+        rows = sweep_summary(outs, objective, confidence, maximize=not minimize)
+        if out is not None and out.suffix.lower() != ".parquet":
+            meta = {"objective": objective, "minimize": minimize, "confidence": confidence, "replications": replications,
+                    "varied": [v[0] for v in varies], "levels": {v[0]: v[1] for v in varies}, "lhs": lhs,
+                    "currency": sc.costs.currency if sc.costs is not None else None, "points": rows, "name": sc.name}
+            save_experiment(out, "sweep", meta, {"scenario": sc.dump()}, table=table)
+            path = out / "sweep.parquet"
+        else:
+            path = out or Path("sweep.parquet")
+            pq.write_table(table, path)
         ok = [o for o in outs if o.ok]
-        ranked = sorted(ok, key=lambda o: _get(o.kpis, objective), reverse=not minimize)
-        t = Table(title=f"best {min(top, len(ranked))} of {len(outs)} runs by {objective}")
-        for k in varies:
-            t.add_column(k[0])
-        t.add_column(objective)
-        for o in ranked[:top]:
-            t.add_row(*[f"{o.point[k[0]]:.4g}" if isinstance(o.point[k[0]], float) else str(o.point[k[0]]) for k in varies],
-                      f"{_get(o.kpis, objective):.4g}")
-        console.print(t)
+        console.print(sweep_rich(rows, [v[0] for v in varies], objective, top, confidence,
+                                 sc.costs.currency if sc.costs is not None else None))
         for o in outs:
             if not o.ok:
-                console.print(f"[red]point {o.point} failed[/]: {o.error}")
-        console.print(f"table: [bold]{path}[/] ({table.num_rows} rows)")
+                console.print(f"[red]point {o.point} replication {o.replication} failed[/]: {o.error}")
+        console.print(f"table: [bold]{path}[/] ({table.num_rows} rows, one per run)"
+                      + (f"; report: twin report {out}" if path.parent == out else ""))
         raise typer.Exit(0 if len(ok) == len(outs) else 1)
 
 
@@ -198,22 +207,45 @@ def _get(kpis: dict, dotted: str) -> float:
 
 
 def _print_compare(rep: dict, console) -> None:
-    from rich.table import Table
+    from .tables import compare_tables
 
-    t = Table(title=f"paired comparison, {rep['replications']} replications on common random numbers, {rep['confidence']:.0%} CI")
-    for col in ("KPI", "baseline", "candidate", "delta ± CI", "independent ±", "variance reduction"):
-        t.add_column(col, justify="left" if col == "KPI" else "right")
-    for k, r in rep["kpis"].items():
-        if k.startswith("line.") and k.split(".")[1] in ("throughput_per_hour", "oee", "wip_mean", "lead_time_mean_s", "quality_ratio",
-                                                          "scrap_ratio", "energy_per_good_part_J", "availability"):
-            vr = r["variance_reduction"]
-            t.add_row(k, f"{r['baseline']:.4g}", f"{r['candidate']:.4g}", f"{r['delta']:+.4g} ± {r['half_width']:.3g}",
-                      f"± {r['half_width_independent']:.3g}", "-" if vr is None else f"{vr:.0%}")
-    console.print(t)
-    for g in rep["gates"]:
-        iv = g.get("interval")
-        ivs = f" interval [{iv[0]:+.4g}, {iv[1]:+.4g}]" if iv else f" ({g.get('reason')})"
-        console.print(f"gate {g['gate']}:{ivs} -> {'[green]pass[/]' if g['pass'] else '[red]FAIL[/]'}")
-    for f in rep["failed"]:
-        console.print(f"[red]run {f['index']} failed[/]: {f['error']}")
-    console.print("[bold green]PASS[/]" if rep["pass"] else "[bold red]FAIL[/]")
+    for item in compare_tables(rep):
+        console.print(item)
+
+
+def check_out(out: Optional[Path], kind: str) -> None:
+    """Refuse (exit 2) an ``--out`` directory that exists and holds something other than a saved
+    experiment of this kind: it would be replaced."""
+    if out is None or not out.exists() or (kind == "sweep" and out.suffix.lower() == ".parquet"):
+        return
+    if not out.is_dir() or (any(out.iterdir()) and not (out / f"{kind}.json").exists()):
+        _bad(f"--out {out}: exists and is not a saved {kind} (it would be replaced); choose a new directory")
+
+
+def save_experiment(out: Path, kind: str, rep: dict, scenarios: dict, table=None) -> Path:
+    """Write an experiment's outcome to ``out`` atomically: ``<kind>.json`` (the report), the
+    scenarios as YAML, and the run table as Parquet (sweeps). ``twin report DIR`` reads it."""
+    import os
+    import shutil
+    import tempfile
+
+    import yaml
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (tmp / f"{kind}.json").write_text(json.dumps({"kind": kind, **rep}, indent=1, sort_keys=True, allow_nan=True, default=str))
+        for name, body in scenarios.items():
+            (tmp / f"{name}.yaml").write_text(yaml.safe_dump(body, sort_keys=False))
+        if table is not None:
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, tmp / f"{kind}.parquet")
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

@@ -337,6 +337,13 @@ def compute_kpis(r) -> dict[str, Any]:
         from .pools import pool_kpis
 
         out["pools"] = pool_kpis(pools, t0, t1)
+    if isinstance(r.scenario, dict) and r.scenario.get("costs"):
+        from .costs import cost_kpis
+
+        cl, cs = cost_kpis(r, out)
+        line.update(cl)
+        for s, d in cs.items():
+            stations[s].update(d)
     if lots_table is not None:
         out["lots"] = lots
     return out

@@ -59,11 +59,13 @@ _SCALE = {"%": 100.0, "min": 1 / 60.0, "h": 1 / 3600.0, "kWh": 1 / 3.6e6, "": 1.
 
 _HIGHER = {"availability", "effectiveness", "quality_ratio", "oee", "technical_efficiency", "utilization",
            "throughput_per_hour", "parts_completed", "mtbf_s", "utilisation", "on_shift",
-           "lots_completed", "lot_on_time_share", "good", "on_time"}
+           "lots_completed", "lot_on_time_share", "good", "on_time", "revenue", "profit"}
 _LOWER = {"scrap_ratio", "rework_ratio", "setup_rate", "blocked_share", "starved_share", "down_share", "setup_share",
           "mttr_s", "lead_time_mean_s", "lead_time_p50_s", "lead_time_p95_s", "wip_mean", "tardy_share", "energy_J",
           "energy_kWh", "energy_per_good_part_J", "parts_scrapped", "mean_queue", "mean_wait_s", "max_wait_s", "failures",
-          "lot_lead_time_mean_s", "lot_lead_time_max_s", "lot_tardiness_mean_s", "scrapped", "lead_time_s", "lateness_s"}
+          "lot_lead_time_mean_s", "lot_lead_time_max_s", "lot_tardiness_mean_s", "scrapped", "lead_time_s", "lateness_s",
+          "cost_total", "cost_machine", "cost_labour", "cost_energy", "cost_material", "cost_scrap", "cost_per_good_part",
+          *(f"cost_per_good_part_{x}" for x in ("machine", "labour", "energy", "material", "scrap"))}
 
 
 def _k(level, name, unit, description, iso="", aggregate="mean", display="", label=""):
@@ -111,6 +113,26 @@ _STATION = [
     _k("stations", "mean_active_period_s", "s", "mean length of the periods the station is active (not starved, "
        "blocked or held): the bottleneck measure of Roser, Nakano, Tanaka (2001)", display="min", label="active period"),
     _k("stations", "flags", "", "notes on the KPIs (PBT = 0, effectiveness above 1)", aggregate="none"),
+    _k("stations", "cost_machine", "currency", "hour rate x planned operation time (POT), all units", label="machine cost"),
+    _k("stations", "cost_energy", "currency", "energy of the station x price in force", label="energy cost"),
+]
+
+#: cost KPIs (present when the scenario has a ``costs`` section; twin/costs.py); amounts in the
+#: scenario's currency (``line.currency``)
+_COST_LINE = [
+    _k("line", "cost_total", "currency", "machine + labour + energy + material + scrap cost in the window", label="cost total"),
+    _k("line", "cost_machine", "currency", "machine hour rates x planned operation time (POT)", label="machine cost"),
+    _k("line", "cost_labour", "currency", "labour rates x members x hours on shift", label="labour cost"),
+    _k("line", "cost_energy", "currency", "energy x price in force (time-of-use tariff)", label="energy cost"),
+    _k("line", "cost_material", "currency", "material of the parts that left the line (good and scrapped)", label="material cost"),
+    _k("line", "cost_scrap", "currency", "scrap cost of the parts scrapped", label="scrap cost"),
+    _k("line", "cost_per_good_part", "currency", "cost_total / good parts", label="cost per good part"),
+    *[_k("line", f"cost_per_good_part_{x}", "currency", f"cost_{x} / good parts", label=f"  {x} per good part")
+      for x in ("machine", "labour", "energy", "material", "scrap")],
+    _k("line", "investment", "currency", "capital in the stations: investment x units", label="investment"),
+    _k("line", "revenue", "currency", "price x good parts (products with a price)", label="revenue"),
+    _k("line", "profit", "currency", "revenue - cost_total", label="profit"),
+    _k("line", "currency", "", "the currency of every amount", aggregate="none"),
 ]
 
 _LINE = [
@@ -156,6 +178,7 @@ _LINE = [
     _k("line", "lot_tardiness_mean_s", "s", "mean tardiness max(0, completion - due) of the lots with a due date completed in "
        "the window", display="h", label="lot tardiness mean"),
     _k("line", "flags", "", "notes on the line KPIs", aggregate="none"),
+    *_COST_LINE,
 ]
 
 _BUFFER = [
@@ -282,6 +305,8 @@ def fmt(level: str, name: str, value: Any, unit: bool = False) -> str:
         s = f"{v:.1f}"
     elif k.unit in ("parts", "failures", "units", "requests", "members", "lots") and float(value).is_integer():
         s = f"{int(value):,}"
+    elif k.unit == "currency":
+        s = f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}"
     elif abs(v) >= 100:
         s = f"{v:,.0f}"
     elif abs(v) >= 10:

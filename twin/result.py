@@ -122,6 +122,35 @@ class Result:
         view = _KpiView(self)
         return compute_kpis(view)
 
+    # ---- charts ------------------------------------------------------------------------------
+    @property
+    def plot(self):
+        """The report's charts as plotly figures: ``res.plot.time_in_state()``, ``.gantt(t0, t1)``,
+        ``.levels()``, ``.throughput_per_shift()``, ``.shifting_bottleneck()``, ``.lead_time()``,
+        ``.energy_by_state()`` (:class:`twin.report.Plots`)."""
+        from .report import Plots
+
+        return Plots(self)
+
+    def _repr_html_(self) -> str:
+        from .report import result_html
+
+        return result_html(self)
+
+    def report(self, path, png_dir=None) -> Path:
+        """Write the self-contained HTML report of this result (``twin report``'s page) to ``path``;
+        with ``png_dir``, its charts as PNG files too."""
+        from .report import run_report, to_png
+
+        page, charts = run_report(self)
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(page, encoding="utf-8")
+        if png_dir is not None:
+            for ch in charts:
+                to_png(ch, Path(png_dir) / f"{ch.key}.png")
+        return p
+
     # ---- Arrow tables ------------------------------------------------------------------------
     def _dict_col(self, idx: np.ndarray, names: list[str]):
         """Dictionary-encoded strings (unique dictionary, so pandas gets a clean Categorical)."""

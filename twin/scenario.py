@@ -21,6 +21,8 @@ from typing import Annotated, Any, ClassVar, Literal, NamedTuple, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from .calendar import Calendar, WorkingTime
+from .costs import CostSpec
+from .station_tables import StationTable
 from .specs import Layout, is_set
 from .distributions import Distribution
 from .registry import registry
@@ -402,6 +404,11 @@ class ScenarioBase(_M):
                                                "other hours than the plant (a station names one in `calendar`)")
     crews: dict[Name, PoolSpec] = Field(default_factory=dict, description="repair / maintenance crews named by failure profiles and maintenance plans")
     operators: dict[Name, OperatorPoolSpec] = Field(default_factory=dict, description="operator pools with skills and shifts, asked for by stations' `operator`")
+    station_tables: list[StationTable] = Field(default_factory=list, exclude=True, description=(
+        "CSV or XLSX tables of station data (process times, failures, setups), merged into `stations` when the file is "
+        "loaded; paths relative to the scenario file (docs/scenario.md, Station data from tables)"))
+    costs: CostSpec | None = Field(default=None, description="cost model: machine hour rates, labour rates, energy price and "
+                                   "tariff, material, scrap cost and price per product, investment per station (docs/costs.md)")
 
     @model_validator(mode="before")
     @classmethod
@@ -416,6 +423,13 @@ class ScenarioBase(_M):
                         for k, v in sec.items()
                     }
         return data
+
+    @model_validator(mode="after")
+    def _tables(self):
+        if self.station_tables:
+            raise ValueError("station_tables are read when a scenario file is loaded (twin.load, the CLI): their paths are "
+                             "relative to the file; a scenario given as data must carry the station fields itself")
+        return self
 
     @model_validator(mode="after")
     def _warmup(self):
@@ -657,6 +671,9 @@ def cross_check(sc: ScenarioBase) -> list[tuple[str, str]]:
     for section in (sc.stations, sc.buffers):
         for sname, spec in section.items():
             errs.extend(spec.cross_check(sname, sc))
+    from .costs import cross_check as cost_check
+
+    errs.extend(cost_check(sc))
     return errs
 
 
@@ -846,5 +863,14 @@ def parse_scenario(data: dict | ScenarioBase, source: str | None = None, **overr
 
 
 def load(path: str | Path, **overrides) -> ScenarioBase:
-    """Load and validate a scenario file. Raises :class:`ScenarioError` naming every problem."""
-    return parse_scenario(load_data(path), str(path), **overrides)
+    """Load and validate a scenario file (merging its ``station_tables``, CSV or XLSX files next to
+    it). Raises :class:`ScenarioError` naming every problem."""
+    data = load_data(path)
+    if "station_tables" in data:
+        from .station_tables import apply_station_tables
+
+        try:
+            data = apply_station_tables(data, Path(path).resolve().parent)
+        except ScenarioError as e:
+            raise ScenarioError(e.errors, str(path)) from None
+    return parse_scenario(data, str(path), **overrides)

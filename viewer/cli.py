@@ -8,6 +8,11 @@ from typing import Optional
 import typer
 
 
+def quiet_bar(console) -> bool:
+    """Keep the finished bar on a terminal (it says how long the replay took); elsewhere it goes."""
+    return bool(console.is_terminal)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def view(
@@ -16,7 +21,7 @@ def register(app: typer.Typer) -> None:
         kpi: str = typer.Option("utilization", help="colour stations by a station ratio of the KPI registry: utilization, oee, availability, effectiveness, quality_ratio, blocked_share, starved_share, down_share, setup_share, ..."),
         width: int = typer.Option(1600, help="image width [px]"),
         height: int = typer.Option(900, help="image height [px]"),
-        video: Optional[Path] = typer.Option(None, help="write a replay: .mp4 or .gif"),
+        video: Optional[Path] = typer.Option(None, help="write a replay: .mp4 or .gif (a progress bar with ETA on stderr)"),
         html: Optional[Path] = typer.Option(None, help="write a self-contained HTML scene (needs twin[html])"),
         speed: str = typer.Option("600x", help="replay speed, simulated seconds per second (e.g. 600x)"),
         fps: float = typer.Option(10.0, help="replay frames per second"),
@@ -58,10 +63,23 @@ def register(app: typer.Typer) -> None:
             if video.suffix.lower() not in (".mp4", ".gif"):
                 err.print(f"[bold red]--video[/]: use a .mp4 or .gif file name, got {video.name!r}")
                 raise typer.Exit(2)
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            from .animate import parse_speed
+
             try:
-                sp = float(speed.rstrip("xX"))
-                out = animate(res, video, speed=sp, fps=fps, t0=parse_time(t_from, "--from"), t1=parse_time(t_to, "--to"),
-                              window_size=(width, height))
+                sp = parse_speed(speed)
+                a, b = parse_time(t_from, "--from"), parse_time(t_to, "--to")
+            except ValueError as e:
+                err.print(f"[bold red]--speed[/]: {e}")
+                raise typer.Exit(2)
+            bar = Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), TextColumn("frames"), TimeElapsedColumn(),
+                           TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=not quiet_bar(err))
+            task = bar.add_task("replay", total=None)
+            try:
+                with bar:
+                    out = animate(res, video, speed=sp, fps=fps, t0=a, t1=b, window_size=(width, height),
+                                  progress=lambda done, n: bar.update(task, completed=done, total=n))
             except ValueError as e:
                 err.print(f"[bold red]replay[/]: {e}")
                 raise typer.Exit(2)

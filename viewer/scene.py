@@ -144,13 +144,17 @@ class Scene:
 
     plotter: object
     layout: PlantLayout
-    station_actors: dict = field(default_factory=dict)  # station -> body actor
+    station_actors: dict = field(default_factory=dict)  # station -> body actor (the first unit's)
+    unit_actors: dict = field(default_factory=dict)  # station -> [(resource name, body actor)] when units are drawn one by one
     lamp_actors: dict = field(default_factory=dict)  # station -> stacklight lamp actor
     probes: dict = field(default_factory=dict)  # station -> world point on the body's front face
     buffer_slots: dict = field(default_factory=dict)  # buffer -> list of part actors (rack order)
     conveyor_parts: dict = field(default_factory=dict)  # conveyor -> (path, cumulative length, part actors)
     agv_actors: dict = field(default_factory=dict)  # transport station -> list of (actor, body actor) per unit
     texts: dict = field(default_factory=dict)
+    font_size: int = 13
+    label_boxes: dict = field(default_factory=dict)  # label -> pixel box (x0, y0, x1, y1), origin bottom left
+    obstacles: dict = field(default_factory=dict)  # station or buffer:NAME -> pixel box of what is drawn there
     kpi_range: tuple = (0.0, 1.0)
     kpi_values: dict = field(default_factory=dict)
 
@@ -251,6 +255,7 @@ def build_scene(result, mode: str = "kpi", kpi: str = "utilization", window_size
     sc = Scene(p, lay)
     W, H = window_size
     fs = max(8, int(round(min(W / 1600, H / 900) * 13)))  # label font size follows the window
+    sc.font_size = fs
 
     # ---- floor with a 2 m grid -----------------------------------------------------------------
     x0, x1, y0, y1 = lay.bounds()
@@ -288,21 +293,51 @@ def build_scene(result, mode: str = "kpi", kpi: str = "utilization", window_size
     label_pts, label_txt = [], []
     shares = state_shares(result) if (mode == "kpi" and state_bars and not small) else {}
     bars: dict[int, list] = {}
+    world_boxes: dict[str, list[float]] = {}  # station or buffer -> floor box (x0, x1, y0, y1, z0, z1) of what is drawn
+    unit_names: dict[str, list[str]] = {}
+    for rname, st_name in result.resources:
+        unit_names.setdefault(st_name, []).append(rname)
     for s in names:
         x, y, rot = lay.stations[s]
-        mdl = build_model(model_name(s, lay.kinds[s]))
-        parts = placed(mdl, x, y, rot)
-        body = parts.pop("body")
         if mode == "kpi":
             colour = kpi_colour(vals[s], clo, chi, better)
         else:
             colour = STATE_COLOURS[Code.OFF_SHIFT]
-        sc.station_actors[s] = p.add_mesh(body, color=_rgb(colour), ambient=0.35, diffuse=0.7, specular=0.05,
-                                          name=f"station:{s}")
-        for role, mesh in parts.items():
-            roles.setdefault(role, []).append(mesh)
-        sc.probes[s] = tuple(place([mdl.probe], x, y, rot)[0])
-        lx, ly, lz = place([mdl.light], x, y, rot)[0]
+        units = unit_names.get(s, [s])
+        if len(units) > 1 and lay.kinds[s] not in ("agv_fleet", "robot"):
+            # parallel units drawn one by one: a grid of smaller models on the station's footprint
+            mdl = None
+            sc.unit_actors[s] = []
+            for k, rname in enumerate(units):
+                m, (ux, uy) = unit_model(model_name(s, lay.kinds[s]), k, len(units))
+                q = place([(ux, uy, 0.0)], x, y, rot)[0]
+                parts = placed(m, float(q[0]), float(q[1]), rot)
+                body = parts.pop("body")
+                a = p.add_mesh(body, color=_rgb(colour), ambient=0.35, diffuse=0.7, specular=0.05, name=f"station:{rname}")
+                sc.unit_actors[s].append((rname, a))
+                sc.probes[rname] = tuple(place([m.probe], float(q[0]), float(q[1]), rot)[0])
+                _grow(world_boxes, s, body)
+                for role, mesh in parts.items():
+                    roles.setdefault(role, []).append(mesh)
+                    _grow(world_boxes, s, mesh)
+                if mdl is None:
+                    mdl = m
+                    sc.station_actors[s] = a
+                    sc.probes[s] = tuple(place([m.probe], float(q[0]), float(q[1]), rot)[0])
+            mdl = _grid_envelope(mdl, len(units))
+            lx, ly, lz = place([mdl.light], x, y, rot)[0]
+        else:
+            mdl = build_model(model_name(s, lay.kinds[s]))
+            parts = placed(mdl, x, y, rot)
+            body = parts.pop("body")
+            sc.station_actors[s] = p.add_mesh(body, color=_rgb(colour), ambient=0.35, diffuse=0.7, specular=0.05,
+                                              name=f"station:{s}")
+            _grow(world_boxes, s, body)
+            for role, mesh in parts.items():
+                roles.setdefault(role, []).append(mesh)
+                _grow(world_boxes, s, mesh)
+            sc.probes[s] = tuple(place([mdl.probe], x, y, rot)[0])
+            lx, ly, lz = place([mdl.light], x, y, rot)[0]
         if mode == "state":  # stacklight: post and lamp
             roles.setdefault("post", []).append(pv.Cylinder(center=(lx, ly, lz + 0.35), direction=(0, 0, 1), radius=0.05, height=0.7))
             sc.lamp_actors[s] = p.add_mesh(pv.Cylinder(center=(lx, ly, lz + 0.85), direction=(0, 0, 1), radius=0.16, height=0.35,
@@ -316,7 +351,14 @@ def build_scene(result, mode: str = "kpi", kpi: str = "utilization", window_size
             if mode == "kpi":
                 v = vals[s]
                 vt = "n/a" if not np.isfinite(v) else f"{100 * v:.0f} %"
-                label_txt.append(f"{s}{'  (bottleneck)' if s == bottleneck else ''}\n{label} {vt}")
+                extra = ""
+                if lay.kinds[s] == "furnace":
+                    from .timeline import FurnaceTimeline
+
+                    ft = FurnaceTimeline(result, s)
+                    if len(ft.size):
+                        extra = f"\nmean batch {ft.size.mean():.1f}/{ft.capacity}"
+                label_txt.append(f"{s}{'  (bottleneck)' if s == bottleneck else ''}\n{label} {vt}{extra}")
             else:
                 label_txt.append(s)
         if shares:  # state-share bar on the floor in front of the station
@@ -331,6 +373,7 @@ def build_scene(result, mode: str = "kpi", kpi: str = "utilization", window_size
                         seg = pv.Box((start, start + w, -0.22, 0.22, 0.0, 0.06))
                         seg.points = place(seg.points, fr[0], fr[1], rot) + np.array([0, 0, 0.0])
                         bars.setdefault(int(code), []).append(seg)
+                        _grow(world_boxes, s, seg)
                         start += w
     for code, segs in bars.items():
         p.add_mesh(segs[0].merge(segs[1:]) if len(segs) > 1 else segs[0], color=_rgb(STATE_COLOURS[Code(code)]),
@@ -377,6 +420,8 @@ def build_scene(result, mode: str = "kpi", kpi: str = "utilization", window_size
         else:
             roles.setdefault("rack", []).append(pv.Box((bx - 0.85, bx + 0.85, by - 0.55, by + 0.55, 0, 0.14)))
             n_slots = int(min(cap, max_slots)) if math.isfinite(cap) else max_slots
+            world_boxes["buffer:" + name] = [bx - 0.85, bx + 0.85, by - 0.55, by + 0.55, 0.0,
+                                             0.3 + 0.36 * math.ceil(max(n_slots, 1) / 6)]
             slots = _rack_slots(bx, by, n_slots)
             pool = []
             for k, q in enumerate(slots):
@@ -425,19 +470,19 @@ def build_scene(result, mode: str = "kpi", kpi: str = "utilization", window_size
         merged = meshes[0].merge(meshes[1:]) if len(meshes) > 1 else meshes[0]
         p.add_mesh(merged, name=f"role:{role}", **style)
 
-    if labels and label_pts:
-        p.add_point_labels(np.array(label_pts), label_txt, font_size=fs, bold=True, point_size=1, shape_opacity=0.8,
-                           shape_color="white", text_color="#212121", always_visible=True, show_points=False,
-                           margin=4, name="labels", justification_horizontal="center")
-    if labels and buf_pts and len(buf_pts) <= 40:
-        p.add_point_labels(np.array(buf_pts), buf_txt, font_size=max(7, fs - 3), bold=False, point_size=1,
-                           shape_opacity=0.6, shape_color="white", text_color="#455a64", always_visible=True,
-                           show_points=False, margin=2, name="buffer_labels", justification_horizontal="center")
-
     # ---- camera: fit the plant into the picture below the panels -----------------------------------
     zmax = 5.0
     region = (0.02, 0.86, 0.03, 0.78) if mode == "kpi" else (0.02, 0.84, 0.03, 0.84)
     fit_camera(p, (x0 - 2.5, x1 + 2.5, y0 - 3.5, y1 + 2.0, 0.0, zmax), region=region)
+
+    # ---- labels: placed in the picture where they cover no station, rack or other label ----------
+    if labels and label_pts:
+        names_l = [s_ for s_ in names][: len(label_pts)]
+        items = [(f"label:{n}", txt, pt, fs, True, n) for n, txt, pt in zip(names_l, label_txt, label_pts)]
+        if buf_pts and len(buf_pts) <= 40:
+            items += [(f"buffer_label:{n}", txt, pt, max(7, fs - 3), False, "buffer:" + n)
+                      for n, txt, pt in zip(lay.buffers, buf_txt, buf_pts)]
+        sc.label_boxes, sc.obstacles = place_labels(p, items, world_boxes)
 
     # ---- legends and panels -------------------------------------------------------------------------
     name_t = title or getattr(result, "scenario_name", None) or result.scenario.get("name", "plant")
@@ -471,6 +516,129 @@ def build_scene(result, mode: str = "kpi", kpi: str = "utilization", window_size
         sc.texts["counter"] = _text(p, "", 14, H - 12 - int(2.0 * (fs + 5)), size=fs, name="counter")
         _state_legend(p, W, H, fs, title="stacklight", y_top=0.55)
     return sc
+
+
+def _grow(boxes: dict, key: str, mesh) -> None:
+    b = mesh.bounds
+    cur = boxes.get(key)
+    boxes[key] = list(b) if cur is None else [min(cur[0], b[0]), max(cur[1], b[1]), min(cur[2], b[2]), max(cur[3], b[3]),
+                                             min(cur[4], b[4]), max(cur[5], b[5])]
+
+
+def _overlap(a, b, pad: float = 0.0) -> bool:
+    return a[0] < b[2] + pad and b[0] < a[2] + pad and a[1] < b[3] + pad and b[1] < a[3] + pad
+
+
+def place_labels(p, items, world_boxes: dict, pad: float = 2.0):
+    """Place 2-D labels so that none covers a station, a rack or another label.
+
+    ``items``: (actor name, text, 3-D anchor, font size, bold, key of its own object). Each label
+    tries positions around its object's box in the picture (above, below, right, left, then
+    further out), takes the first that is free and inside the window, and otherwise the one that
+    covers least. Returns (label boxes, obstacle boxes) in pixels (origin bottom left)."""
+    import vtk
+
+    W, H = p.window_size
+    obst = {}
+    for key, b in world_boxes.items():
+        corners = [(x, y, z) for x in b[:2] for y in b[2:4] for z in b[4:6]]
+        pts = np.array([project(p, c) for c in corners])
+        obst[key] = (float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max()))
+    placed_boxes: dict[str, tuple] = {}
+    ren = p.renderer
+    for name, text, anchor, size, bold, own in items:
+        a = vtk.vtkTextActor()
+        a.SetInput(text)
+        tp = a.GetTextProperty()
+        tp.SetFontSize(size)
+        tp.SetBold(bold)
+        tp.SetColor(0.13, 0.13, 0.13) if bold else tp.SetColor(0.27, 0.35, 0.39)
+        tp.SetFontFamilyToArial()
+        tp.SetJustificationToLeft()
+        tp.SetVerticalJustificationToBottom()
+        tp.SetBackgroundColor(1, 1, 1)
+        tp.SetBackgroundOpacity(0.85 if bold else 0.7)
+        tp.SetFrame(True)
+        tp.SetFrameColor(0.75, 0.78, 0.8)
+        bb = [0.0] * 4
+        a.SetPosition(0, 0)
+        a.GetBoundingBox(ren, bb)
+        w, h = bb[1] - bb[0] + 4, bb[3] - bb[2] + 4
+        ax, ay = project(p, anchor)
+        ob = obst.get(own, (ax, ay, ax, ay))
+        cx = (ob[0] + ob[2]) / 2
+        cands = []
+        for k in range(0, 8):
+            d = pad + k * (h * 0.6)
+            cands += [(cx - w / 2, ob[3] + d), (cx - w / 2, ob[1] - d - h), (ob[2] + d, (ob[1] + ob[3]) / 2 - h / 2),
+                       (ob[0] - d - w, (ob[1] + ob[3]) / 2 - h / 2), (ob[2] + d, ob[3] + d), (ob[0] - d - w, ob[3] + d)]
+        others = list(obst.values()) + list(placed_boxes.values())
+        best, best_cost = None, math.inf
+        for x0, y0 in cands:
+            box = (x0, y0, x0 + w, y0 + h)
+            inside = 0 <= box[0] and box[2] <= W and 0 <= box[1] and box[3] <= H
+            cost = sum(_area(box, o) for o in others) + (0 if inside else 1e7)
+            if cost == 0:
+                best = box
+                break
+            if cost < best_cost:
+                best, best_cost = box, cost
+        a.SetPosition(best[0] + 2, best[1] + 2)
+        p.add_actor(a, name=name, reset_camera=False)
+        placed_boxes[name] = best
+    return placed_boxes, obst
+
+
+def _area(a, b) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def unit_grid(n: int) -> tuple[int, int, float]:
+    """(columns along the flow, rows across it, scale) of ``n`` parallel units on one footprint."""
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    return cols, rows, max(0.34, 1.0 / max(cols, rows) * 1.05)
+
+
+def unit_model(name: str, k: int, n: int):
+    """The model of unit ``k`` of ``n`` parallel units, scaled down, and its offset (local x, y)
+    on the station's footprint: units fill a grid, the first at the front left."""
+    from .models import Model
+
+    cols, rows, sc = unit_grid(n)
+    base = build_model(name)
+    m = Model(light=tuple(v * sc for v in base.light), probe=tuple(v * sc for v in base.probe))
+    for role, meshes in base.parts.items():
+        for mesh in meshes:
+            mm = mesh.copy()
+            mm.points = np.asarray(mm.points) * sc
+            m.add(role, mm)
+    c, r = k % cols, k // cols
+    pitch_x, pitch_y = _pitch(base, sc)
+    return m, ((c - (cols - 1) / 2) * pitch_x, (r - (rows - 1) / 2) * pitch_y)
+
+
+def _pitch(model, sc: float) -> tuple[float, float]:
+    """Spacing of scaled units: the model's footprint (all its meshes) plus a gap."""
+    b = [mesh.bounds for ms in model.parts.values() for mesh in ms]
+    wx = max(x[1] for x in b) - min(x[0] for x in b)
+    wy = max(x[3] for x in b) - min(x[2] for x in b)
+    return wx * sc + 0.3, wy * sc + 0.3
+
+
+def _grid_envelope(first, n: int):
+    """A stand-in model for labels and the stacklight of a grid of units: light above the grid's
+    back right corner, top of the tallest unit."""
+    from .models import Model
+
+    cols, rows, sc = unit_grid(n)
+    px, py = _pitch(first, 1.0)  # ``first`` is scaled already
+    m = Model(light=((cols - 1) / 2 * (px - 0.3 + 0.3) + first.light[0], (rows - 1) / 2 * py + first.light[1], first.light[2]),
+              probe=first.probe)
+    m.parts = first.parts
+    return m
 
 
 def _state_legend(p, W, H, fs, title: str, y_top: float) -> None:
@@ -535,12 +703,72 @@ def export_html(result, path, kpi: str = "utilization", window_size=(1280, 720))
         import trame_vtk  # noqa: F401
     except ImportError:
         raise ImportError("HTML export needs trame: pip install 'twin[html]' (trame, trame-vtk, trame-vuetify, trame-pyvista)") from None
+    import pyvista as pv
+
     quiet_vtk()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     p = plot_plant(result, kpi=kpi, window_size=window_size, off_screen=True)
+    sc = p._twin_scene
     try:
+        # names as 3-D text standing above the stations (vtk.js shows geometry, not 2-D overlays)
+        texts = []
+        for s, (x, y, rot) in sc.layout.stations.items():
+            t3 = pv.Text3D(s, depth=0.05, height=0.7)
+            b = t3.bounds
+            t3.points = np.asarray(t3.points) - np.array([(b[0] + b[1]) / 2, 0.0, 0.0])
+            t3.rotate_x(70.0, inplace=True)
+            t3.points = np.asarray(t3.points) + np.array([x, y + 1.6, 3.2])
+            texts.append(t3)
+        if texts:
+            p.add_mesh(texts[0].merge(texts[1:]) if len(texts) > 1 else texts[0], color="#212121", name="names3d")
         p.export_html(str(path))
     finally:
         p.close()
+    _html_overlay(path, result, kpi, sc)
     return path
+
+
+def _html_overlay(path: Path, result, kpi: str, sc) -> None:
+    """Add the picture's title, KPI header and legends to an exported vtk.js page as an HTML panel
+    (the 2-D text of the PNG does not export)."""
+    import html as _h
+
+    label, better = KPI_CHOICES[kpi]
+    line = result.kpis.get("line", {})
+    lo, hi = sc.kpi_range
+    f = lambda v, fmt="{:.1f}", k=1.0: "n/a" if v is None else fmt.format(v * k)
+    kpis = (f"throughput {f(line.get('throughput_per_hour'), '{:.2f}')} parts/h &middot; OEE {f(line.get('oee'), '{:.1f} %', 100)}"
+            f" &middot; availability {f(line.get('availability'), '{:.1f} %', 100)} &middot; WIP {f(line.get('wip_mean'))} parts"
+            f" &middot; lead time {f(line.get('lead_time_mean_s'), '{:.0f} min', 1 / 60)} &middot; bottleneck "
+            f"{_h.escape(str(line.get('bottleneck') or 'n/a'))}")
+    ramp = _ramp(better, 11)
+    stops = ", ".join(f"rgb({int(r)},{int(g)},{int(b)})" for r, g, b in ramp)
+    rows = "".join(
+        f"<tr><td><span style='display:inline-block;width:12px;height:12px;background:rgb{kpi_colour(v, lo, hi, better)}'></span> "
+        f"{_h.escape(s)}{' (bottleneck)' if s == line.get('bottleneck') else ''}</td><td style='text-align:right'>"
+        f"{'n/a' if not np.isfinite(v) else f'{100 * v:.0f} %'}</td></tr>" for s, v in sc.kpi_values.items())
+    states = "".join(f"<span style='display:inline-block;width:12px;height:12px;background:rgb{STATE_COLOURS[c]}'></span> "
+                     f"{_h.escape(t)}&nbsp; " for t, c in STATE_LEGEND)
+    panel = (
+        "<div id='twin-overlay' style='position:fixed;top:8px;left:8px;z-index:10;background:rgba(255,255,255,0.9);"
+        "font:13px Helvetica,Arial,sans-serif;padding:8px 10px;border:1px solid #ccc;max-width:46%'>"
+        f"<div style='font-size:18px;font-weight:bold'>{_h.escape(str(result.scenario_name))}</div>"
+        f"<div>{kpis}</div>"
+        f"<div style='margin-top:6px'><b>colour: {_h.escape(label)} per station</b> "
+        f"<span style='display:inline-block;width:160px;height:10px;background:linear-gradient(to right, {stops})'></span> "
+        f"{100 * lo:.0f} % &ndash; {100 * hi:.0f} %</div>"
+        f"<table style='margin-top:4px;font-size:12px'>{rows}</table>"
+        f"<div style='margin-top:4px;font-size:12px'><b>time-in-state bars:</b> {states}</div>"
+        "<div style='font-size:11px;color:#555'>red ring: bottleneck &middot; floor ribbons: part flow &middot; grid 2 m</div></div>")
+    import json as _json
+
+    # the vtk.js page rebuilds its body when it starts: add the panel after that, and again if replaced
+    script = ("<script>(function(){var P=" + _json.dumps(panel).replace("</", "<\\/") + ";"
+              "function add(){if(!document.getElementById('twin-overlay')){document.body.insertAdjacentHTML('beforeend',P);}}"
+              "window.addEventListener('load',function(){add();var n=0;var h=setInterval(function(){add();if(++n>20)clearInterval(h);},250);});"
+              "})();</script>")
+    text = path.read_text(encoding="utf-8")
+    j = text.rfind("</body>")
+    text = text[:j] + script + text[j:] if j >= 0 else text + script
+    path.write_text(text, encoding="utf-8")

@@ -215,3 +215,100 @@ def state_shares(result, t0: float | None = None, t1: float | None = None) -> di
         count[s] = count.get(s, 0) + 1
     span = max(t1 - t0, 1e-12)
     return {s: v / (count[s] * span) for s, v in out.items()}
+
+
+class FurnaceTimeline:
+    """Fill and phase of a batch furnace at any time, from the logs (nothing extra is recorded).
+
+    Batches are the furnace's operations that share a start and an end; a batch's heating time is
+    computed as the furnace computes it (the conduction kernel on the resolved scenario), then
+    the soak and the quench follow, counted in processing time (a failure stops the clock). While
+    a batch forms, the fill counts the parts of the next batch that have finished their previous
+    step; after a batch the furnace unloads (blocked while the next station is full).
+    """
+
+    PHASES = ("loading", "heating", "soak", "quench", "unloading", "failure", "stopped")
+
+    def __init__(self, result, station: str):
+        import twin.kernels as K
+
+        spec = result.scenario["stations"][station]
+        self.capacity = int(spec.get("batch_size", 10))
+        self.soak = float(spec.get("soak", 1800.0))
+        self.quench = float(spec.get("quench", 300.0))
+        self.heating = math.nan
+        if "radius" in spec and "set_temperature" in spec:  # one part geometry and set point: the runtime's heating time
+            m = K.get_material(spec.get("material", "42CrMo4"))
+            st = float(spec["set_temperature"])
+            self.heating = float(K.time_to_core_temperature(K.heat.CYLINDER, float(spec["radius"]), m.k, m.rho, m.cp,
+                                                             float(spec.get("h", 150.0)), float(spec.get("ambient", 293.15)), st,
+                                                             st - float(spec.get("core_margin", 10.0)), 31))
+        # a furnace that records its loads (recipes, part geometry) gives heating and soak per load
+        phys = (getattr(result, "extra_tables", None) or {}).get(f"physics_{station}")
+        self._loads = None
+        if phys is not None and {"t_start", "heating_s", "soak_s"} <= set(phys.column_names):
+            self._loads = (np.asarray(phys.column("t_start").to_numpy(), float), np.asarray(phys.column("heating_s").to_numpy(), float),
+                           np.asarray(phys.column("soak_s").to_numpy(), float))
+        self.rid = next(i for i, (_, s) in enumerate(result.resources) if s == station)
+        ops = result.ops
+        mine = np.asarray(ops["resource"]) == self.rid
+        ts, te = np.asarray(ops["t_start"])[mine], np.asarray(ops["t_end"])[mine]
+        parts, steps = np.asarray(ops["part"])[mine], np.asarray(ops["step"])[mine]
+        keys = np.unique(np.column_stack([ts, te]), axis=0) if len(ts) else np.zeros((0, 2))
+        self.t_start, self.t_end = keys[:, 0], keys[:, 1]
+        self.size = np.array([int(((ts == a) & (te == b)).sum()) for a, b in keys], dtype=int)
+        # previous-step end of every part of every batch (when it became ready for the furnace)
+        allp, alls, allte = np.asarray(ops["part"]), np.asarray(ops["step"]), np.asarray(ops["t_end"])
+        prev_end: dict[int, float] = {}
+        for p_, s_ in zip(parts, steps):
+            m_ = (allp == p_) & (alls == s_ - 1)
+            prev_end[int(p_)] = float(allte[m_].max()) if m_.any() else 0.0
+        self.ready = [np.sort([prev_end[int(p_)] for p_, a_, b_ in zip(parts, ts, te) if a_ == a and b_ == b])
+                      for a, b in keys]
+        s = result.state
+        sm = np.asarray(s["resource"]) == self.rid
+        self.st_t = np.asarray(s["t"], float)[sm]
+        self.st_c = np.asarray(s["code"], int)[sm]
+        dt = np.diff(np.append(self.st_t, np.inf))
+        busy = np.where(self.st_c == int(Code.PROCESSING), np.minimum(dt, 1e18), 0.0)
+        self.cum_busy = np.concatenate([[0.0], np.cumsum(busy)[:-1]])  # processing time before each row
+
+    def _times(self, k: int) -> tuple[float, float]:
+        """(heating, soak) [s] of batch ``k``: from the furnace's load record when it keeps one."""
+        if self._loads is not None and len(self._loads[0]):
+            ts, heat, soak = self._loads
+            j = int(np.argmin(np.abs(ts - self.t_start[k])))
+            if abs(ts[j] - self.t_start[k]) < 1e-6:
+                return float(heat[j]), float(soak[j])
+        return self.heating, self.soak
+
+    def _busy_until(self, t: float) -> float:
+        i = int(np.searchsorted(self.st_t, t, side="right")) - 1
+        if i < 0:
+            return 0.0
+        extra = (t - self.st_t[i]) if self.st_c[i] == int(Code.PROCESSING) else 0.0
+        return float(self.cum_busy[i] + extra)
+
+    def at(self, t: float) -> tuple[int, int, str]:
+        """(parts in the furnace, batch size, phase) at sim time ``t``."""
+        i = int(np.searchsorted(self.st_t, t, side="right")) - 1
+        code = int(self.st_c[i]) if i >= 0 else int(Code.STARVED)
+        k = int(np.searchsorted(self.t_start, t, side="right")) - 1  # the last batch started by t
+        if k >= 0 and t < self.t_end[k]:
+            if code == int(Code.FAILURE):
+                return int(self.size[k]), self.capacity, "failure"
+            if code in (int(Code.BREAK), int(Code.OFF_SHIFT), int(Code.HELD), int(Code.PLANNED_MAINTENANCE)):
+                return int(self.size[k]), self.capacity, "stopped"
+            el = self._busy_until(t) - self._busy_until(self.t_start[k])
+            heat, soak = self._times(k)
+            if not math.isfinite(heat):
+                return int(self.size[k]), self.capacity, "processing"
+            phase = "heating" if el < heat else ("soak" if el < heat + soak else "quench")
+            return int(self.size[k]), self.capacity, phase
+        if code == int(Code.BLOCKED):
+            return int(self.size[k]) if k >= 0 else 0, self.capacity, "unloading"
+        nxt = k + 1
+        if nxt < len(self.t_start):
+            n = int(np.searchsorted(self.ready[nxt], t, side="right"))
+            return min(n, int(self.size[nxt])), self.capacity, "loading"
+        return 0, self.capacity, "loading"

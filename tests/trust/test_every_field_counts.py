@@ -569,3 +569,181 @@ def test_setting_the_field_changes_the_simulation_or_is_rejected(kind, category,
         assert named, f"{kind}.{path} was rejected, but no error names it: {e.errors}"
         return
     assert signature(p) != signature(b), f"{kind}.{path}: accepted, and the simulation is the same with and without it"
+
+
+# ---- the fields of the typed operations of routing steps -------------------------------------------
+#: one operation of each registered type, on the kind that does it; the station under test is X
+#: and its step runs after A
+OP_SAMPLES = {
+    "turning": ("cnc_lathe", {k: v for k, v in TURN[1].items() if k != "finishing"}),
+    "milling": ("cnc_mill", MILL[0]),
+    "drilling": ("drill", DRILL[0]),
+    "facing": ("cnc_lathe", {"type": "facing", "tool": "F", "material": "C45", "vc": "200 m/min", "f": "0.2 mm", "ap": "1 mm",
+                             "diameter": "120 mm", "inner_diameter": "40 mm"}),
+    "boring": ("cnc_lathe", {"type": "boring", "tool": "F", "material": "C45", "vc": "180 m/min", "f": "0.15 mm",
+                             "ap": "0.5 mm", "length": "40 mm", "diameter": "60 mm"}),
+    "grooving": ("cnc_lathe", {"type": "grooving", "tool": "F", "material": "C45", "vc": "120 m/min", "f": "0.05 mm",
+                               "width": "3 mm", "diameter": "50 mm", "groove_diameter": "44 mm"}),
+    "threading": ("cnc_lathe", {"type": "threading", "tool": "F", "material": "C45", "vc": "100 m/min", "pitch": "2 mm",
+                                "length": "30 mm", "diameter": "48 mm"}),
+    "blanking": ("press", STROKES[0]),
+    "punching": ("press", {**STROKES[0], "type": "punching"}),
+    "weld": ("weld_cell", SEAMS[0]),
+    "heat_treatment": ("furnace", {"type": "heat_treatment", "recipe": "normal", "material": "C45",
+                                   "geometry": {"shape": "ring", "outer_diameter": "120 mm", "inner_diameter": "60 mm",
+                                                "thickness": "20 mm"}}),
+}
+
+
+def _op_base(op_type: str) -> dict:
+    kind, op = OP_SAMPLES[op_type]
+    sc = base(kind, "station")
+    x = sc["stations"]["X"]
+    if kind == "furnace":
+        x.pop("set_temperature")
+        x.pop("radius")
+        x.pop("soak")
+        x["recipes"] = {"normal": {"set_temperature": "860 degC", "soak": "20 min"}}
+    op = copy.deepcopy(op)
+    if kind in ("cnc_lathe", "cnc_mill", "drill"):
+        x["tools"] = {"F": {"tool_material": "cermet"}}
+        op["tool"] = "F"
+    for p in sc["products"].values():
+        p["routing"][1]["operations"] = [copy.deepcopy(op)]
+    return sc
+
+
+_SECOND_CUT = {"cnc_lathe": TURN[0], "cnc_mill": MILL[0], "drill": DRILL[0]}
+
+
+def _finishing_context(op_type):
+    """A second cut (tool R) after the one under test: unmarked, it would finish the part."""
+    def fn(sc):
+        kind = OP_SAMPLES[op_type][0]
+        sc["stations"]["X"]["tools"]["R"] = {"tool_material": "coated_carbide", "nose_radius": "1.6 mm"}
+        for p in sc["products"].values():
+            p["routing"][1]["operations"].append({**copy.deepcopy(_SECOND_CUT[kind]), "tool": "R"})
+    return fn
+
+
+def _op_fields():
+    out = []
+    for name, model in registry.operations().items():
+        if name not in OP_SAMPLES:
+            out.append((name, None, None))  # fails below: add a sample
+            continue
+        for path, schema in _fields(model):
+            if path != "type":
+                out.append((name, path, schema))
+    return out
+
+
+def _op_set(path: str, value) -> Fn:
+    def fn(sc):
+        for p in sc["products"].values():
+            node = p["routing"][1]["operations"][0]
+            *head, last = path.split(".")
+            for k in head:
+                node = node.setdefault(k, {})
+            node[last] = copy.deepcopy(value)
+    return fn
+
+
+def _scaled(value):
+    """A given quantity moved by a quarter (text with a unit keeps its unit)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value * 1.25 if isinstance(value, float) else value + 1
+    if isinstance(value, str):
+        num, _, unit = value.partition(" ")
+        try:
+            return f"{float(num) * 1.25:g} {unit}".strip()
+        except ValueError:
+            return None
+    return None
+
+
+def _two_recipes(sc):
+    sc["stations"]["X"]["recipes"]["hard"] = {"set_temperature": "900 degC", "soak": "40 min"}
+    sc["products"]["b"]["routing"][1]["operations"][0]["recipe"] = "hard"
+
+
+def _swap_recipes(sc):
+    for p, r in (("a", "hard"), ("b", "normal")):
+        sc["products"][p]["routing"][1]["operations"][0]["recipe"] = r
+
+
+_SHAPES = {"cylinder": {"shape": "cylinder", "diameter": "60 mm", "length": "200 mm"},
+           "ring": {"shape": "ring", "outer_diameter": "120 mm", "inner_diameter": "60 mm", "thickness": "20 mm"},
+           "plate": {"shape": "plate", "length": "300 mm", "width": "200 mm", "thickness": "15 mm"}}
+
+
+def _geometry_probe(field):
+    """Context: a part of a shape that has ``field``; probe: ``field`` a quarter larger."""
+    shape = next(k for k, g in _SHAPES.items() if field in g) if field != "shape" else "ring"
+    g = _SHAPES[shape]
+    if field == "shape":
+        return _op_set("geometry", g), _op_set("geometry", _SHAPES["plate"])
+    return _op_set("geometry", g), _op_set(f"geometry.{field}", _scaled(g[field]))
+
+
+OP_PROBES = {
+    ("heat_treatment", "recipe"): (_two_recipes, _swap_recipes),
+    **{("heat_treatment", f"geometry.{f}"): _geometry_probe(f)
+       for f in ("shape", "diameter", "length", "outer_diameter", "inner_diameter", "width", "thickness")},
+    ("heat_treatment", "material"): _op_set("material", "42CrMo4"),
+    ("heat_treatment", "geometry"): _op_set("geometry", {"shape": "cylinder", "diameter": "60 mm", "length": "200 mm"}),
+    ("drilling", "pattern"): _op_set("pattern", {"holes": 8, "pitch_diameter": "120 mm"}),
+    ("turning", "material"): _op_set("material", "42CrMo4"),
+    ("weld", "process"): _op_set("process", "TIG"),  # (MAG and MMA share EN 1011-1's factor 0.8)
+    ("drilling", "pattern.holes"): (_op_set("pattern", {"holes": 8, "pitch_diameter": "120 mm"}), _op_set("pattern.holes", 6)),
+    ("drilling", "pattern.pitch_diameter"): (_op_set("pattern", {"holes": 8, "pitch_diameter": "120 mm"}),
+                                             _op_set("pattern.pitch_diameter", "200 mm")),
+    ("drilling", "pattern.spacing"): (_op_set("pattern", {"holes": 8, "spacing": "30 mm"}), _op_set("pattern.spacing", "60 mm")),
+    ("facing", "max_rpm"): _op_set("max_rpm", "800 rpm"),  # the 40 mm inner diameter wants ~1600 rpm at 200 m/min
+    ("grooving", "max_rpm"): _op_set("max_rpm", "800 rpm"),
+    ("blanking", "material"): _op_set("material", "S355"),
+    ("punching", "material"): _op_set("material", "S355"),
+}
+
+
+OP_FIELDS = _op_fields()
+
+
+@pytest.mark.parametrize("op_type,path,schema", OP_FIELDS, ids=[f"{t}:{p}" for t, p, _ in OP_FIELDS])
+def test_every_operation_field_changes_the_simulation_or_is_rejected(op_type, path, schema):
+    assert path is not None, f"no sample operation of type {op_type!r}: add one to OP_SAMPLES"
+    b = _op_base(op_type)
+    if path == "finishing":
+        _finishing_context(op_type)(b)
+    twin.parse_scenario(copy.deepcopy(b))
+    setter = OP_PROBES.get((op_type, path))
+    if isinstance(setter, tuple):  # (context, set)
+        setter[0](b)
+        twin.parse_scenario(copy.deepcopy(b))
+        setter = setter[1]
+    if setter is None:
+        op = OP_SAMPLES[op_type][1]
+        head = path.split(".")[0]
+        if head == "material":
+            v = "42CrMo4"
+        elif head in op and "." not in path:
+            v = _scaled(op[head])
+        else:
+            v = _auto(schema)
+        if path == "finishing":
+            v = True
+        elif path == "tool":
+            v = "Q"  # a tool the magazine does not hold: refused, naming the cut's tool
+        elif isinstance(op.get(head), bool):
+            v = not op[head]
+        assert v is not None, f"no probe for the {path!r} of {op_type} operations: add one to OP_PROBES"
+        setter = _op_set(path, v)
+    p = copy.deepcopy(b)
+    setter(p)
+    assert p != b
+    try:
+        twin.parse_scenario(copy.deepcopy(p))
+    except twin.ScenarioError as e:
+        assert any(".operations[0]" in q for q, _ in e.errors), f"{op_type}.{path} was rejected, but not naming it: {e.errors}"
+        return
+    assert signature(p) != signature(b), f"{op_type}.{path}: accepted, and the simulation is the same with and without it"

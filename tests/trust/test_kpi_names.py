@@ -75,7 +75,10 @@ def test_python_api_checks_names_too():
 def test_every_kpi_of_a_result_is_registered_and_every_registered_kpi_is_produced():
     sc = {**LINE, "crews": {"fitters": {"size": 1}},
           "stations": {**LINE["stations"], "B": {"process_time": 25, "failures": [
-              {"basis": "calendar", "availability": 0.9, "mttr": 300, "crew": "fitters"}]}}}
+              {"basis": "calendar", "availability": 0.9, "mttr": 300, "crew": "fitters"}]}},
+          # the cost KPIs appear with a cost model (twin/costs.py)
+          "costs": {"stations": {"A": {"hour_rate": 50, "investment": 1000}}, "labour": {"fitters": 40},
+                    "energy": {"price": 0.2}, "products": {"p": {"material": 3, "price": 20}}}}
     lots = {**sc, "release": {"kind": "lots", "lots": [{"product": "p", "size": 20, "due": "2 h"}, {"product": "p", "size": 10}]}}
     seen = set()
     for d in (sc, lots):  # the lots level comes with release by lots
