@@ -470,7 +470,7 @@ class Unit(Resource):
 
     __slots__ = (
         "m", "last_product", "dest", "_ops", "_done_cb",
-        "h_su", "h_extra", "held_op", "waiting", "wait_resume", "unloaded", "robot_arm",
+        "h_su", "h_extra", "held_op", "waiting", "wait_resume", "unloaded", "robot_arm", "restore",
     )
 
     def __init__(self, machine: Machine, k: int, n: int, plans=(), finish_first=frozenset()):
@@ -491,6 +491,7 @@ class Unit(Resource):
         self.wait_resume = None
         self.unloaded = False
         self.robot_arm = -1
+        self.restore = None  # twin.live.snapshot: fn(unit) that sets this unit's state at time 0
 
     # ---- life cycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -501,6 +502,10 @@ class Unit(Resource):
             # same steps as _processing_done with the branches that cannot apply left out
             self._done_cb = self._done_plain
         self.start_clocks()
+        if self.restore is not None:
+            fn, self.restore = self.restore, None
+            fn(self)
+            return
         if self.suspended:
             self.show()
         else:
@@ -761,6 +766,45 @@ class Unit(Resource):
 
     def on_maintained(self) -> None:
         self.m.unit_maintained(self)
+
+    # ---- a live start (twin.live.snapshot): the unit's observed state at time 0 -------------------
+    def start_restored(self, part, activity: int, remaining: float = 0.0) -> None:
+        """Begin the run holding ``part``: ``PROCESSING`` for ``remaining`` s, ``SETUP`` for
+        ``remaining`` s then processing, or ``BLOCKED`` with the finished part (its ``step``
+        already the next one). Called from ``restore`` at :meth:`start`; stops in force (the
+        calendar, a restored failure) pause it as they would any work in hand. Operators and
+        robot loaders are not held for the remaining time."""
+        self.part = part
+        part.t_enter = self.clock.now
+        if activity == BLOCKED:
+            self.activity = BLOCKED
+            if self.suspended:
+                self.show()
+            else:
+                self._try_push()
+            return
+        after = self._start_processing if activity == PROCESSING or not self.m._helpers else self._h_after_setup
+        if activity == SETUP:
+            self.on_done = after
+        self.activity = activity
+        self.t_start = self.clock.now
+        self.remaining = remaining
+        if self.suspended:
+            if self._must_stop():
+                self.show()
+                return
+            self.suspended = False  # only stops that let the work in hand finish (breaks, shift ends)
+            for c in self.op_clocks:
+                if c.budget is not None:
+                    self._arm(c, c.budget)
+        if activity == SETUP:
+            self.work(remaining, after, SETUP)
+            return
+        self.show()
+        self.t_end = self.clock.now + remaining
+        self.pending = self.clock.after(remaining, self._done_cb)
+        if self.proc_clocks:
+            self._proc_resume(remaining)
 
     # ---- shared helpers: operator pools and robot loaders -----------------------------------------
     def _h_wait(self, pool, then, waiting_code: int = STARVED) -> None:

@@ -1,6 +1,6 @@
 """Command line: ``twin run``, ``twin validate``, ``twin schema``, ``twin demo``, ``twin report``,
 ``twin export`` (and the commands other modules add: ``view``, ``serve``, ``compare``, ``sweep``,
-``check``).
+``check``, and the live twin's ``fit``, ``forecast``, ``snapshot``).
 
 Errors in a scenario print every problem with its field path and exit with status 2, without
 a traceback and without writing anything.
@@ -162,7 +162,7 @@ def resolve_engine(sc, engine: str, show: bool = True) -> str:
 
 @app.command()
 def run(
-    scenario: Path = typer.Argument(..., help="scenario file (.yaml, .toml, .json)"),
+    scenario: Optional[Path] = typer.Argument(None, help="scenario file (.yaml, .toml, .json); not with --resume"),
     seed: Optional[int] = typer.Option(None, help="random seed (default: the scenario's)"),
     horizon: Optional[str] = typer.Option(None, help="override the horizon, e.g. '8 h'"),
     warmup: Optional[str] = typer.Option(None, help="override the warm-up, e.g. '1 h'"),
@@ -172,12 +172,28 @@ def run(
     precision: Optional[str] = typer.Option(None, help="add replications until every key KPI's CI half-width is below this (e.g. '2%')"),
     quiet: bool = typer.Option(False, help="no progress bar"),
     engine: str = typer.Option("simpy", "--engine", help=ENGINE_HELP),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="write the run's state at the horizon to this file (twin.live)"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="continue a checkpointed run to --horizon (no SCENARIO)"),
+    from_: Optional[Path] = typer.Option(None, "--from", help="start from this plant snapshot (YAML/JSON, docs/live.md)"),
 ):
-    """Simulate a scenario and print its KPIs."""
+    """Simulate a scenario and print its KPIs (or continue a checkpoint, or start from a plant snapshot)."""
     import twin
 
     if format not in ("table", "json"):
         err.print(f"[bold red]--format[/]: expected 'table' or 'json', got {format!r}")
+        raise typer.Exit(2)
+    if checkpoint is not None or resume is not None or from_ is not None:
+        if engine != "simpy":
+            err.print("[bold red]--engine[/]: --checkpoint, --resume and --from play on the SimPy engine only (leave --engine out)")
+            raise typer.Exit(2)
+        from .live.cli import run_live
+
+        run_live(scenario=scenario, seed=seed, horizon=horizon, warmup=warmup, format=format, out=out,
+                 replications=replications, precision=precision, quiet=quiet, checkpoint=checkpoint, resume=resume,
+                 snapshot=from_)
+        return
+    if scenario is None:
+        err.print("[bold red]SCENARIO[/]: give a scenario file (or --resume CHECKPOINT)")
         raise typer.Exit(2)
     sc = _load(scenario, seed, parse_time(horizon, "--horizon"), parse_time(warmup, "--warmup"))
     engine = resolve_engine(sc, engine)
@@ -199,12 +215,17 @@ def run(
             raise typer.Exit(1)
     else:
         r = _run_with_progress(twin.Run(sc), show=not quiet and format == "table")
+    print_result(r, sc.name, format, out)
+
+
+def print_result(r, name: str, format: str, out: Optional[Path]) -> None:
+    """Save (``out``) and print a result as the KPI tables or JSON."""
     if out is not None:
         r.save(out)
     if format == "json":
         sys.stdout.write(r.to_json() + "\n")
     else:
-        line, stations = kpi_table(r.kpis, sc.name)
+        line, stations = kpi_table(r.kpis, name)
         console.print(line)
         console.print(stations)
         if out is not None:
@@ -313,7 +334,7 @@ def _register_extensions() -> None:
     """Commands that live with their features (viewer, API, experiments)."""
     import importlib
 
-    for mod in ("twin.viewer.cli", "twin.api.cli", "twin.experiments_cli"):
+    for mod in ("twin.viewer.cli", "twin.api.cli", "twin.experiments_cli", "twin.live.cli"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

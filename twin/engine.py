@@ -153,7 +153,8 @@ class Run:
     """
 
     def __init__(self, scenario: ScenarioBase | dict, seed: int | None = None, replication: int = 0,
-                 horizon: float | None = None, warmup: float | None = None, start: bool = True):
+                 horizon: float | None = None, warmup: float | None = None, start: bool = True,
+                 prepare: Callable[["Run"], None] | None = None):
         if not isinstance(scenario, ScenarioBase) or horizon is not None or warmup is not None:
             scenario = parse_scenario(scenario, horizon=horizon, warmup=warmup)
         self.scenario = scenario
@@ -194,6 +195,12 @@ class Run:
         self.pool_log = new_pool_log()
         self.extra_rules: list = []  # rules process kinds add (condition-based maintenance)
         self.extra_tables: dict = {}  # name -> Arrow table, copied into the result
+        # live twin (twin.live): what reaches the run from outside its event loop (commands, reads
+        # of noisy tags), in order, so a checkpoint can replay it exactly; ``prepare(run)`` sets a
+        # plant snapshot's state after assembly, before the stations start
+        self.journal: list[tuple] = []
+        self._advancing = False
+        self._prepare = prepare
         self._build()
         if start:  # (the compiled engine assembles the plant here and plays it itself)
             self._start()
@@ -280,6 +287,8 @@ class Run:
         """Schedule the calendar, start the stations and sources, install the rules."""
         sc = self.scenario
         self._schedule_calendar()
+        if self._prepare is not None:
+            self._prepare(self)
         for st in self.stations.values():
             st.start()
         for src in self.sources:
@@ -424,7 +433,11 @@ class Run:
         """Advance the simulation to time ``t`` (capped at the horizon). Events at ``t`` itself run on the next call."""
         t = min(float(t), self.horizon)
         if t > self.clock.now:
-            _drive(self.clock, t)
+            self._advancing = True
+            try:
+                _drive(self.clock, t)
+            finally:
+                self._advancing = False
 
     def step(self, dt: float) -> dict[str, Any]:
         """Advance by ``dt`` seconds; return the tags (as automation observes them) that changed."""
@@ -437,8 +450,12 @@ class Run:
         before = self.observed_tags()
         t = self.env.peek()
         if t < self.horizon:
-            while self.env.peek() == t:
-                self.env.step()
+            self._advancing = True
+            try:
+                while self.env.peek() == t:
+                    self.env.step()
+            finally:
+                self._advancing = False
         else:
             self.run_until(self.horizon)
         return _diff(before, self.observed_tags())
@@ -462,6 +479,8 @@ class Run:
         sig = self.scenario.signals
         if not sig:
             return tags
+        if not self._advancing:  # a read from outside draws noise: journalled for exact replay
+            self.journal.append(("observe", self.clock.now, self.clock.peek() > self.clock.now))
         if not hasattr(self, "_sig_hist"):
             self._sig_hist = {k: [] for k in sig}
             self._sig_rng = self.streams.generator("signals", "noise")
@@ -495,6 +514,22 @@ class Run:
                 self.run_until(self.horizon * k / chunks)
                 progress(self.clock.now)
         return self.result()
+
+    # ---- live twin (twin.live.checkpoint) --------------------------------------------------------
+    def checkpoint(self) -> bytes:
+        """The run's state now as bytes (see :mod:`twin.live.checkpoint`: scenario, seed, the
+        journal of commands and reads, and a digest of the state; restored by exact replay)."""
+        from .live.checkpoint import checkpoint
+
+        return checkpoint(self)
+
+    @classmethod
+    def restore(cls, data: bytes, horizon: float | None = None) -> "Run":
+        """A run continued from :meth:`checkpoint` bytes (to ``horizon``, default the original),
+        bit-identical to one that never stopped; raises CheckpointError if the state differs."""
+        from .live.checkpoint import restore
+
+        return restore(data, horizon=horizon)
 
     @property
     def finished(self) -> bool:
