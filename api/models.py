@@ -245,3 +245,31 @@ class CommandLogRow(BaseModel):
 class Closed(BaseModel):
     id: str
     closed: Literal[True]
+
+
+class RestoreRequest(Strict):
+    """A checkpoint (``GET /v1/sessions/{id}/checkpoint``, ``twin run --checkpoint``) to continue
+    as a new lockstep session, optionally to a later horizon."""
+
+    checkpoint: Annotated[dict[str, Any], WithJsonSchema({"type": "object", "description": "the checkpoint document (format twin-checkpoint)"})]
+    horizon: Annotated[float | None, Field(gt=0), WithJsonSchema({"type": "number", "exclusiveMinimum": 0,
+                                                                    "description": "continue to this sim time [s] (default: the checkpoint's horizon)"})] = None
+
+    _nn = field_validator("checkpoint", "horizon", mode="before")(_no_null)
+
+
+class ForecastRequest(Strict):
+    """What the plant will deliver by ``until``, starting from a plant snapshot (docs/live.md)."""
+
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["scenario"]}, {"required": ["scenario_id"]}]})
+    scenario: OptScenarioJSON = None
+    scenario_id: Id = None
+    snapshot: Annotated[dict[str, Any], WithJsonSchema({"type": "object", "description": "a plant snapshot (time, buffers, stations, orders)"})]
+    until: Annotated[str, Field(min_length=1, max_length=64),
+                     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 64,
+                                     "description": "a clock time ('22:00'), a duration ('+8 h') or a date-time"})]
+    replications: int = Field(default=30, ge=2, le=200)
+    level: float = Field(default=0.9, ge=0.5, lt=1.0)
+    seed: Seed = None
+
+    _nn = field_validator("scenario", "scenario_id", "snapshot", "until", "seed", mode="before")(_no_null)

@@ -220,3 +220,19 @@ def execute_replication(body: dict, seed: int, replication: int, cancel_path: st
         return {"kpis": kpis, "elapsed_s": time.perf_counter() - t}
     except Exception as exc:  # a failed replication is data, as in twin.experiments.run_one
         return {"error": f"{type(exc).__name__}: {exc}", "elapsed_s": time.perf_counter() - t}
+
+
+def execute_forecast(body: dict, snapshot: dict, until: str, replications: int, level: float, seed: int | None) -> dict:
+    """A forecast (``twin.live.forecast``) in a worker process: ``{"forecast"}``, or
+    ``{"errors": [(path, message)]}`` for a snapshot or ``until`` the scenario cannot use."""
+    from twin.live.forecast import forecast
+    from twin.live.snapshot import SnapshotError
+    from twin.scenario import parse_scenario
+
+    try:
+        return {"forecast": forecast(parse_scenario(body), snapshot, until, replications=replications, level=level,
+                                     seed=seed).to_dict()}
+    except SnapshotError as e:
+        return {"errors": [("snapshot." + p if p else "snapshot", m) for p, m in e.errors]}
+    except ValueError as e:  # parse_until
+        return {"errors": [("until", str(e))]}
