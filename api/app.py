@@ -27,7 +27,7 @@ import twin
 from . import errors
 from .auth import Identities
 from .middleware import Authenticate, BodyLimit, SecurityHeaders
-from .service import Limits, Service
+from .service import Limits, Service, limit_malloc_arenas
 from .sessions import Session
 
 __all__ = ["create_app", "Limits", "Session"]
@@ -46,6 +46,7 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
     from .routers import compare, forecast, pages, runs, scenarios, sessions
 
     limits = limits or Limits()
+    limit_malloc_arenas()  # before the server's threads and workers exist
     identities = identities or Identities.load(tokens, tokens_file)
     # every kind is registered and the scenario model and schema are built before the first
     # request: requests parsed in parallel threads never see a half-loaded registry

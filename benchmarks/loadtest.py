@@ -17,7 +17,8 @@ terminal state, also after ``kill -9`` (the workers end their server's runs when
     python benchmarks/loadtest.py --clients 50 --duration 180 --stop kill
     python benchmarks/loadtest.py --clients 50 --duration 180 --stop term
 
-Exit status 0 if every admitted request was answered, no 5xx, and no run was left active.
+Exit status 0 if every admitted request was answered, no 5xx, no run was left active, and the
+server process's memory stayed flat (RSS up by at most 10 % over the second half of the load).
 """
 
 from __future__ import annotations
@@ -314,7 +315,13 @@ def main(argv=None) -> int:
         marks = [st.rss_server[int(i * (len(st.rss_server) - 1) / 6)] for i in range(7)]
         print("server process RSS over time:", ", ".join(f"{t:.0f} s {m:.0f} MB" for t, m in marks))
     print(f"runs active just before stop: {active_before_stop}; after {a.stop}: {dict(by_status)}")
-    bad = lost or five or any(s in ACTIVE for s in by_status)
+    grew = False
+    if len(st.rss_server) > 4:  # memory flat: the server process over the second half of the load
+        half = [m for t, m in st.rss_server if t >= st.rss_server[-1][0] / 2]
+        growth = (half[-1] - half[0]) / half[0]
+        grew = growth > 0.10
+        print(f"server RSS over the second half: {half[0]:.0f} -> {half[-1]:.0f} MB ({growth:+.1%}; more than +10 % fails)")
+    bad = lost or five or any(s in ACTIVE for s in by_status) or grew
     print("RESULT:", "FAIL" if bad else "PASS")
     return 1 if bad else 0
 
