@@ -152,7 +152,8 @@ def allowed_methods(app, scope) -> list[str]:
     templated: set[str] = set()
     for route in app.state.api_routes:
         if getattr(route, "include_in_schema", False) and getattr(route, "methods", None):
-            match, child = route.matches(dict(scope, method=next(iter(route.methods))))
+            # path_params={}: Starlette leaves those of the route that raised the 405 in the scope
+            match, child = route.matches(dict(scope, method=next(iter(route.methods)), path_params={}))
             if match != Match.NONE:
                 (templated if child.get("path_params") else static).update(route.methods)
     # a literal path (/v1/sessions/demo) is its own resource, not an id of /v1/sessions/{sid}

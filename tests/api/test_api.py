@@ -357,3 +357,14 @@ def test_runs_and_compare_choose_the_engine(live):
         r = c.post("/v1/compare", json={"baseline": LINE, "candidate": pooled, "replications": 2, "engine": "compiled"})
         assert r.status_code == 422 and r.json()["detail"][0]["path"] == "engine", r.text
         wait_done(c, c.get("/v1/runs").json()[0]["id"])
+
+
+def test_allow_lists_the_methods_of_the_path_itself(live):
+    """A 405's Allow header names the methods of the requested resource: a literal path declared
+    after a templated sibling (/v1/sessions/restore after /v1/sessions/{sid}) is its own
+    resource (Starlette left the sibling's path parameters in the scope: Allow said DELETE, GET, POST)."""
+    with live() as srv, httpx.Client(base_url=srv.url) as c:
+        for path, allow in (("/v1/sessions/restore", "POST"), ("/v1/sessions/demo", "POST"), ("/v1/forecast", "POST"),
+                            ("/v1/sessions/abc", "DELETE, GET"), ("/v1/sessions/abc/checkpoint", "GET")):
+            r = c.request("OPTIONS", path)
+            assert r.status_code == 405 and r.headers["allow"] == allow, (path, r.headers.get("allow"))
