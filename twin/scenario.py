@@ -177,6 +177,12 @@ class ArrivalRelease(_ReleaseBase):
     limit: int | None = Field(default=None, ge=1, description="stop after this many parts")
     USES_MIX: ClassVar[bool] = True
 
+    def check(self, sc):
+        if self.limit is None and not self.interarrival.mean() > 0:
+            return [("release.interarrival", "has mean 0: parts would arrive without end at one instant (the clock "
+                                             "never moves); give a positive mean, or a limit")]
+        return []
+
 
 class OrderRelease(_ReleaseBase):
     """A list of orders, each released at its time as ``quantity`` parts."""

@@ -115,3 +115,22 @@ def test_mix_with_an_order_release_is_refused():
     with pytest.raises(twin.ScenarioError) as e:
         twin.parse_scenario(d)
     assert e.value.errors[0][0] == "products.a.mix"
+
+
+def test_arrivals_with_mean_zero_are_refused_unless_limited():
+    """Inter-arrival times of mean 0 release parts without end at t = 0: the clock never moves and
+    the run eats memory until killed (found by schemathesis on POST /v1/compare). Refused at load
+    naming the field; a limit makes it a finite batch at t = 0, which is fine."""
+    import twin
+    from twin.scenario import ScenarioError
+
+    base = {"name": "ia", "horizon": 100, "stations": {"A": {"process_time": 1}},
+            "products": {"p": {"routing": [{"station": "A"}]}}}
+    for ia in (0, {"dist": "empirical", "values": [0, 0]}):
+        with pytest.raises(ScenarioError) as e:
+            twin.parse_scenario(dict(base, release={"kind": "arrivals", "interarrival": ia}))
+        assert [p for p, _ in e.value.errors] == ["release.interarrival"]
+    r = twin.simulate(dict(base, release={"kind": "arrivals", "interarrival": 0, "limit": 5}))
+    assert r.kpis["line"]["parts_completed"] == 5
+    r = twin.simulate(dict(base, release={"kind": "arrivals", "interarrival": {"dist": "empirical", "values": [0, 4]}}))
+    assert r.kpis["line"]["parts_completed"] > 0
