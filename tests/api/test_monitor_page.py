@@ -242,6 +242,7 @@ def _step_until(srv, sid, pred, dt=60.0, limit=86400.0 * 3):
     return tags
 
 
+DAY = 86400.0
 LINE_ORDER = ["SAW", "B_SAW", "L1", "L2", "B_L1", "B_L2", "rework:MILL", "MILL", "B_MILL", "DEBURR", "B_DEB", "HT", "B_HT",
               "GRIND", "B_GR", "CMM", "B_CMM", "PACK"]
 PAGE_STATE = """(() => {
@@ -287,3 +288,59 @@ def test_line_page_in_warmup_shows_the_note_and_the_line(live, browser, tmp_path
     assert page["thr"] == "-" and page["oee"] == "-"
     assert [s for s, _ in page["legend"]] == ["processing", "setup", "starved", "blocked", "held", "down", "maintenance", "break", "off_shift"]
     assert len({c for _, c in page["legend"]}) == 9  # nine distinct andon colours
+
+
+def test_line_page_shows_setup_alarms_fill_trend_and_planned_throughput(live, browser, tmp_path):
+    """Tuesday morning on the demo line: a station in setup is coloured as setup (not as
+    processing), a commanded maintenance is an open alarm row counting up, the buffers show the
+    session's levels, the trend has points, and the throughput counts only planned hours."""
+    with live() as srv:
+        sid = _demo(srv)
+        httpx.post(f"{srv.url}/v1/sessions/{sid}/step", json={"until": DAY + 10 * 3600}, timeout=120).raise_for_status()
+        tags = _step_until(srv, sid, lambda t: any(t[f"{s}.operation_mode"] == "Setup" for s in ("L1", "L2", "GRIND")), dt=30)
+        setup = next(s for s in ("L1", "L2", "GRIND") if tags[f"{s}.operation_mode"] == "Setup")
+        target = next(s for s in ("MILL", "DEBURR", "CMM") if tags[f"{s}.item_state"] != "OutOfService")
+        r = httpx.post(f"{srv.url}/v1/sessions/{sid}/commands", json={"command": "request_maintenance", "target": target, "value": 3600})
+        assert r.status_code == 200 and r.json()["accepted"], r.text
+        t_cmd = tags["plant.sim_time"]
+        # scale 0.01: the page steps 2.5 ms of sim time per step, so it stays in this moment
+        browser.open(srv.url + "/?scale=0.01")
+        browser.wait("document.querySelectorAll('#alarms tbody tr.open').length > 0 && document.getElementById('oee').textContent !== '-'"
+                     " && document.getElementById('trend-svg') && document.querySelectorAll('#trend polyline').length > 0")
+        page = browser.js(PAGE_STATE)
+        shot = browser.screenshot(tmp_path / "line.png")
+        now = httpx.get(f"{srv.url}/v1/sessions/{sid}/tags", timeout=60).json()
+        kpis = httpx.get(f"{srv.url}/v1/sessions/{sid}/kpis", timeout=60).json()["line"]
+        _no_errors_and_only_this_origin(browser, srv)
+    assert shot.stat().st_size > 20000
+    assert page["order"] == LINE_ORDER and page["warmup"] is None
+    # andon: the setup station shows setup in the setup colour, different from processing's
+    state, colour, label = page["states"][setup]
+    assert (state, label) == ("setup", "setup")
+    legend = dict(page["legend"])
+    assert colour == legend["setup"] != legend["processing"]
+    for s, (st, col, _) in page["states"].items():
+        assert col == legend[st], (s, st)
+    assert page["states"][target][0] == "maintenance"
+    # buffer fill bars: the session's levels and capacities
+    for b in LINE_ORDER:
+        if b.startswith("B_"):
+            value, mx, cap, label = page["buffers"][b]
+            assert (value, mx, int(cap)) == (now[f"{b}.level"], now[f"{b}.capacity"], now[f"{b}.capacity"])
+            assert label == f"{now[f'{b}.level']} / {now[f'{b}.capacity']}"
+    # the alarm row of the commanded maintenance, open, with its start and a duration
+    row = next(a for a in page["alarms"] if a[0] == "open" and a[1] == target)
+    assert row[2] == "maintenance" and row[4] == "maintenance: command"
+    assert row[5] == f"1 d {int(t_cmd % DAY // 3600):02d}:{int(t_cmd % 3600 // 60):02d}"
+    assert re.fullmatch(r"\d+ s \(open\)", row[6])  # counting up in sim time from the command
+    closed = [a for a in page["alarms"] if a[0] == "closed"]
+    assert closed and all(re.fullmatch(r"(\d+ s|\d+ min \d\d s|\d+ h \d\d min)", a[6]) for a in closed)
+    # trend: three series with points (the night has none: no planned time)
+    trend = dict(page["trend"])
+    assert set(trend) == {"throughput_per_planned_hour", "oee", "wip_mean"}
+    assert trend["wip_mean"] >= 30 and 10 <= trend["throughput_per_planned_hour"] < trend["wip_mean"] - 10 and trend["oee"] >= 10
+    # throughput over planned time: Monday 08:00 (warm-up end) to now, minus the night 22:00-06:00
+    planned_h = (now["plant.sim_time"] - 8 * 3600 - 8 * 3600) / 3600
+    assert float(page["thr"]) == pytest.approx(kpis["parts_completed"] / planned_h, abs=0.006)
+    assert float(page["thr"]) > kpis["throughput_per_hour"] * 1.2  # (the calendar-hour figure counts the night)
+    assert float(page["oee"]) == pytest.approx(kpis["oee"] * 100, abs=0.06)
