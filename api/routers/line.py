@@ -104,6 +104,7 @@ class LineView(BaseModel):
     buffers: dict[str, BufferNow]
     alarms: list[Alarm]
     trend: list[TrendPoint]
+    trend_span_s: float = TREND_SPAN_S
     trend_window_s: float = TREND_WINDOW_S
     trend_step_s: float = TREND_STEP_S
 

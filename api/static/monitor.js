@@ -197,12 +197,12 @@ function renderTrend() {
   const box = $("trend");
   const pts = view ? view.trend : [];
   if (view) {
-    $("trend-note").textContent = `last ${fmtDur(8 * 3600)} of sim time, each point over the ${fmtDur(view.trend_window_s)} before it; gaps: no planned time`;
+    $("trend-note").textContent = `last ${fmtDur(view.trend_span_s)} of sim time, each point over the ${fmtDur(view.trend_window_s)} before it; gaps: no planned time`;
   }
   const W = 600, H = 92, L = 40, R = 120, gap = 10;
   const root = svg("svg", { width: W, height: SERIES.length * (H + gap), viewBox: `0 0 ${W} ${SERIES.length * (H + gap)}`, role: "img", "aria-label": "trend" });
   root.id = "trend-svg";
-  const t1 = simNow(), t0 = Math.max(0, t1 - 8 * 3600);
+  const t1 = simNow(), t0 = Math.max(0, t1 - (view ? view.trend_span_s : 8 * 3600));
   const x = t => L + (W - L - R) * (t - t0) / (t1 - t0 || 1);
   SERIES.forEach(([key, title, unit, cls, mult], i) => {
     const top = i * (H + gap);
