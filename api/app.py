@@ -70,6 +70,8 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
                               "`{\"detail\": ...}`; a 422 lists `{path, message}` per wrong field.")
     errors.install(app)
     routers = (pages.router, scenarios.router, runs.router, sessions.router, compare.router, forecast.router)
+    from .routers import line as line_view  # GET /v1/sessions/{id}/line: what the monitoring page draws
+    routers += (line_view.router,)
     for r in routers:
         app.include_router(r)
     app.state.api_routes = [route for r in routers for route in r.routes]  # flat, whatever FastAPI nests

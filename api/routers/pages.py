@@ -17,7 +17,7 @@ from ..models import Health
 from ..service import Service
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-ASSETS = {"monitor.js": "text/javascript; charset=utf-8", "monitor.css": "text/css; charset=utf-8"}
+ASSETS = {"monitor.js": "text/javascript; charset=utf-8", "monitor.css": "text/css; charset=utf-8", "favicon.svg": "image/svg+xml"}
 
 router = APIRouter(route_class=StrictJSONRoute)
 
