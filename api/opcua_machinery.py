@@ -574,7 +574,6 @@ class MachineryModel:
                 continue
             ev = m.events.event
             active = bool(m.down)
-            ev.Time = ev.ReceiveTime = self.when(t)
             ev.SourceName = station
             ev.ConditionName = f"{station} failure"
             ev.Severity = 800 if active else 100
@@ -587,8 +586,7 @@ class MachineryModel:
             _set(ev, "AckedState", ua.LocalizedText("Acknowledged" if not active else "Unacknowledged"))
             _set(ev, "AckedState/Id", not active)
             _set(ev, "ConfirmedState/Id", not active)
-            ev.EventId = f"{station}:{t:.6f}:{int(active)}".encode()
-            await m.events.trigger(time=self.when(t))
+            await m.events.trigger(time_attr=self.when(t))
 
     def reset(self) -> None:
         self.state_row = 0
