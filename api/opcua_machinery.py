@@ -177,6 +177,7 @@ class MachineryModel:
         self.run = run
         self.ns: dict[str, int] = {}
         self.values: dict[str, tuple] = {}  # key -> (node, fn(snapshot) -> ua.Variant or None)
+        self.last: dict[str, object] = {}  # key -> the Variant last written
         self.machines: dict[str, _Machine] = {}
         self.feed_nodes: dict = {}  # NodeId -> station (FeedOverride in percent)
         self.state_row = 0
@@ -407,10 +408,9 @@ class MachineryModel:
         await self._var(sp, p + ".Monitoring.Spindle.IsRotating", MT, "IsRotating", False, T.Boolean, ua.NodeId(ua.ObjectIds.Boolean),
                         fn=lambda s: ua.Variant(s["tags"].get(tag + "execution") == "ACTIVE" and (s["tags"].get(tag + "spindle_load_pct") or 0.0) > 0.0, T.Boolean))
         await self._analog(sp, p + ".Monitoring.Spindle.Override", MT, "Override", 100.0, "percent", 0.0, 200.0, fn=lambda s: ua.Variant(100.0, T.Double))
-        rpm_max = max((r for r in [float(tags.get(tag + "spindle_speed_rpm", 0.0) or 0.0)] + _plan_rpms(st)), default=0.0) or 1.0
         await self._analog(sp, p + ".Monitoring.Spindle.ActualSpeed", TWIN, "ActualSpeed", float(tags.get(tag + "spindle_speed_rpm", 0.0) or 0.0), "rpm",
-                           0.0, rpm_max, fn=lambda s: ua.Variant(float(s["tags"].get(tag + "spindle_speed_rpm", 0.0) or 0.0)
-                                                                   if s["tags"].get(tag + "execution") == "ACTIVE" else 0.0, T.Double))
+                           fn=lambda s: ua.Variant(float(s["tags"].get(tag + "spindle_speed_rpm", 0.0) or 0.0)
+                                                   if s["tags"].get(tag + "execution") == "ACTIVE" else 0.0, T.Double))
         await self._analog(sp, p + ".Monitoring.Spindle.Load", TWIN, "Load", float(tags.get(tag + "spindle_load_pct", 0.0) or 0.0), "percent", 0.0, 100.0,
                            fn=lambda s: ua.Variant(float(s["tags"].get(tag + "spindle_load_pct", 0.0) or 0.0), T.Double))
         # channel with its feed override (percent, writable through the command layer)
@@ -544,17 +544,17 @@ class MachineryModel:
 
     # ---- refresh ---------------------------------------------------------------------------------------
     async def refresh(self, snap: dict) -> None:
-        """Write every value with the simulated time as SourceTimestamp, then raise and clear the
+        """Write every value that changed with the simulated time as SourceTimestamp, then raise and clear the
         alarms of the failures the state log shows since the last refresh (in time order)."""
         from asyncua import ua
 
         stamp = self.when(snap["now"])
-        for node, fn in self.values.values():
+        last = self.last
+        for key, (node, fn) in self.values.items():
             v = fn(snap)
-            if v is None:
-                continue
-            if not isinstance(v, ua.Variant):
-                continue
+            if not isinstance(v, ua.Variant) or last.get(key) == v:
+                continue  # unchanged: its SourceTimestamp stays the sim time of its last change
+            last[key] = v
             await node.write_value(ua.DataValue(v, SourceTimestamp=stamp, ServerTimestamp=stamp))
         await self._alarms(snap)
 
@@ -587,9 +587,15 @@ class MachineryModel:
             _set(ev, "AckedState/Id", not active)
             _set(ev, "ConfirmedState/Id", not active)
             await m.events.trigger(time_attr=self.when(t))
+            ev.emitting_node = ua.NodeId(ua.ObjectIds.Server)  # and to clients that watch the Server object
+            try:
+                await m.events.trigger(time_attr=self.when(t))
+            finally:
+                ev.emitting_node = m.node.nodeid
 
     def reset(self) -> None:
         self.state_row = 0
+        self.last.clear()
         for m in self.machines.values():
             m.down.clear()
 
@@ -608,17 +614,13 @@ async def _relink(parent, node, want: int) -> None:
 
 
 def _set(ev, name: str, value) -> None:
-    if hasattr(ev, name) or name in getattr(ev, "internal_properties", []) or True:
-        setattr(ev, name, value)
+    """Set an event field by its browse path (asyncua names nested fields ``ActiveState/Id``)."""
+    setattr(ev, name, value)
 
 
 def _location(st) -> str:
     lay = st.spec.layout
     return "" if lay is None else f"x={lay.x} m, y={lay.y} m"
-
-
-def _plan_rpms(st) -> list[float]:
-    return []
 
 
 def _pct(s, tag):

@@ -269,6 +269,9 @@ def test_failure_raises_and_clears_an_alarm_event(physics):
             h = Handler()
             sub = await c.create_subscription(20, h)
             await sub.subscribe_events(c.get_node(ua.NodeId("Machines.L1", idx)), ua.NodeId(ua.ObjectIds.AlarmConditionType))
+            hs = Handler()  # the same alarms reach a client watching the Server object
+            sub_s = await c.create_subscription(20, hs)
+            await sub_s.subscribe_events(c.nodes.server, ua.NodeId(ua.ObjectIds.AlarmConditionType))
             await step(t_fail + 1.0)
             for _ in range(100):
                 if h.events:
@@ -277,13 +280,15 @@ def test_failure_raises_and_clears_an_alarm_event(physics):
             state = await c.get_node(ua.NodeId("Machines.L1.Monitoring.MachineTool.MachineryItemState.CurrentState", idx)).read_value()
             await step(t_back - t_fail)
             for _ in range(100):
-                if len(h.events) >= 2:
+                if len(h.events) >= 2 and len(hs.events) >= 2:
                     break
                 await asyncio.sleep(0.05)
             await sub.delete()
-            return h.events, state
+            await sub_s.delete()
+            return h.events, state, hs.events
 
-    events, state = asyncio.run(go())
+    events, state, at_server = asyncio.run(go())
+    assert [e["Time"].Value for e in at_server] == [e["Time"].Value for e in events]
     assert state.Text == "OutOfService"
     assert len(events) == 2, events
     down, up = events
