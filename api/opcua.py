@@ -1,13 +1,15 @@
-"""OPC UA endpoint (asyncua) for a lockstep session, in the style of OPC 40001 / 40501.
+"""OPC UA endpoint (asyncua) for a lockstep session, speaking OPC 40001-1 Machinery and OPC 40501-1
+Machine Tools (the models: :mod:`twin.api.opcua_machinery`; docs/api.md has the browse tree).
 
-Address space (namespace ``urn:twin``): ``Objects/Plant`` with ``SimTime``, ``Horizon``,
+Address space: ``Objects/Plant`` (namespace ``urn:twin``) with ``SimTime``, ``Horizon``,
 ``Finished``, ``PartsCompleted``, ``WIP`` and the methods ``Step(dt) -> SimTime`` (an external
 controller advances time deterministically) and ``Reset() -> SimTime`` (start over: same
-scenario, same seed); one object per station under ``Objects/Machines`` with ``ItemState``,
-``OperationMode``, ``Execution``, ``Stacklight``, ``FeedOverride`` (writable), ``PartsCompleted``,
-``PartsGood``, ``PartsBad``, ``Power``, ``SpindleSpeed`` and ``SpindleLoad`` (machining stations);
-one per buffer under ``Objects/Buffers`` with ``Level`` and ``Capacity``. Values refresh after
-every step.
+scenario, same seed); Machinery's ``Objects/Machines`` with one machine per station (machining
+stations are ``MachineToolType``), each also carrying the twin's own signals in ``urn:twin``
+(``ItemState``, ``Execution``, ``Stacklight``, ``FeedOverride`` factor, part counts, power,
+spindle and condition channels); ``Objects/Buffers`` with ``Level`` and ``Capacity``. NodeIds
+are strings derived from names (``s=Machines.L1.Monitoring.Channel.FeedOverride``). Values
+refresh after every step and carry the simulated time as ``SourceTimestamp``.
 
 Security. With identities configured the server offers only Basic256Sha256 ``Sign`` and
 ``SignAndEncrypt`` endpoints and only user-name logins: anonymous sessions are refused, the user
@@ -20,9 +22,9 @@ refused client certificate is saved in ``opcua/rejected/`` so an administrator c
 
 Checks. ``Step`` needs the write right and a finite ``dt >= 0`` (Double): a NaN or infinite
 ``dt`` or another type answers ``BadInvalidArgument``, a negative one ``BadOutOfRange``, with
-the argument's status and a diagnostic naming ``dt``. A write of ``FeedOverride`` goes through
-the command layer as the logged-in identity (one writer per target): a value outside 0.1 .. 2.0
-or not finite answers ``BadOutOfRange``, another type ``BadTypeMismatch``, a refusal of the
+the argument's status and a diagnostic naming ``dt``. A write of a ``FeedOverride`` (the factor, or
+40501's in percent) goes through the command layer as the logged-in identity (one writer per
+target): a value outside 0.1 .. 2.0 (10 .. 200 %) or not finite answers ``BadOutOfRange``, another type ``BadTypeMismatch``, a refusal of the
 command layer ``BadInvalidArgument``, a user without the write right ``BadUserAccessDenied``;
 the value only changes when the write is accepted.
 """

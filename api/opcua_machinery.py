@@ -106,11 +106,10 @@ MACHINES_FOLDER = (MACHINERY, 1001)
 NULL_TIME = datetime.datetime(1601, 1, 1, tzinfo=datetime.timezone.utc)
 
 # the twin's state model (twin/states.py CODE_FIELDS) already uses the OPC 40001-1 names; the
-# 40501 MachineOperationMode enumeration and the ChannelState / production states derive from it:
-#   item state    Executing    -> program Running,     channel Active,      operation mode Automatic (Setup: Setup)
-#                 NotExecuting -> program Interrupted (held) / Ended (starved, blocked), channel Active / Interrupted (held)
-#                 OutOfService -> program Interrupted, channel Interrupted, operation mode Service
-#                 NotAvailable -> program Interrupted (part in hand) / Ended, channel Interrupted, mode Automatic
+# 40501 values derive from it (docs/api.md, "States"): MachineOperationMode Automatic, Setup while
+# setting up, Service while down; ChannelState Active while executing or waiting for parts, else
+# Interrupted; the active program Running while executing, else Interrupted with a part in hand
+# or Ended; the job Running, Interrupted while out of service or not available.
 OPERATION_MODE = {"Processing": 1, "Setup": 2, "Maintenance": 4, "None": 1}
 
 
