@@ -350,7 +350,7 @@ class OpcUaTwin:
         if args:
             return self._refused(ua.StatusCodes.BadTooManyArguments, "Reset takes no argument", len(args))
         await self.session.reset(self.svc.step_pool)
-        self.model.reset()
+        await self.model.reset()
         await self.refresh()
         return [ua.Variant(float(self.session.run.now), ua.VariantType.Double)]
 

@@ -592,11 +592,14 @@ class MachineryModel:
             finally:
                 ev.emitting_node = m.node.nodeid
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
+        """A fresh run: alarms still active are cleared (event at the new run's sim time 0)."""
         self.state_row = 0
         self.last.clear()
-        for m in self.machines.values():
-            m.down.clear()
+        clear = []
+        for name, m in self.machines.items():
+            clear += [(0.0, name, r, False) for r in sorted(m.down)]
+        await self._alarms({"alarms": clear})
 
 
 async def _relink(parent, node, want: int) -> None:

@@ -299,6 +299,40 @@ def test_failure_raises_and_clears_an_alarm_event(physics):
     assert down["Severity"].Value > up["Severity"].Value
 
 
+def test_reset_clears_an_active_alarm(physics):
+    """Reset while L1 is down: subscribers see the alarm cleared, dated at the new run's start."""
+    from asyncua import Client, ua
+
+    t_fail, _ = _first_failure("L1")
+
+    class Handler:
+        def __init__(self):
+            self.events = []
+
+        def event_notification(self, ev):
+            self.events.append(ev.get_event_props_as_fields_dict())
+
+    async def go():
+        async with Client(physics["endpoint"], timeout=120) as c:
+            idx, step = await _plant(c)
+            h = Handler()
+            sub = await c.create_subscription(20, h)
+            await sub.subscribe_events(c.get_node(ua.NodeId("Machines.L1", idx)), ua.NodeId(ua.ObjectIds.AlarmConditionType))
+            await step(t_fail + 1.0)
+            plant = await c.nodes.objects.get_child(f"{idx}:Plant")
+            assert await plant.call_method(f"{idx}:Reset") == 0.0
+            for _ in range(100):
+                if len(h.events) >= 2:
+                    break
+                await asyncio.sleep(0.05)
+            await sub.delete()
+            return h.events
+
+    events = asyncio.run(go())
+    assert [e["ActiveState/Id"].Value for e in events] == [True, False]
+    assert events[1]["Time"].Value.replace(tzinfo=UTC) == EPOCH
+
+
 def ua_nodeid(i):
     from asyncua import ua
 
