@@ -116,6 +116,8 @@ OPERATION_MODE = {"Processing": 1, "Setup": 2, "Maintenance": 4, "None": 1}
 def sim_epoch(scenario) -> datetime.datetime:
     """The date-time (UTC) of sim time 0 (see the module docstring)."""
     cal = scenario.calendar
+    if cal is None:  # no calendar: the plant runs around the clock from Monday 00:00
+        return EPOCH
     when = cal.start_datetime()
     if when is not None:
         return when.replace(tzinfo=datetime.timezone.utc) if when.tzinfo is None else when.astimezone(datetime.timezone.utc)
@@ -147,7 +149,8 @@ def snapshot(run, state_row: int) -> dict:
     for name, st in run.stations.items():
         out["tools"][name] = st.tool_life()
         out["outlook"][name] = st.outlook()
-        ahead = [w for w in sc.calendar.maintenance_for(name, float(run.horizon)) if w[0] >= now]
+        windows = sc.calendar.maintenance_for(name, float(run.horizon)) if sc.calendar is not None else []
+        ahead = [w for w in windows if w[0] >= now]
         out["windows"][name] = ahead[:1]
     sl = run.state_log
     n = len(sl)
@@ -278,7 +281,13 @@ class MachineryModel:
 
     # ---- types -------------------------------------------------------------------------------------
     async def build_types(self) -> None:
+        import logging
+
         from asyncua import ua
+
+        # asyncua warns for every FiniteStateVariableType it instantiates (attributes a variable
+        # type does not have); nothing is wrong, and a server start would log dozens of lines
+        logging.getLogger("asyncua.common.instantiate_util").setLevel(logging.ERROR)
 
         s = self.server
         for uri in (DI, MACHINERY, MT, TWIN):

@@ -424,3 +424,47 @@ def test_sim_epoch_is_the_calendar_start():
     assert sim_epoch(dated) == datetime.datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
     wed = sc.model_copy(update={"calendar": sc.calendar.model_copy(update={"start": "wed 06:00"})})
     assert sim_epoch(wed) == datetime.datetime(2024, 1, 3, 6, 0, tzinfo=UTC)
+
+
+# the shaft lines are served by the fixtures above and by test_opcua.py; the 2-lathe workbench
+# adds no kind the workbench lacks
+@pytest.mark.parametrize("path", ["examples/bracket_line.yaml", "examples/flange_line.yaml", "examples/flange_workbench.yaml",
+                                  "examples/flex_cell.yaml"])
+def test_every_example_serves_a_machinery_model(path):
+    """The other example scenarios (presses, weld cells, robots, AGVs, furnaces, washers, no
+    calendar at all) build their Machinery model (one machine per station, MachineToolType
+    exactly for the stations that report tools) and refresh it after a day of simulation, each
+    machine's item state equal to the run's."""
+    assert {str(p) for p in Path("examples").glob("*.yaml")} == {
+        path, *(p for p in ("examples/bracket_line.yaml", "examples/flange_line.yaml", "examples/flange_workbench.yaml",
+                            "examples/flex_cell.yaml", "examples/flange_workbench_2lathes.yaml", "examples/shaft_line.yaml",
+                            PHYSICS))}, "a new example: add it here"
+    from asyncua import Server, ua
+
+    import twin
+    from twin.api.opcua_machinery import MachineryModel, snapshot
+    from twin.scenario import load
+
+    async def go():
+        run = twin.Run(load(path))
+        s = Server()
+        await s.init()
+        model = MachineryModel(s, run)
+        await model.build_types()
+        await model.build(snapshot(run, 0))
+        run.run_until(min(float(run.horizon), 30 * 3600.0))
+        snap = snapshot(run, model.state_row)
+        await model.refresh(snap)
+        out = {}
+        for name, m in model.machines.items():
+            path_ = "Monitoring.MachineTool" if m.tool else "MachineryBuildingBlocks"
+            cs = s.get_node(ua.NodeId(f"Machines.{name}.{path_}.MachineryItemState.CurrentState", model.ns["urn:twin"]))
+            out[name] = (m.tool, await m.node.read_type_definition(), (await cs.read_value()).Text)
+        return run, out
+
+    run, out = asyncio.run(go())
+    assert set(out) == set(run.stations)
+    for name, (tool, typ, state) in out.items():
+        assert tool == bool(run.stations[name].tool_life())
+        assert (typ.Identifier == 13) == tool
+        assert state == run.tags()[f"{name}.item_state"]
