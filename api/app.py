@@ -43,7 +43,7 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
     from twin.store import Store, new_owner
 
     from . import schema
-    from .routers import compare, pages, runs, scenarios, sessions
+    from .routers import compare, forecast, pages, runs, scenarios, sessions
 
     limits = limits or Limits()
     identities = identities or Identities.load(tokens, tokens_file)
@@ -68,7 +68,7 @@ def create_app(db: str = "twin.db", tokens: list[str] | None = None, limits: Lim
                   description="Digital twin and automation testbed for metalworking lines. Errors answer "
                               "`{\"detail\": ...}`; a 422 lists `{path, message}` per wrong field.")
     errors.install(app)
-    routers = (pages.router, scenarios.router, runs.router, sessions.router, compare.router)
+    routers = (pages.router, scenarios.router, runs.router, sessions.router, compare.router, forecast.router)
     for r in routers:
         app.include_router(r)
     app.state.api_routes = [route for r in routers for route in r.routes]  # flat, whatever FastAPI nests

@@ -106,3 +106,16 @@ async def unless_disconnected(request: Request, work: Awaitable, on_leave=None, 
     finally:
         if not task.done():
             task.cancel()
+
+
+def engine_for(sc, engine: str, path: str = "engine") -> tuple[str, list[str]]:
+    """The engine that plays ``sc`` for a request's ``engine`` (simpy, compiled, auto) and, for
+    auto, why not the compiled one; 422 at ``path`` naming every reason when ``compiled`` was
+    asked for and the scenario does not fit."""
+    from twin.compiled import EngineError, choose
+
+    try:
+        return choose(sc, engine)
+    except EngineError as e:
+        raise HTTPException(422, detail=[{"path": path, "message": f"the compiled engine cannot play this scenario: {r}"}
+                                         for r in e.reasons] or [{"path": path, "message": str(e)}])

@@ -49,12 +49,24 @@ class RunRequest(Strict):
     scenario: OptScenarioJSON = None
     scenario_id: Id = None
     seed: Seed = None
+    engine: Literal["simpy", "compiled", "auto"] = Field(
+        default="simpy", description="simpy (every feature), compiled (the numba flow-line engine: 422 naming what does not fit) "
+                                     "or auto (compiled where the scenario fits); same logs and KPIs")
+
+    _nn = field_validator("scenario", "scenario_id", "seed", "engine", mode="before")(_no_null)
+
+
+class SessionRequest(Strict):
+    """A scenario (inline or a stored ``scenario_id``, exactly one of them) and an optional seed;
+    a lockstep session always plays on the SimPy engine (commands and tags between steps)."""
+
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["scenario"]}, {"required": ["scenario_id"]}],
+                                                 "examples": [{"scenario": EXAMPLE, "seed": 7}]})
+    scenario: OptScenarioJSON = None
+    scenario_id: Id = None
+    seed: Seed = None
 
     _nn = field_validator("scenario", "scenario_id", "seed", mode="before")(_no_null)
-
-
-class SessionRequest(RunRequest):
-    pass
 
 
 class CompareRequest(Strict):
@@ -64,6 +76,8 @@ class CompareRequest(Strict):
     candidate: ScenarioJSON
     replications: int = Field(default=10, ge=2, le=50)
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    engine: Literal["simpy", "compiled", "auto"] = Field(
+        default="simpy", description="engine of both sides' replications (see POST /v1/runs)")
     gates: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=20, description="e.g. 'oee >= -0.5pt', 'throughput_per_hour >= -2%'")
 
@@ -144,6 +158,8 @@ class ScenarioFull(ScenarioRow):
 class RunAccepted(BaseModel):
     id: str
     status: Literal["queued"]
+    engine: Literal["simpy", "compiled"] = Field(description="the engine that plays the run")
+    engine_reasons: list[str] = Field(default_factory=list, description="with engine auto: why not the compiled engine")
 
 
 class RunRow(BaseModel):
@@ -229,3 +245,31 @@ class CommandLogRow(BaseModel):
 class Closed(BaseModel):
     id: str
     closed: Literal[True]
+
+
+class RestoreRequest(Strict):
+    """A checkpoint (``GET /v1/sessions/{id}/checkpoint``, ``twin run --checkpoint``) to continue
+    as a new lockstep session, optionally to a later horizon."""
+
+    checkpoint: Annotated[dict[str, Any], WithJsonSchema({"type": "object", "description": "the checkpoint document (format twin-checkpoint)"})]
+    horizon: Annotated[float | None, Field(gt=0), WithJsonSchema({"type": "number", "exclusiveMinimum": 0,
+                                                                    "description": "continue to this sim time [s] (default: the checkpoint's horizon)"})] = None
+
+    _nn = field_validator("checkpoint", "horizon", mode="before")(_no_null)
+
+
+class ForecastRequest(Strict):
+    """What the plant will deliver by ``until``, starting from a plant snapshot (docs/live.md)."""
+
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["scenario"]}, {"required": ["scenario_id"]}]})
+    scenario: OptScenarioJSON = None
+    scenario_id: Id = None
+    snapshot: Annotated[dict[str, Any], WithJsonSchema({"type": "object", "description": "a plant snapshot (time, buffers, stations, orders)"})]
+    until: Annotated[str, Field(min_length=1, max_length=64),
+                     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 64,
+                                     "description": "a clock time ('22:00'), a duration ('+8 h') or a date-time"})]
+    replications: int = Field(default=30, ge=2, le=200)
+    level: float = Field(default=0.9, ge=0.5, lt=1.0)
+    seed: Seed = None
+
+    _nn = field_validator("scenario", "scenario_id", "snapshot", "until", "seed", mode="before")(_no_null)

@@ -122,10 +122,43 @@ def warm() -> int:
     return os.getpid()
 
 
-def execute_run(db: str, data_dir: str, run_id: str, body: dict, seed: int, owner: str | None = None, chunks: int = 50,
-                stall_s: float = 60.0) -> str:
+class _Compiled:
+    """The compiled engine behind the SimPy engine's chunked interface (``now``, ``horizon``,
+    ``run_until``, ``result``), so the worker plays both the same way. Its loop is numba code a
+    signal cannot interrupt mid-chunk; it stops itself on a zero-time loop (``SimulationStalled``)."""
+
+    def __init__(self, sc, seed: int, replication: int = 0):
+        from twin.compiled import _Compiled as Loop
+        from twin.engine import Run
+
+        self.run = Run(sc, seed=seed, replication=replication, start=False)
+        self.loop = Loop(self.run)
+        self.horizon = self.run.horizon
+        self.now = 0.0
+
+    def run_until(self, t: float) -> None:
+        self.loop.play(t)
+        self.now = float(t)
+
+    def result(self):
+        return self.loop.finish()
+
+
+def _player(body: dict, seed: int, engine: str, replication: int = 0):
+    """A Run (SimPy engine) or its compiled stand-in for ``engine`` (simpy, compiled or auto)."""
+    from twin.compiled import choose
     from twin.engine import Run
     from twin.scenario import parse_scenario
+
+    sc = parse_scenario(body)
+    which, why = choose(sc, engine)
+    if which == "compiled":
+        return _Compiled(sc, seed, replication)
+    return Run(sc, seed=seed, replication=replication)
+
+
+def execute_run(db: str, data_dir: str, run_id: str, body: dict, seed: int, owner: str | None = None, chunks: int = 50,
+                stall_s: float = 60.0, engine: str = "simpy") -> str:
 
     store = _store(db, data_dir, owner)
 
@@ -142,7 +175,7 @@ def execute_run(db: str, data_dir: str, run_id: str, body: dict, seed: int, owne
     try:
         if not store.start_run(run_id):  # cancelled (or recovered) while it waited in the queue
             return store.status(run_id) or "missing"
-        run = Run(parse_scenario(body), seed=seed)
+        run = _player(body, seed, engine)
         last = time.monotonic()
         result = None
         with _watch(lambda: store.status(run_id) != "running", lambda: run.now, stall_s):
@@ -166,15 +199,13 @@ def execute_run(db: str, data_dir: str, run_id: str, body: dict, seed: int, owne
         return "failed"
 
 
-def execute_replication(body: dict, seed: int, replication: int, cancel_path: str, chunks: int = 50, stall_s: float = 60.0) -> dict:
+def execute_replication(body: dict, seed: int, replication: int, cancel_path: str, chunks: int = 50, stall_s: float = 60.0,
+                        engine: str = "simpy") -> dict:
     """One replication of a comparison: ``{"kpis"}`` or ``{"error"}``; stops between chunks
     (``{"cancelled": True}``) once ``cancel_path`` exists (the client went away)."""
-    from twin.engine import Run
-    from twin.scenario import parse_scenario
-
     t = time.perf_counter()
     try:
-        run = Run(parse_scenario(body), seed=seed, replication=replication)
+        run = _player(body, seed, engine, replication)
         with _watch(lambda: os.path.exists(cancel_path), lambda: run.now, stall_s):
             try:
                 for k in range(1, chunks + 1):
@@ -189,3 +220,19 @@ def execute_replication(body: dict, seed: int, replication: int, cancel_path: st
         return {"kpis": kpis, "elapsed_s": time.perf_counter() - t}
     except Exception as exc:  # a failed replication is data, as in twin.experiments.run_one
         return {"error": f"{type(exc).__name__}: {exc}", "elapsed_s": time.perf_counter() - t}
+
+
+def execute_forecast(body: dict, snapshot: dict, until: str, replications: int, level: float, seed: int | None) -> dict:
+    """A forecast (``twin.live.forecast``) in a worker process: ``{"forecast"}``, or
+    ``{"errors": [(path, message)]}`` for a snapshot or ``until`` the scenario cannot use."""
+    from twin.live.forecast import forecast
+    from twin.live.snapshot import SnapshotError
+    from twin.scenario import parse_scenario
+
+    try:
+        return {"forecast": forecast(parse_scenario(body), snapshot, until, replications=replications, level=level,
+                                     seed=seed).to_dict()}
+    except SnapshotError as e:
+        return {"errors": [("snapshot." + p if p else "snapshot", m) for p, m in e.errors]}
+    except ValueError as e:  # parse_until
+        return {"errors": [("until", str(e))]}

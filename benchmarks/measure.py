@@ -32,6 +32,9 @@ import line10  # noqa: E402
 #: issue 17 targets, as stated there
 TARGET_TWIN_OVER_IDIOMATIC = 0.5  # twin SimPy engine / fair idiomatic SimPy, whole process, 200k parts
 TARGET_COMPILED_OVER_IDIOMATIC = 0.1  # compiled engine / fair idiomatic SimPy, whole process
+TARGET_COMPILED_SPEEDUP = 20.0  # twin SimPy engine / compiled engine, in-process (run + KPIs), same line
+#: a 10,000-point sweep of the line at 20k parts per point "in minutes" on two cores: read as < 10 min
+TARGET_SWEEP_POINTS, TARGET_SWEEP_PARTS, TARGET_SWEEP_S = 10_000, 20_000, 600.0
 TARGET_BATCH_OVER_NUMPY = 3.0  # batch cut kernel speed-up over fair blocked numpy at equal thread count
 TARGET_LOCKSTEP_OVER_FLOOR = 1.5  # HTTP / WebSocket / OPC UA step over the trivial endpoint, same run
 
@@ -162,8 +165,55 @@ def engine(n_parts: int = 200_000, rounds: int = 3, whole: bool = True) -> dict:
     out["expected_parts"] = line10.THROUGHPUT * H
     out["mean_tolerance"] = mean_tolerance(H)
     out["memory"] = twin_memory()
+    if "compiled" in models:
+        out["compiled_speedup"] = inproc["twin"][0] / inproc["compiled"][0]
+        out["compiled_speedup_cpu"] = inproc["twin"][3] / inproc["compiled"][3]
+        # the engines alone: scenario to Result (every log), without the KPIs both compute by the same code
+        import twin
+
+        sc = twin.parse_scenario(line10.scenario(H))
+        runs = _interleaved({"simpy": lambda: twin.Run(sc).run(), "compiled": lambda: twin.simulate(sc, engine="compiled")},
+                            rounds)
+        out["run_only"] = {k: v[:2] for k, v in runs.items()}
+        out["run_only_cpu"] = {k: v[3] for k, v in runs.items()}
+        out["run_only_speedup"] = runs["simpy"][0] / runs["compiled"][0]
+        out["run_only_speedup_cpu"] = runs["simpy"][3] / runs["compiled"][3]
     out["commands"] = {m: f'python -c "{engine_code(m, H)}"' for m in ["idiomatic", "lean", "twin", "compiled"]}
     return out
+
+
+def sweep(n_points: int = 200, parts: int = TARGET_SWEEP_PARTS, workers: int = 2, engine: str = "compiled") -> dict:
+    """A sweep of the line (buffer B03 and B07 capacities, S05's mean process time) at ``parts``
+    parts per point on ``workers`` local processes; the time for TARGET_SWEEP_POINTS points is
+    extrapolated from ``n_points`` (the points cost the same: same line, same horizon). The pool
+    starts before the clock (a long sweep pays that once). CPU time per point: the workers' CPU
+    (children of this process, counted when the pool ends) minus that of a pool that only starts
+    and runs the warm-up points; on a shared machine the wall time also holds the waits for a core,
+    so the projection for two free cores (CPU per point x points / 2) is given too."""
+    import twin
+    from twin import experiments as E
+
+    sc = twin.parse_scenario(line10.scenario(line10.horizon_for(parts)))
+    varies = [E.parse_vary("buffers.B03.capacity=1..10"), E.parse_vary("buffers.B07.capacity=1..10"),
+              E.parse_vary("stations.S05.process_time.mean=0.8..1.2", levels=100)]
+    pts = E.sweep_points(varies, lhs=n_points, seed=1)
+    c0 = _children_cpu()
+    with E.Executor(workers=workers) as ex:  # the overhead alone: start the pool, warm it
+        E.sweep(sc, pts[:workers], executor=ex, engine=engine)
+    c1 = _children_cpu()
+    with E.Executor(workers=workers) as ex:
+        E.sweep(sc, pts[:workers], executor=ex, engine=engine)  # start the workers, load the compiled loop
+        t = time.perf_counter()
+        outs = E.sweep(sc, pts, executor=ex, engine=engine)
+        wall = time.perf_counter() - t
+    c2 = _children_cpu()
+    ok = sum(o.ok for o in outs)
+    cpu_pp = max((c2 - c1) - (c1 - c0), 0.0) / n_points
+    return {"points": n_points, "ok": ok, "parts": parts, "workers": workers, "engine": engine, "wall_s": wall,
+            "points_per_s": n_points / wall, "wall_s_per_point_in_worker": sum(o.elapsed_s for o in outs) / n_points,
+            "cpu_s_per_point": cpu_pp, "extrapolated_s": wall / n_points * TARGET_SWEEP_POINTS,
+            "extrapolated_free_cores_s": cpu_pp * TARGET_SWEEP_POINTS / workers,
+            "parts_completed_mean": float(np.mean([o.kpis["line"]["parts_completed"] for o in outs if o.ok]))}
 
 
 # ---- kernels -----------------------------------------------------------------------------------

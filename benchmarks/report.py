@@ -1,7 +1,7 @@
 """One table of the project's speed: engine, kernels and lockstep latency, each row against its
 fair baseline measured in the same run (= 1.00), with the command that reproduces it.
 
-Run from the repository root: ``python benchmarks/report.py`` (3-5 minutes on 2 cores;
+Run from the repository root: ``python benchmarks/report.py`` (5-10 minutes on 2 cores;
 ``--markdown`` prints the table as it goes into docs/design.md; ``--skip api`` etc. leaves a
 section out; ``--parts``, ``--cuts`` and ``--rounds`` change the sizes).
 
@@ -50,10 +50,31 @@ def engine_rows(parts: int, rounds: int) -> list[dict]:
             row["note"] += (f"; target <= {measure.TARGET_TWIN_OVER_IDIOMATIC} whole process; "
                             f"{mem['state_log_B_per_row']:.0f} B per state row in the log, {mem['run_B_per_row']:.0f} B "
                             f"with all the run holds, {mem['peak_with_kpis_B_per_row']:.0f} B peak with KPIs (tracemalloc)")
-        if m == "compiled":
-            row["note"] = f"target <= {measure.TARGET_COMPILED_OVER_IDIOMATIC} whole process"
+        if m == "compiled" and m in r["models"]:
+            row["note"] += (f"; target <= {measure.TARGET_COMPILED_OVER_IDIOMATIC} whole process; "
+                            f"{r['compiled_speedup']:.1f}x the twin SimPy engine in-process (CPU time "
+                            f"{r['compiled_speedup_cpu']:.1f}x; target >= {measure.TARGET_COMPILED_SPEEDUP:.0f}x); the engines alone "
+                            f"(scenario to Result with every log, no KPIs): {r['run_only_speedup']:.1f}x (CPU "
+                            f"{r['run_only_speedup_cpu']:.1f}x), {r['run_only']['compiled'][0]:.2f} s against "
+                            f"{r['run_only']['simpy'][0]:.2f} s; same event log as the SimPy engine")
         rows.append(row)
     rows[0]["note"] += f"; same parts as lean (same streams); twin within +-{r['tolerance']:.0f} (4 sigma)"
+    return rows
+
+
+def sweep_rows(points: int, simpy_points: int) -> list[dict]:
+    sec = (f"sweep, 10-station line, {measure.TARGET_SWEEP_PARTS // 1000}k parts per point, 2 local workers "
+           f"(time for {measure.TARGET_SWEEP_POINTS:,} points extrapolated from the points run)")
+    cmd = PY.format("test_bench_experiments.py -k compiled_sweep")
+    rows = []
+    for eng, n in (("simpy", simpy_points), ("compiled", points)):
+        r = measure.sweep(n, engine=eng)
+        rows.append({"section": sec, "name": f"twin sweep, {eng} engine", "threads": "2", "whole": "",
+                     "inproc": f"{r['extrapolated_s'] / 60:.1f} min", "ratio_in": "",
+                     "note": f"{r['points']} points ({r['ok']} ok) in {r['wall_s']:.1f} s = {r['points_per_s']:.1f} points/s; "
+                             f"{r['cpu_s_per_point'] * 1e3:.0f} ms CPU per point: {r['extrapolated_free_cores_s'] / 60:.1f} min "
+                             f"on two free cores" + (f"; target < {measure.TARGET_SWEEP_S / 60:.0f} min" if eng == "compiled" else ""),
+                     "cmd": cmd})
     return rows
 
 
@@ -140,12 +161,15 @@ def main(argv=None) -> int:
     ap.add_argument("--parts", type=int, default=200_000, help="parts of the engine runs (default 200000)")
     ap.add_argument("--cuts", type=int, default=10_000_000, help="cuts of the batch kernel (default 10 M)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per figure (default 3)")
-    ap.add_argument("--skip", action="append", default=[], choices=["engine", "kernels", "api"], help="leave a section out")
+    ap.add_argument("--sweep-points", type=int, default=200, help="points of the compiled sweep (default 200; simpy: a tenth)")
+    ap.add_argument("--skip", action="append", default=[], choices=["engine", "sweep", "kernels", "api"], help="leave a section out")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table (for docs/design.md)")
     a = ap.parse_args(argv)
     rows = []
     if "engine" not in a.skip:
         rows += engine_rows(a.parts, a.rounds)
+    if "sweep" not in a.skip:
+        rows += sweep_rows(a.sweep_points, max(2, a.sweep_points // 10))
     if "kernels" not in a.skip:
         rows += kernel_rows(a.cuts, a.rounds)
     if "api" not in a.skip:

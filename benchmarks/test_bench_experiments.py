@@ -58,3 +58,23 @@ def test_thousand_point_sweep(benchmark):
     benchmark.extra_info.update({"points": len(pts), "ok": ok, "seconds": t, "points_per_s": len(pts) / t})
     print(f"\nsweep: {len(pts)} points ({ok} ok) in {t:.1f} s = {len(pts) / t:.1f} points/s")
     assert ok == 1000
+
+
+def test_compiled_sweep(benchmark):
+    """A sweep of the 10-station line at 20k parts per point on two local workers with the
+    compiled engine; the time of 10,000 points is extrapolated from the points run
+    (``TWIN_BENCH_SWEEP_POINTS``, default 200). Target: < 10 minutes on two cores."""
+    sys.path.insert(0, os.path.dirname(__file__))
+    import measure
+
+    n = int(os.environ.get("TWIN_BENCH_SWEEP_POINTS", 200))
+    r = measure.sweep(n, engine="compiled")
+    benchmark.pedantic(lambda: None, rounds=1)
+    benchmark.extra_info.update(r)
+    print(f"\ncompiled sweep: {r['points']} points ({r['ok']} ok) at {r['parts']} parts in {r['wall_s']:.1f} s on "
+          f"{r['workers']} workers = {r['points_per_s']:.1f} points/s; {measure.TARGET_SWEEP_POINTS} points: "
+          f"{r['extrapolated_s'] / 60:.1f} min (target < {measure.TARGET_SWEEP_S / 60:.0f} min); "
+          f"{r['cpu_s_per_point'] * 1e3:.0f} ms CPU per point: {r['extrapolated_free_cores_s'] / 60:.1f} min on two free cores")
+    assert r["ok"] == n
+    assert abs(r["parts_completed_mean"] - r["parts"]) < 0.1 * r["parts"]  # the points are the line at ~20k parts
+    assert r["extrapolated_s"] < measure.TARGET_SWEEP_S, "target missed"

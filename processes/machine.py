@@ -380,10 +380,12 @@ class Machine(RoutedStation):
             if part is None:
                 inputs[0].wait(unit)
             return part
+        # the part that entered first; a saturated source (whose head "enters" at infinity) only
+        # when no other input has a part (it used to never win: a first station with rework starved)
         best, best_t = None, math.inf
         for b in inputs:
             head = b.peek()
-            if head is not None and head.t_enter < best_t:
+            if head is not None and (best is None or head.t_enter < best_t):
                 best, best_t = b, head.t_enter
         if best is not None:
             return best.get()
@@ -500,7 +502,7 @@ class Unit(Resource):
 
     __slots__ = (
         "m", "last_product", "dest", "_ops", "_done_cb",
-        "h_su", "h_extra", "held_op", "waiting", "wait_resume", "unloaded", "robot_arm",
+        "h_su", "h_extra", "held_op", "waiting", "wait_resume", "unloaded", "robot_arm", "restore",
     )
 
     def __init__(self, machine: Machine, k: int, n: int, plans=(), finish_first=frozenset()):
@@ -521,10 +523,21 @@ class Unit(Resource):
         self.wait_resume = None
         self.unloaded = False
         self.robot_arm = -1
+        self.restore = None  # twin.live.snapshot: fn(unit) that sets this unit's state at time 0
 
     # ---- life cycle -----------------------------------------------------------------------------
     def start(self) -> None:
+        m = self.m
+        if (m._plain_outcome and m._no_setup and m._plain_complete and m._plain_duration and not m._helpers
+                and not self.cyc_clocks and not self.proc_clocks and not any(c.planned for c in self.clocks)):
+            # the generic machine without quality draws, setups, cycle or processing clocks: the
+            # same steps as _processing_done with the branches that cannot apply left out
+            self._done_cb = self._done_plain
         self.start_clocks()
+        if self.restore is not None:
+            fn, self.restore = self.restore, None
+            fn(self)
+            return
         if self.suspended:
             self.show()
         else:
@@ -590,6 +603,53 @@ class Unit(Resource):
         self.pending = clock.after(d, self._done_cb)
         if self.proc_clocks:
             self._proc_resume(d)
+
+    def _done_plain(self, ev) -> None:
+        """``_processing_done`` for a plain unit (see ``start``): every part is good, no setup,
+        no cycle or processing clock. Same rows in the same order."""
+        if ev is not self.pending:
+            return  # abandoned by a suspension
+        self.pending = None
+        part = self.part
+        m = self.m
+        o_part, o_res, o_step, o_ts, o_te, o_out = self._ops
+        step = part.step
+        o_part(part.id)
+        o_res(self.rid)
+        o_step(step)
+        o_ts(self.t_start)
+        o_te(self.clock.now)
+        o_out(GOOD)
+        m.parts_all += 1
+        m.parts_good += 1
+        part.step = step + 1
+        dest = (None if m._routes else m._dest_fast) or m.destination(part)
+        if dest.put(part, self):
+            self.part = None
+            inputs = m.inputs
+            if m._simple and len(inputs) == 1 and not self.n_stops:
+                b = inputs[0]
+                nxt = b.get()
+                if nxt is None:
+                    b.wait(self)
+                    self.activity = STARVED
+                    if self.code != STARVED or self.logged_part != -1:  # show(), not suspended
+                        self.code = STARVED
+                        self.logged_part = -1
+                        self._lt(self.clock.now)
+                        self._lr(self.rid)
+                        self._lc(STARVED)
+                        self._lp(-1)
+                else:
+                    self.part = nxt
+                    self._start_processing()
+            else:
+                self._try_start()
+        else:
+            self.activity = BLOCKED
+            self.dest = dest
+            if not (self.n_stops and self.settle()):
+                self.show()
 
     def _processing_done(self, ev) -> None:
         if ev is not self.pending:
@@ -738,6 +798,45 @@ class Unit(Resource):
 
     def on_maintained(self) -> None:
         self.m.unit_maintained(self)
+
+    # ---- a live start (twin.live.snapshot): the unit's observed state at time 0 -------------------
+    def start_restored(self, part, activity: int, remaining: float = 0.0) -> None:
+        """Begin the run holding ``part``: ``PROCESSING`` for ``remaining`` s, ``SETUP`` for
+        ``remaining`` s then processing, or ``BLOCKED`` with the finished part (its ``step``
+        already the next one). Called from ``restore`` at :meth:`start`; stops in force (the
+        calendar, a restored failure) pause it as they would any work in hand. Operators and
+        robot loaders are not held for the remaining time."""
+        self.part = part
+        part.t_enter = self.clock.now
+        if activity == BLOCKED:
+            self.activity = BLOCKED
+            if self.suspended:
+                self.show()
+            else:
+                self._try_push()
+            return
+        after = self._start_processing if activity == PROCESSING or not self.m._helpers else self._h_after_setup
+        if activity == SETUP:
+            self.on_done = after
+        self.activity = activity
+        self.t_start = self.clock.now
+        self.remaining = remaining
+        if self.suspended:
+            if self._must_stop():
+                self.show()
+                return
+            self.suspended = False  # only stops that let the work in hand finish (breaks, shift ends)
+            for c in self.op_clocks:
+                if c.budget is not None:
+                    self._arm(c, c.budget)
+        if activity == SETUP:
+            self.work(remaining, after, SETUP)
+            return
+        self.show()
+        self.t_end = self.clock.now + remaining
+        self.pending = self.clock.after(remaining, self._done_cb)
+        if self.proc_clocks:
+            self._proc_resume(remaining)
 
     # ---- shared helpers: operator pools and robot loaders -----------------------------------------
     def _h_wait(self, pool, then, waiting_code: int = STARVED) -> None:

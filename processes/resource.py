@@ -322,6 +322,17 @@ class Resource:
         self.add_stop(FAILURE)
         crew_job(run, c.crew, ttr, lambda: self._repaired(c))
 
+    def fail_restored(self, index: int, remaining: float) -> None:
+        """(twin.live.snapshot) Down at time 0 in failure profile ``index``, with ``remaining`` s
+        of repair left (logged as a failure now); the clock restarts after the repair as after
+        any other."""
+        c = self.clocks[index]
+        self._log_failure(c.index, remaining)
+        c.budget = None
+        c.pending = None
+        self.add_stop(FAILURE)
+        crew_job(self.run, c.crew, remaining, lambda: self._repaired(c))
+
     def fail_for(self, duration: float, profile_index: int) -> None:
         """A failure that is not from a clock (a tool breakage): logged, down for ``duration``."""
         self._log_failure(profile_index, duration)

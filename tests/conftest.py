@@ -1,4 +1,5 @@
-"""Session-wide: compile (or load from numba's cache) the kernels the process models call, once,
+"""Session-wide: compile (or load from numba's cache) the kernels the process models call and the
+compiled engine's event loop, once,
 before the first test, so that no test pays the first-call compile inside its own time (a fresh
 clone compiles for several seconds; servers started by tests would otherwise answer slowly)."""
 
@@ -21,3 +22,6 @@ def warm_process_kernels():
         "recording": {"stations": ["L"], "stop": "10 min", "raw": "0.1 s"},
     }
     twin.simulate(copy.deepcopy(lathe))
+    from twin.compiled import warm
+
+    warm()  # the compiled engine's event loop

@@ -1,6 +1,6 @@
 """Command line: ``twin run``, ``twin validate``, ``twin schema``, ``twin demo``, ``twin report``,
 ``twin export`` (and the commands other modules add: ``view``, ``serve``, ``compare``, ``sweep``,
-``check``).
+``check``, and the live twin's ``fit``, ``forecast``, ``snapshot``).
 
 Errors in a scenario print every problem with its field path and exit with status 2, without
 a traceback and without writing anything.
@@ -133,9 +133,36 @@ def _load(path: Path, seed, horizon, warmup=None):
         fail_scenario(exc)
 
 
+ENGINE_HELP = ("simpy (every feature) | compiled (numba event loop for the flow-line subset: same logs, much faster) | "
+               "auto (compiled where the scenario fits, else simpy, saying why)")
+
+
+def resolve_engine(sc, engine: str, show: bool = True) -> str:
+    """The engine that plays ``sc``: exit 2 naming the reasons when ``compiled`` does not fit or
+    the name is unknown; with ``auto``, say on stderr why the compiled engine was not used."""
+    from rich.markup import escape
+
+    from .compiled import ENGINES, EngineError, choose
+
+    if engine not in ENGINES:
+        err.print(f"[bold red]--engine[/]: expected one of {', '.join(ENGINES)}, got {escape(repr(engine))}")
+        raise typer.Exit(2)
+    try:
+        which, why = choose(sc, engine)
+    except EngineError as exc:
+        err.print("[bold red]--engine compiled[/]: this scenario is outside the compiled engine's subset:")
+        for r in exc.reasons:
+            err.print(f"  - {escape(r)}")
+        err.print("use --engine simpy (or auto)")
+        raise typer.Exit(2)
+    if why and show:
+        err.print("engine: simpy (the compiled engine does not fit: " + escape("; ".join(why)) + ")")
+    return which
+
+
 @app.command()
 def run(
-    scenario: Path = typer.Argument(..., help="scenario file (.yaml, .toml, .json)"),
+    scenario: Optional[Path] = typer.Argument(None, help="scenario file (.yaml, .toml, .json); not with --resume"),
     seed: Optional[int] = typer.Option(None, help="random seed (default: the scenario's)"),
     horizon: Optional[str] = typer.Option(None, help="override the horizon, e.g. '8 h'"),
     warmup: Optional[str] = typer.Option(None, help="override the warm-up, e.g. '1 h'"),
@@ -144,29 +171,61 @@ def run(
     replications: int = typer.Option(1, help="independent replications (KPIs with confidence intervals)"),
     precision: Optional[str] = typer.Option(None, help="add replications until every key KPI's CI half-width is below this (e.g. '2%')"),
     quiet: bool = typer.Option(False, help="no progress bar"),
+    engine: str = typer.Option("simpy", "--engine", help=ENGINE_HELP),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="write the run's state at the horizon to this file (twin.live)"),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="continue a checkpointed run to --horizon (no SCENARIO)"),
+    from_: Optional[Path] = typer.Option(None, "--from", help="start from this plant snapshot (YAML/JSON, docs/live.md)"),
 ):
-    """Simulate a scenario and print its KPIs."""
+    """Simulate a scenario and print its KPIs (or continue a checkpoint, or start from a plant snapshot)."""
     import twin
 
     if format not in ("table", "json"):
         err.print(f"[bold red]--format[/]: expected 'table' or 'json', got {format!r}")
         raise typer.Exit(2)
+    if checkpoint is not None or resume is not None or from_ is not None:
+        if engine != "simpy":
+            err.print("[bold red]--engine[/]: --checkpoint, --resume and --from play on the SimPy engine only (leave --engine out)")
+            raise typer.Exit(2)
+        from .live.cli import run_live
+
+        run_live(scenario=scenario, seed=seed, horizon=horizon, warmup=warmup, format=format, out=out,
+                 replications=replications, precision=precision, quiet=quiet, checkpoint=checkpoint, resume=resume,
+                 snapshot=from_)
+        return
+    if scenario is None:
+        err.print("[bold red]SCENARIO[/]: give a scenario file (or --resume CHECKPOINT)")
+        raise typer.Exit(2)
     sc = _load(scenario, seed, parse_time(horizon, "--horizon"), parse_time(warmup, "--warmup"))
+    engine = resolve_engine(sc, engine)
     if replications > 1 or precision is not None:
         try:
             from . import experiments
         except ImportError:
             err.print("replications need the experiments module (twin.experiments), which is not installed")
             raise typer.Exit(2)
-        experiments.cli_replications(sc, replications, precision, format, out, quiet)
+        experiments.cli_replications(sc, replications, precision, format, out, quiet, engine=engine)
         return
-    r = _run_with_progress(twin.Run(sc), show=not quiet and format == "table")
+    if engine == "compiled":
+        from .compiled import SimulationStalled
+
+        try:
+            r = twin.simulate(sc, engine="compiled")
+        except SimulationStalled as e:
+            err.print(f"error: {e}", markup=False, highlight=False)
+            raise typer.Exit(1)
+    else:
+        r = _run_with_progress(twin.Run(sc), show=not quiet and format == "table")
+    print_result(r, sc.name, format, out)
+
+
+def print_result(r, name: str, format: str, out: Optional[Path]) -> None:
+    """Save (``out``) and print a result as the KPI tables or JSON."""
     if out is not None:
         r.save(out)
     if format == "json":
         sys.stdout.write(r.to_json() + "\n")
     else:
-        line, stations = kpi_table(r.kpis, sc.name)
+        line, stations = kpi_table(r.kpis, name)
         console.print(line)
         console.print(stations)
         if out is not None:
@@ -275,7 +334,7 @@ def _register_extensions() -> None:
     """Commands that live with their features (viewer, API, experiments)."""
     import importlib
 
-    for mod in ("twin.viewer.cli", "twin.api.cli", "twin.experiments_cli"):
+    for mod in ("twin.viewer.cli", "twin.api.cli", "twin.experiments_cli", "twin.live.cli"):
         try:
             m = importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -226,6 +226,9 @@ def apply_command(run, cmd: dict | BaseModel, source: str | None = None) -> dict
         data = cmd.model_dump()
         source = source or "api"
     t = run.now
+    if not run._advancing:  # from outside the event loop (API, OPC UA, Python): journalled for exact replay
+        run.journal.append(("command", t, run.clock.peek() > t, dict(cmd) if isinstance(cmd, dict) else
+                            cmd.model_dump(mode="json"), source))
     name, target, value = data.get("command"), data.get("target", ""), data.get("value")
     try:
         if not isinstance(source, str) or not source:

@@ -28,15 +28,14 @@ from .scenario import ScenarioBase, parse_scenario
 from .states import Code, PartEvent
 from .streams import RandomStreams
 
-__all__ = ["Run", "Part", "Clock", "simulate", "wake"]
+__all__ = ["Run", "Part", "Clock", "simulate", "execute", "wake"]
 
-class Wake(simpy.events.Timeout):
-    """A SimPy timeout whose only job is to call one callback: created without the generic
-    constructor (its ``_ok``/``_value`` are class constants), scheduled straight onto SimPy's heap."""
-
-    _ok = True
-    _value = None
-    _delay = 0.0
+#: A wake-up on SimPy's heap: a one-element list ``[callback]``, called as ``callback(handle)``
+#: with the list itself as the handle a model keeps to recognise, or abandon, its pending
+#: wake-up (identity). Not a SimPy event: a list is made and called in a fraction of an event's
+#: time, and the engine's loop calls it directly; SimPy's own events share the heap and run as
+#: SimPy runs them (they are never lists).
+Wake = list
 
 
 _new = object.__new__
@@ -49,9 +48,9 @@ class Clock(simpy.Environment):
     ``(time, priority, id, event)``, the ``_eid`` counter, ``_now``); process kinds use
 
     * ``now``: the simulated time [s] (a plain attribute, kept by the engine's loop);
-    * :meth:`after` / :meth:`at`: call ``callback(event)`` after a delay / at a time, as one
-      already-triggered SimPy event (``event`` is the handle a model keeps to recognise, or
-      abandon, its pending wake-up);
+    * :meth:`after` / :meth:`at`: call ``callback(handle)`` after a delay / at a time (a
+      :class:`Wake` on SimPy's heap; the handle is what a model keeps to recognise, or abandon,
+      its pending wake-up);
     * :meth:`soon`: run ``fn()`` once the caller's work is done, at the same simulated time
       (hand-over between stations: a long blocked line frees up iteratively, not as nested calls).
 
@@ -74,15 +73,31 @@ class Clock(simpy.Environment):
     def _now(self, t: float) -> None:
         self.now = t
 
-    def after(self, delay: float, callback) -> simpy.Event:
-        """Call ``callback(event)`` after ``delay`` [s] (>= 0); returns the event."""
-        ev = _new(Wake)
-        ev.env = self
-        ev.callbacks = [callback]
+    def after(self, delay: float, callback) -> Wake:
+        """Call ``callback(handle)`` after ``delay`` [s] (>= 0); returns the handle."""
+        ev = [callback]
         heappush(self._queue, (self.now + delay, NORMAL, next(self._eid), ev))
         return ev
 
-    def at(self, t: float, callback) -> simpy.Event:
+    def step(self) -> None:
+        """SimPy's ``Environment.step`` (one event; ``EmptySchedule`` when there is none), which
+        also runs the clock's wake-ups."""
+        try:
+            self.now, _, _, event = heappop(self._queue)
+        except IndexError:
+            raise simpy.core.EmptySchedule from None
+        if type(event) is list:
+            event[0](event)
+            return
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
+        if not event._ok and not hasattr(event, "_defused"):
+            exc = type(event._value)(*event._value.args)
+            exc.__cause__ = event._value
+            raise exc
+
+    def at(self, t: float, callback) -> Wake:
         """Call ``callback(event)`` at absolute time ``t`` (now if ``t`` has passed)."""
         return self.after(max(0.0, t - self.now), callback)
 
@@ -103,7 +118,7 @@ class Clock(simpy.Environment):
             self._draining = False
 
 
-def wake(env: Clock, delay: float, callback) -> simpy.Event:
+def wake(env: Clock, delay: float, callback) -> Wake:
     """``env.after(delay, callback)`` (kept for process models written before the clock API)."""
     return env.after(delay, callback)
 
@@ -138,7 +153,8 @@ class Run:
     """
 
     def __init__(self, scenario: ScenarioBase | dict, seed: int | None = None, replication: int = 0,
-                 horizon: float | None = None, warmup: float | None = None):
+                 horizon: float | None = None, warmup: float | None = None, start: bool = True,
+                 prepare: Callable[["Run"], None] | None = None):
         if not isinstance(scenario, ScenarioBase) or horizon is not None or warmup is not None:
             scenario = parse_scenario(scenario, horizon=horizon, warmup=warmup)
         self.scenario = scenario
@@ -179,7 +195,15 @@ class Run:
         self.pool_log = new_pool_log()
         self.extra_rules: list = []  # rules process kinds add (condition-based maintenance)
         self.extra_tables: dict = {}  # name -> Arrow table, copied into the result
+        # live twin (twin.live): what reaches the run from outside its event loop (commands, reads
+        # of noisy tags), in order, so a checkpoint can replay it exactly; ``prepare(run)`` sets a
+        # plant snapshot's state after assembly, before the stations start
+        self.journal: list[tuple] = []
+        self._advancing = False
+        self._prepare = prepare
         self._build()
+        if start:  # (the compiled engine assembles the plant here and plays it itself)
+            self._start()
 
     # ---- assembly ---------------------------------------------------------------------------
     def new_resource(self, name: str, station: str) -> int:
@@ -258,7 +282,13 @@ class Run:
                     self.stations[s].add_input(src)
         else:
             self.sources.append(src_kind(self, "source", sc.release, list(range(len(self.products)))))
+
+    def _start(self) -> None:
+        """Schedule the calendar, start the stations and sources, install the rules."""
+        sc = self.scenario
         self._schedule_calendar()
+        if self._prepare is not None:
+            self._prepare(self)
         for st in self.stations.values():
             st.start()
         for src in self.sources:
@@ -268,9 +298,10 @@ class Run:
 
             install_rules(self, list(sc.rules) + self.extra_rules)
 
-    def _schedule_calendar(self) -> None:
+    def calendar_events(self) -> list[tuple[float, int, tuple[str, ...], int]]:
         """Off-shift, break and planned-maintenance stops of every station, from its own working
-        time (its pattern of ``calendars``, else the plant calendar), one event per transition."""
+        time (its pattern of ``calendars``, else the plant calendar): ``(t, code, stations,
+        +1 start / -1 end)`` in the order they are applied."""
         sc = self.scenario
         H = self.horizon
         by_cal: dict[str | None, list[str]] = {}
@@ -295,7 +326,11 @@ class Run:
             if b < H:
                 events.append((b, 1, code, key, -1))
         events.sort(key=lambda x: (x[0], x[1], int(x[2]), x[3]))
-        for t, _, code, key, delta in events:
+        return [(t, int(code), key, delta) for t, _, code, key, delta in events]
+
+    def _schedule_calendar(self) -> None:
+        """The calendar stops, one event per transition (those in force at 0 applied now)."""
+        for t, code, key, delta in self.calendar_events():
             targets = [self.stations[n] for n in key]
             if t <= 0.0:  # in force from the start: before the stations start, so none begins work it may not
                 for st in targets:
@@ -313,7 +348,7 @@ class Run:
         cands = [p for p in self.pools.values() if p.kind == "operators" and p.can_serve(skill)]
         return cands[0] if len(cands) == 1 else MultiPool(cands)
 
-    def at(self, t: float, callback: Callable[[simpy.Event], None]) -> simpy.Event:
+    def at(self, t: float, callback: Callable[[Wake], None]) -> Wake:
         """Call ``callback(event)`` at absolute sim time ``t`` (>= now)."""
         return self.clock.at(t, callback)
 
@@ -398,7 +433,11 @@ class Run:
         """Advance the simulation to time ``t`` (capped at the horizon). Events at ``t`` itself run on the next call."""
         t = min(float(t), self.horizon)
         if t > self.clock.now:
-            _drive(self.clock, t)
+            self._advancing = True
+            try:
+                _drive(self.clock, t)
+            finally:
+                self._advancing = False
 
     def step(self, dt: float) -> dict[str, Any]:
         """Advance by ``dt`` seconds; return the tags (as automation observes them) that changed."""
@@ -411,8 +450,12 @@ class Run:
         before = self.observed_tags()
         t = self.env.peek()
         if t < self.horizon:
-            while self.env.peek() == t:
-                self.env.step()
+            self._advancing = True
+            try:
+                while self.env.peek() == t:
+                    self.env.step()
+            finally:
+                self._advancing = False
         else:
             self.run_until(self.horizon)
         return _diff(before, self.observed_tags())
@@ -436,6 +479,8 @@ class Run:
         sig = self.scenario.signals
         if not sig:
             return tags
+        if not self._advancing:  # a read from outside draws noise: journalled for exact replay
+            self.journal.append(("observe", self.clock.now, self.clock.peek() > self.clock.now))
         if not hasattr(self, "_sig_hist"):
             self._sig_hist = {k: [] for k in sig}
             self._sig_rng = self.streams.generator("signals", "noise")
@@ -469,6 +514,22 @@ class Run:
                 self.run_until(self.horizon * k / chunks)
                 progress(self.clock.now)
         return self.result()
+
+    # ---- live twin (twin.live.checkpoint) --------------------------------------------------------
+    def checkpoint(self) -> bytes:
+        """The run's state now as bytes (see :mod:`twin.live.checkpoint`: scenario, seed, the
+        journal of commands and reads, and a digest of the state; restored by exact replay)."""
+        from .live.checkpoint import checkpoint
+
+        return checkpoint(self)
+
+    @classmethod
+    def restore(cls, data: bytes, horizon: float | None = None) -> "Run":
+        """A run continued from :meth:`checkpoint` bytes (to ``horizon``, default the original),
+        bit-identical to one that never stopped; raises CheckpointError if the state differs."""
+        from .live.checkpoint import restore
+
+        return restore(data, horizon=horizon)
 
     @property
     def finished(self) -> bool:
@@ -522,6 +583,9 @@ def _drive(env: Clock, until: float) -> None:
     queue = env._queue
     while queue and queue[0][0] < until:
         env.now, _, _, ev = heappop(queue)
+        if type(ev) is list:  # a wake-up
+            ev[0](ev)
+            continue
         callbacks, ev.callbacks = ev.callbacks, None
         for cb in callbacks:
             cb(ev)
@@ -540,6 +604,46 @@ _MISSING = object()
 
 
 def simulate(scenario: ScenarioBase | dict, seed: int | None = None, replication: int = 0,
-             horizon: float | None = None, warmup: float | None = None):
-    """Run a scenario to its horizon and return the :class:`~twin.result.Result`."""
+             horizon: float | None = None, warmup: float | None = None, engine: str = "simpy"):
+    """Run a scenario to its horizon and return the :class:`~twin.result.Result`.
+
+    ``engine``: ``simpy`` (every feature), ``compiled`` (the numba event loop of
+    :mod:`twin.compiled` for the flow-line subset; same logs, much faster; an error naming what
+    does not fit otherwise) or ``auto`` (compiled where the scenario fits, else SimPy).
+    ``Result.engine`` says which engine ran, ``Result.engine_reasons`` why not the compiled one.
+    """
+    if engine != "simpy":
+        from .compiled import choose, simulate_compiled
+
+        if not isinstance(scenario, ScenarioBase) or horizon is not None or warmup is not None:
+            scenario = parse_scenario(scenario, horizon=horizon, warmup=warmup)
+        which, why = choose(scenario, engine)
+        if which == "compiled":
+            return simulate_compiled(scenario, seed=seed, replication=replication)
+        res = Run(scenario, seed=seed, replication=replication).run()
+        res.engine_reasons = why
+        return res
     return Run(scenario, seed=seed, replication=replication, horizon=horizon, warmup=warmup).run()
+
+
+def execute(scenario: ScenarioBase | dict, seed: int | None = None, engine: str = "simpy", chunks: int = 50,
+            progress: Callable[[float], Any] | None = None):
+    """Play a scenario to its horizon on ``engine`` in ``chunks`` equal steps of simulated time
+    (the run service's entry point: a run request's optional ``engine`` field lands here).
+    ``progress(fraction)`` is called after each step; returning False cancels the run (None is
+    returned). Returns the :class:`~twin.result.Result` (``engine``/``engine_reasons`` set)."""
+    from .compiled import choose, simulate_compiled
+
+    sc = scenario if isinstance(scenario, ScenarioBase) else parse_scenario(scenario)
+    which, why = choose(sc, engine)
+    report = (lambda t: progress(t / sc.horizon)) if progress is not None else None
+    if which == "compiled":
+        return simulate_compiled(sc, seed=seed, progress=report, chunks=chunks)
+    run = Run(sc, seed=seed)
+    for k in range(1, chunks + 1):
+        run.run_until(run.horizon * k / chunks)
+        if report is not None and report(run.clock.now) is False:
+            return None
+    res = run.result()
+    res.engine_reasons = why
+    return res

@@ -65,8 +65,9 @@ def _wip_series(res, n_batches: int = 200) -> list[float]:
 
 
 def run_one(body: dict, seed: int, replication: int = 0, index: int = 0, point: dict | None = None,
-            db: str | None = None, series: bool = False) -> Outcome:
-    """Simulate one (scenario, seed, replication); never raises (the error is in the outcome)."""
+            db: str | None = None, series: bool = False, engine: str = "simpy") -> Outcome:
+    """Simulate one (scenario, seed, replication) on ``engine`` (simpy, compiled or auto); never
+    raises (the error is in the outcome)."""
     t = time.perf_counter()
     store = None
     try:
@@ -81,7 +82,7 @@ def run_one(body: dict, seed: int, replication: int = 0, index: int = 0, point: 
 
         sc = parse_scenario(body)
         rid = store.create_run(sc.dump(), seed, replication, status="running") if store else None
-        res = simulate(sc, seed=seed, replication=replication)
+        res = simulate(sc, seed=seed, replication=replication, engine=engine)
         k = res.kpis
         if store:
             store.finish_run(rid, res)
@@ -216,26 +217,28 @@ def mser5(series, max_fraction: float = 0.5) -> int:
 
 
 # ---- replications -------------------------------------------------------------------------------
-def _jobs(body: dict, seed: int, reps: Iterable[int], db: str | None, series=False, point=None, start_index=0):
-    return [{"body": body, "seed": seed, "replication": r, "index": start_index + i, "db": db, "series": series, "point": point or {}}
-            for i, r in enumerate(reps)]
+def _jobs(body: dict, seed: int, reps: Iterable[int], db: str | None, series=False, point=None, start_index=0,
+          engine: str = "simpy"):
+    return [{"body": body, "seed": seed, "replication": r, "index": start_index + i, "db": db, "series": series,
+             "point": point or {}, "engine": engine} for i, r in enumerate(reps)]
 
 
 def replicate(sc: ScenarioBase, n: int, seed: int | None = None, executor: Executor | None = None, db: str | None = None,
-              progress=None, series: bool = False) -> list[Outcome]:
+              progress=None, series: bool = False, engine: str = "simpy") -> list[Outcome]:
     body = sc.dump()
     s = sc.seed if seed is None else seed
-    return run_many(_jobs(body, s, range(n), db, series), executor, progress)
+    return run_many(_jobs(body, s, range(n), db, series, engine=engine), executor, progress)
 
 
 KEY_KPIS = ("line.throughput_per_hour", "line.oee", "line.wip_mean", "line.lead_time_mean_s")
 
 
 def replicate_to_precision(sc: ScenarioBase, precision: float, relative: bool = True, keys=KEY_KPIS, start: int = 5,
-                           cap: int = 100, conf: float = 0.95, executor=None, db=None, progress=None) -> list[Outcome]:
+                           cap: int = 100, conf: float = 0.95, executor=None, db=None, progress=None,
+                           engine: str = "simpy") -> list[Outcome]:
     """Add replications until every key KPI's CI half-width is below ``precision`` (relative to
     the mean when ``relative``), or ``cap`` replications."""
-    outs = replicate(sc, start, executor=executor, db=db, series=True)
+    outs = replicate(sc, start, executor=executor, db=db, series=True, engine=engine)
     while len(outs) < cap:
         summ = summarize(outs, conf)
         worst = 0.0
@@ -247,7 +250,8 @@ def replicate_to_precision(sc: ScenarioBase, precision: float, relative: bool = 
             break
         more = min(cap - len(outs), max(2, len(outs) // 2))
         body = sc.dump()
-        outs += run_many(_jobs(body, sc.seed, range(len(outs), len(outs) + more), db, True, start_index=len(outs)), executor)
+        outs += run_many(_jobs(body, sc.seed, range(len(outs), len(outs) + more), db, True, start_index=len(outs),
+                               engine=engine), executor)
         if progress:
             progress(len(outs), cap)
     return outs
@@ -339,11 +343,12 @@ def _verdict(op: str, low: float, high: float, value: float) -> bool:
 
 
 def compare(base: ScenarioBase, cand: ScenarioBase, n: int = 10, conf: float = 0.95, gates: list[Gate] = (),
-            executor=None, db=None, progress=None) -> dict:
+            executor=None, db=None, progress=None, engine: str = "simpy") -> dict:
     """Paired comparison on common random numbers: replication r of both scenarios uses the
     same named streams. Reports per-KPI means, the paired delta with its CI, the CI an
     independent comparison would give, the variance reduction, and gate verdicts."""
-    jobs = _jobs(base.dump(), base.seed, range(n), db) + _jobs(cand.dump(), base.seed, range(n), db, start_index=n)
+    jobs = _jobs(base.dump(), base.seed, range(n), db, engine=engine) + \
+        _jobs(cand.dump(), base.seed, range(n), db, start_index=n, engine=engine)
     outs = run_many(jobs, executor, progress)
     b_out, c_out = outs[:n], outs[n:]
     failed = [o for o in outs if not o.ok]
@@ -409,9 +414,10 @@ def mode_of(outcomes: Iterable[Outcome], name: str = "bottleneck") -> dict:
     return {"value": value, "share": top / len(vals), "counts": dict(cnt)}
 
 
-def check(sc: ScenarioBase, expectations: list[Gate], n: int = 5, conf: float = 0.95, executor=None, db=None) -> dict:
+def check(sc: ScenarioBase, expectations: list[Gate], n: int = 5, conf: float = 0.95, executor=None, db=None,
+          engine: str = "simpy") -> dict:
     """Replicate and test each expectation against its confidence interval."""
-    outs = replicate(sc, n, executor=executor, db=db)
+    outs = replicate(sc, n, executor=executor, db=db, engine=engine)
     summ = summarize(outs, conf)
     res = []
     for e in expectations:
@@ -521,13 +527,15 @@ def sweep_points(varies: list[tuple[str, list, tuple | None, bool]], lhs: int | 
     return [dict(zip([v[0] for v in varies], combo)) for combo in itertools.product(*[v[1] for v in varies])]
 
 
-def sweep(sc: ScenarioBase, points: list[dict], replications: int = 1, executor=None, db=None, progress=None) -> list[Outcome]:
+def sweep(sc: ScenarioBase, points: list[dict], replications: int = 1, executor=None, db=None, progress=None,
+          engine: str = "simpy") -> list[Outcome]:
     base = sc.dump()
     jobs = []
     for i, p in enumerate(points):
         body = apply_overrides(base, p)
         for r in range(replications):
-            jobs.append({"body": body, "seed": sc.seed, "replication": r, "index": len(jobs), "db": db, "point": p})
+            jobs.append({"body": body, "seed": sc.seed, "replication": r, "index": len(jobs), "db": db, "point": p,
+                         "engine": engine})
     return run_many(jobs, executor, progress)
 
 
@@ -579,7 +587,7 @@ def sweep_summary(outcomes: list[Outcome], objective: str, conf: float = 0.95, m
 
 def optimize(sc: ScenarioBase, varies: list[tuple[str, list, tuple | None, bool]], objective: str, maximize: bool = True,
              constraints: list[Gate] = (), replications: int = 2, maxiter: int = 10, popsize: int = 6, seed: int = 0,
-             executor=None) -> dict:
+             executor=None, engine: str = "simpy") -> dict:
     """Optimiser hook: scipy's differential evolution over the varied ranges (integers rounded)
     for a KPI objective (mean over replications, common random numbers for every candidate),
     with constraints as penalties. Returns the best point and its KPIs."""
@@ -602,7 +610,7 @@ def optimize(sc: ScenarioBase, varies: list[tuple[str, list, tuple | None, bool]
         p = decode(x)
         key = tuple(sorted(p.items()))
         if key not in cache:
-            outs = run_many(_jobs(apply_overrides(base, p), sc.seed, range(replications), None), executor)
+            outs = run_many(_jobs(apply_overrides(base, p), sc.seed, range(replications), None, engine=engine), executor)
             summ = summarize(outs)
             if objective not in summ:
                 cache[key] = 1e12
@@ -619,7 +627,7 @@ def optimize(sc: ScenarioBase, varies: list[tuple[str, list, tuple | None, bool]
 
 # ---- CLI bridge for `twin run --replications` ---------------------------------------------------------
 def cli_replications(sc: ScenarioBase, replications: int, precision: str | None, fmt: str, out, quiet: bool,
-                     workers: int | None = None, db: str | None = None) -> None:
+                     workers: int | None = None, db: str | None = None, engine: str = "simpy") -> None:
     import json
     import sys
 
@@ -631,9 +639,10 @@ def cli_replications(sc: ScenarioBase, replications: int, precision: str | None,
             p = precision.strip()
             rel = p.endswith("%")
             val = float(p[:-1]) / 100 if rel else float(p)
-            outs = replicate_to_precision(sc, val, relative=rel, start=max(replications, 5), executor=ex, db=db)
+            outs = replicate_to_precision(sc, val, relative=rel, start=max(replications, 5), executor=ex, db=db,
+                                          engine=engine)
         else:
-            outs = replicate(sc, replications, executor=ex, db=db, series=True)
+            outs = replicate(sc, replications, executor=ex, db=db, series=True, engine=engine)
     summ = summarize(outs)
     series = [o.wip_series for o in outs if o.ok and o.wip_series]
     warm = None

@@ -41,7 +41,7 @@ def _bad(msg: str):
 
 
 def register(app: typer.Typer) -> None:
-    from .cli import _load, console
+    from .cli import ENGINE_HELP, _load, console, resolve_engine
 
     @app.command()
     def compare(
@@ -57,6 +57,7 @@ def register(app: typer.Typer) -> None:
         db: Optional[str] = typer.Option(None, help="record runs in this store (SQLite path or postgresql:// URL)"),
         quiet: bool = typer.Option(False, help="no progress bar"),
         out: Optional[Path] = typer.Option(None, help="save the comparison here (compare.json) for `twin report DIR`"),
+        engine: str = typer.Option("simpy", "--engine", help=ENGINE_HELP),
     ):
         """Paired comparison of two scenarios: line and station deltas with intervals, a
         'significant' column, each side's bottleneck, cost delta and payback (with a cost model);
@@ -68,6 +69,8 @@ def register(app: typer.Typer) -> None:
         check_out(out, "compare")
         b = _load(baseline, seed, None)
         c = _load(candidate, b.seed, None)
+        eb, ec = resolve_engine(b, engine), resolve_engine(c, engine)
+        engine = eb if eb == ec else "simpy"  # a paired comparison runs both on one engine
         try:  # KPI names checked against both scenarios before anything runs
             gates = [parse_gate(g, b, c) for g in gate]
         except ValueError as e:
@@ -77,7 +80,8 @@ def register(app: typer.Typer) -> None:
             prog.start()
         try:
             with _executor(workers, dask) as ex:
-                rep = run_compare(b, c, replications, confidence, gates, executor=ex, db=db, progress=cb)
+                rep = run_compare(b, c, replications, confidence, gates, executor=ex, db=db, progress=cb,
+                                  engine=engine)
         finally:
             if prog:
                 prog.stop()
@@ -99,17 +103,19 @@ def register(app: typer.Typer) -> None:
         confidence: float = typer.Option(0.95, help="the whole interval must satisfy each expectation"),
         workers: Optional[int] = typer.Option(None, help="local worker processes"),
         format: str = typer.Option("table", "--format", help="table | json"),
+        engine: str = typer.Option("simpy", "--engine", help=ENGINE_HELP),
     ):
         """Assert KPIs of a scenario for CI (exit 0 pass, 1 fail, 2 bad input)."""
         from .experiments import check as run_check, parse_expectation
 
         sc = _load(scenario, None, None)
+        engine = resolve_engine(sc, engine)
         try:  # KPI names checked before any replication runs
             exps = [parse_expectation(e, sc) for e in expect]
         except ValueError as e:
             _bad(f"--expect: {e}")
         with _executor(workers, None) as ex:
-            rep = run_check(sc, exps, replications, confidence, executor=ex)
+            rep = run_check(sc, exps, replications, confidence, executor=ex, engine=engine)
         if format == "json":
             sys.stdout.write(json.dumps(rep, indent=2, sort_keys=True) + "\n")
         else:
@@ -137,6 +143,7 @@ def register(app: typer.Typer) -> None:
         dask: Optional[str] = typer.Option(None, help="Dask scheduler address, or 'local'"),
         db: Optional[str] = typer.Option(None, help="record runs in this store"),
         quiet: bool = typer.Option(False, help="no progress bar"),
+        engine: str = typer.Option("simpy", "--engine", help=ENGINE_HELP + "; auto decides per point"),
     ):
         """Run a full-factorial or Latin-hypercube sweep: mean and interval of the objective and key
         KPIs per point, the bottleneck per point, and a Parquet table of every run (column
@@ -161,17 +168,18 @@ def register(app: typer.Typer) -> None:
             _bad(f"--objective: {e}")
         points = sweep_points(varies, lhs, seed=sc.seed)
         try:  # every path must exist and the first point must validate before anything runs
-            parse_scenario(apply_overrides(sc.dump(), points[0]))
+            first = parse_scenario(apply_overrides(sc.dump(), points[0]))
         except KeyError as e:
             _bad(str(e.args[0]))
         except ScenarioError as e:
             _bad(f"the sweep's first point is invalid: {e}")
+        resolve_engine(first, engine)
         prog, cb = _progress(f"sweeping {len(points)} points", quiet)
         if prog:
             prog.start()
         try:
             with _executor(workers, dask) as ex:
-                outs = run_sweep(sc, points, replications, executor=ex, db=db, progress=cb)
+                outs = run_sweep(sc, points, replications, executor=ex, db=db, progress=cb, engine=engine)
         finally:
             if prog:
                 prog.stop()

@@ -187,9 +187,19 @@ def compute_kpis(r) -> dict[str, Any]:
     window = t1 - t0
     st = r.state
     n_res = len(r.resources)
-    rows = _rows(st["t"], st["resource"], st["code"], t0, t1) if len(st["t"]) else None
-    dur = state_durations(st["t"], st["resource"], st["code"], n_res, t0, t1, rows)
-    periods = active_periods(st["t"], st["resource"], st["code"], n_res, t0, t1, rows)
+    if getattr(r, "engine", "simpy") == "compiled" and len(st["t"]):
+        # numba is running already: one pass instead of the sort (bit-identical, see kernels/engine_kpi.py)
+        from .kernels.engine_kpi import state_pass
+
+        dur, p_res, p_sum = state_pass(st["t"], st["resource"], st["code"], n_res, float(t0), float(t1), ACTIVE, N_CODES)
+        order = np.argsort(p_res, kind="stable")
+        bounds = np.searchsorted(p_res[order], np.arange(n_res + 1))
+        srt = p_sum[order]
+        periods = [srt[bounds[i]:bounds[i + 1]] for i in range(n_res)]
+    else:
+        rows = _rows(st["t"], st["resource"], st["code"], t0, t1) if len(st["t"]) else None
+        dur = state_durations(st["t"], st["resource"], st["code"], n_res, t0, t1, rows)
+        periods = active_periods(st["t"], st["resource"], st["code"], n_res, t0, t1, rows)
     ops = r.ops
     fl = r.failures
     res_station = [s for _, s in r.resources]

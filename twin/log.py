@@ -65,10 +65,10 @@ class FeatureLog(Columns):
 
     def table(self):
         """As an Arrow table (station and feature dictionary-encoded), or None when empty."""
+        if not len(self):
+            return None  # (before importing pyarrow: a run without records does not pay its import)
         import pyarrow as pa
 
-        if not len(self):
-            return None
         cols = self.numpy()
         st = pa.DictionaryArray.from_arrays(pa.array(cols["station"]), pa.array(list(self.stations), pa.string()))
         ft = pa.DictionaryArray.from_arrays(pa.array(cols["feature"]), pa.array(list(self.features), pa.string()))
@@ -106,10 +106,10 @@ class MaintenanceLog(Columns):
 
     def table(self, resources: list[str]):
         """As an Arrow table (resource and plan names), or None when empty."""
+        if not len(self):
+            return None  # (before importing pyarrow)
         import pyarrow as pa
 
-        if not len(self):
-            return None
         cols = self.numpy()
         res = pa.DictionaryArray.from_arrays(pa.array(cols["resource"]), pa.array(resources, pa.string()))
         plan = pa.DictionaryArray.from_arrays(pa.array(cols["plan"]), pa.array(list(self.plans), pa.string()))

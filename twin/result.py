@@ -33,7 +33,13 @@ from .pools import pool_table
 
 
 class Result:
-    """Everything a run produced; KPIs are computed on first access."""
+    """Everything a run produced; KPIs are computed on first access.
+
+    ``engine``: which engine played the run (``simpy`` or ``compiled``); ``engine_reasons``: why
+    the compiled engine did not, when ``auto`` was asked for (empty otherwise)."""
+
+    engine: str = "simpy"
+    engine_reasons: tuple[str, ...] = ()
 
     def __init__(self, **kw: Any):
         self.__dict__.update(kw)

@@ -9,8 +9,9 @@ import uuid
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
-from ..deps import parse_scenario_at_edge, service, unless_disconnected, writer
+from ..deps import engine_for, parse_scenario_at_edge, service, unless_disconnected, writer
 from ..errors import ErrorBody, StrictJSONRoute
 from ..models import CompareRequest
 from ..service import Service
@@ -53,7 +54,7 @@ class PoolExecutor:
             if self.flag.is_set():
                 raise Cancelled()
             fut = self.svc.pool.submit(execute_replication, j["body"], j["seed"], j["replication"], str(self.cancel_path), 50,
-                                       self.svc.limits.step_stall_s)
+                                       self.svc.limits.step_stall_s, j.get("engine", "simpy"))
             while True:
                 try:
                     r = fut.result(timeout=0.2)
@@ -100,9 +101,12 @@ async def compare(req: CompareRequest, request: Request, svc: Service = Depends(
     try:
         b = await parse_scenario_at_edge(svc, req.baseline, prefix="baseline.")
         c = await parse_scenario_at_edge(svc, req.candidate, prefix="candidate.")
+        if req.engine == "compiled":
+            await run_in_threadpool(engine_for, b, "compiled", "engine")
+            await run_in_threadpool(engine_for, c, "compiled", "engine")
         ex = PoolExecutor(svc, svc.store.data_dir / ".cancel")
         loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(None, lambda: paired(b, c, n=req.replications, conf=req.confidence, gates=gates, executor=ex))
+        fut = loop.run_in_executor(None, lambda: paired(b, c, n=req.replications, conf=req.confidence, gates=gates, executor=ex, engine=req.engine))
     except BaseException:
         release()
         raise

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from twin.store import STATUSES, TERMINAL
 
-from ..deps import parse_scenario_at_edge, reader, service, writer
+from ..deps import engine_for, parse_scenario_at_edge, reader, service, writer
 from ..errors import ErrorBody, StrictJSONRoute
 from ..models import CancelReply, Page, RunAccepted, RunRequest, RunRow, Tables
 from ..service import Service
@@ -37,11 +37,12 @@ def _public(row: dict) -> dict:
     return {k: v for k, v in row.items() if k not in HIDDEN}
 
 
-def _submit(svc: Service, rid: str, body: dict, seed: int):
+def _submit(svc: Service, rid: str, body: dict, seed: int, engine: str = "simpy"):
     from .. import worker
 
     loop = asyncio.get_running_loop()
-    args = (worker.execute_run, svc.store.url, str(svc.store.data_dir), rid, body, seed, svc.store.owner, 50, svc.limits.step_stall_s)
+    args = (worker.execute_run, svc.store.url, str(svc.store.data_dir), rid, body, seed, svc.store.owner, 50, svc.limits.step_stall_s,
+            engine)
     try:
         return loop.run_in_executor(svc.pool, *args)
     except (BrokenProcessPool, RuntimeError):  # a worker died (OOM, kill): start a fresh pool once
@@ -71,15 +72,16 @@ async def start_run(req: RunRequest, svc: Service = Depends(service), _=Depends(
         raise HTTPException(429, detail="run queue full; retry later", headers={"Retry-After": "5"})
     try:
         sc = await parse_scenario_at_edge(svc, req.scenario, req.scenario_id, req.seed)
+        which, why = await run_in_threadpool(engine_for, sc, req.engine)
         body = sc.dump()
         rid = await run_in_threadpool(svc.store.create_run, body, sc.seed, 0, scenario_id=req.scenario_id)
-        fut = _submit(svc, rid, body, sc.seed)
+        fut = _submit(svc, rid, body, sc.seed, which)
     except BaseException:
         svc.runs_gate.release()
         raise
     svc.active_runs[rid] = fut
     fut.add_done_callback(lambda f, rid=rid: _finished(svc, rid, f))
-    return {"id": rid, "status": "queued"}
+    return {"id": rid, "status": "queued", "engine": which, "engine_reasons": why}
 
 
 @router.get("", response_model=list[RunRow])

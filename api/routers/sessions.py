@@ -21,8 +21,8 @@ from ..auth import Identity
 from ..commands import command_error_detail
 from ..deps import parse_scenario_at_edge, reader, service, unless_disconnected, writer
 from ..errors import ErrorBody, StrictJSONRoute, field_error
-from ..models import (Closed, CommandLogRow, CommandReply, CommandRequest, RealtimeRequest, SessionCreated, SessionInfo,
-                      SessionRequest, StepReply, StepRequest, StopRequest)
+from ..models import (Closed, CommandLogRow, CommandReply, CommandRequest, RealtimeRequest, RestoreRequest, SessionCreated,
+                      SessionInfo, SessionRequest, StepReply, StepRequest, StopRequest)
 from ..service import Service, SessionLimit
 from ..sessions import Cancel, Session, StepError
 from ..ws import Channel
@@ -173,6 +173,67 @@ async def session_kpis(sid: str = SessionId, svc: Service = Depends(service), _=
     if out is None:
         raise HTTPException(409, detail="still in warm-up")
     return out
+
+
+@router.get("/{sid}/checkpoint", responses={**E404, 409: {"model": ErrorBody, "description": "A command value cannot be written (not JSON)"},
+                                            200: {"content": {"application/json": {"schema": {"type": "object"}}},
+                                                  "description": "the checkpoint document (format twin-checkpoint, docs/live.md)"}})
+async def session_checkpoint(sid: str = SessionId, svc: Service = Depends(service), _=Depends(reader)):
+    """The session's exact state now, as a checkpoint (scenario, seed, the commands it received,
+    a digest of the state): ``POST /v1/sessions/restore`` or ``twin run --resume`` continue it
+    bit-identically."""
+    from fastapi.responses import Response
+
+    from twin.live.checkpoint import CheckpointError, checkpoint
+
+    s = _session(svc, sid)
+    async with s.busy:
+        try:
+            data = await s.read(svc.step_pool, checkpoint)
+        except CheckpointError as e:
+            raise HTTPException(409, detail=str(e))
+    return Response(data, media_type="application/json")
+
+
+@router.post("/restore", status_code=201, response_model=SessionCreated,
+             responses={**E429, 413: {"model": ErrorBody, "description": "The checkpoint's scenario is above the size limit"}})
+async def restore_session(req: RestoreRequest, svc: Service = Depends(service), ident: Identity = Depends(writer)):
+    """A lockstep session continuing a checkpoint: its scenario replayed with the checkpoint's
+    commands to the checkpoint's time and checked against its digest (422 at ``checkpoint.digest``
+    when the replay differs). Costs the simulation time up to the checkpoint, in a step thread."""
+    from twin.live.checkpoint import CheckpointError, load_doc, restore
+
+    try:
+        doc = load_doc(req.checkpoint)
+    except CheckpointError as e:
+        raise _checkpoint_error(e)
+    sc = await parse_scenario_at_edge(svc, doc["scenario"], prefix="checkpoint.scenario.")
+    horizon = req.horizon if req.horizon is not None else float(doc.get("horizon") or sc.horizon)
+    if horizon > svc.limits.max_horizon_s:
+        raise field_error("horizon", f"{horizon:g} s is above the server's limit of {svc.limits.max_horizon_s:.0f} s")
+    try:
+        svc.reserve_session()
+    except SessionLimit:
+        raise HTTPException(429, detail=f"too many sessions (limit {svc.limits.max_sessions}); close one or retry later",
+                            headers={"Retry-After": "30"})
+    try:
+        run = await asyncio.get_running_loop().run_in_executor(svc.step_pool, lambda: restore(doc, horizon=req.horizon))
+    except CheckpointError as e:
+        svc.unreserve_session()
+        raise _checkpoint_error(e)
+    except BaseException:
+        svc.unreserve_session()
+        raise
+    s = svc.add_session(run, owner=ident.name, kind="api", scenario=run.scenario, seed=run.seed)
+    return await _created(svc, s, ident)
+
+
+def _checkpoint_error(e: Exception) -> HTTPException:
+    msg = str(e)
+    field, _, rest = msg.partition(": ")
+    if rest and field.replace("_", "").replace("[", "").replace("]", "").isalnum():
+        return HTTPException(422, detail=[{"path": f"checkpoint.{field}", "message": rest}])
+    return HTTPException(422, detail=[{"path": "checkpoint", "message": msg}])
 
 
 @router.delete("/{sid}", response_model=Closed, responses={**E404, 409: {"model": ErrorBody, "description": "The OPC UA session cannot be closed"}})

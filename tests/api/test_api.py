@@ -328,3 +328,32 @@ def test_run_tables_serve_physics_pools_and_transports(live):
         missing = c.get(f"/v1/runs/{rid}/tables/..%2Fmeta")
         assert missing.status_code == 404
         assert c.get(f"/v1/runs/{rid}/kpis").json()["pools"]["fitters"]["requests"] > 0
+
+
+def test_runs_and_compare_choose_the_engine(live):
+    """``engine`` on POST /v1/runs and /v1/compare: the compiled engine gives the SimPy engine's
+    KPIs (same logs by construction), ``auto`` says why it fell back, ``compiled`` on a scenario
+    outside its subset is a 422 naming the field, a session refuses the field (lockstep is SimPy)."""
+    with live() as srv, httpx.Client(base_url=srv.url, timeout=60) as c:
+        a = c.post("/v1/runs", json={"scenario": LINE, "seed": 3, "engine": "compiled"})
+        assert a.status_code == 202 and a.json()["engine"] == "compiled", a.text
+        row = wait_done(c, a.json()["id"])
+        assert row["status"] == "done", row
+        k = c.get(f"/v1/runs/{a.json()['id']}/kpis").json()
+        local = twin.simulate(twin.parse_scenario(LINE), seed=3).kpis  # SimPy engine
+        assert k["line"]["parts_completed"] == local["line"]["parts_completed"]
+        assert k["stations"]["A"]["oee"] == pytest.approx(local["stations"]["A"]["oee"], rel=1e-12)
+        pooled = dict(LINE, stations={**LINE["stations"], "B": {"process_time": 11, "maintenance": [
+            {"name": "pm", "every": "2 h", "basis": "operating", "duration": "10 min"}]}})  # no maintenance plans in compiled
+        r = c.post("/v1/runs", json={"scenario": pooled, "engine": "compiled"})
+        assert r.status_code == 422 and r.json()["detail"][0]["path"] == "engine", r.text
+        r = c.post("/v1/runs", json={"scenario": pooled, "engine": "auto"})
+        assert r.status_code == 202 and r.json()["engine"] == "simpy" and r.json()["engine_reasons"], r.text
+        assert c.post("/v1/runs", json={"scenario": LINE, "engine": "numba"}).status_code == 422
+        assert c.post("/v1/sessions", json={"scenario": LINE, "engine": "compiled"}).status_code == 422
+        cmp = c.post("/v1/compare", json={"baseline": LINE, "candidate": dict(LINE, buffers={"AB": {"capacity": 6, "between": ["A", "B"]}}),
+                                          "replications": 2, "engine": "compiled"})
+        assert cmp.status_code == 200, cmp.text
+        r = c.post("/v1/compare", json={"baseline": LINE, "candidate": pooled, "replications": 2, "engine": "compiled"})
+        assert r.status_code == 422 and r.json()["detail"][0]["path"] == "engine", r.text
+        wait_done(c, c.get("/v1/runs").json()[0]["id"])

@@ -18,8 +18,10 @@ from conftest_helpers import LiveServer
 
 TOKEN = {"Authorization": "Bearer st-secret"}
 # a scenario can be valid JSON Schema and still be refused (a routing naming a missing station,
-# a horizon above the server's limit): 422 is the documented answer there
-SCENARIO_ROUTES = ("/v1/scenarios", "/v1/scenarios/validate", "/v1/runs", "/v1/sessions", "/v1/compare")
+# a horizon above the server's limit): 422 is the documented answer there; so can a checkpoint
+# (its digest) and a plant snapshot (a station the scenario lacks)
+SCENARIO_ROUTES = ("/v1/scenarios", "/v1/scenarios/validate", "/v1/runs", "/v1/sessions", "/v1/compare",
+                   "/v1/sessions/restore", "/v1/forecast")
 
 
 import tempfile  # noqa: E402

@@ -45,3 +45,9 @@ def serial_line(mu, caps, horizon, warmup=0.0, fail=None, repair=None, seed=1, b
 @pytest.fixture
 def line():
     return serial_line
+
+
+@pytest.fixture(params=["simpy", "compiled"])
+def engine(request):
+    """Both engines (the exact queueing, Markov-chain and invariant tests run on each)."""
+    return request.param

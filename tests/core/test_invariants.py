@@ -24,8 +24,8 @@ def _conservation(res):
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_littles_law_and_conservation_shaft_line(shaft, seed):
-    res = twin.simulate(shaft, seed=seed, horizon=2 * 7 * 86400.0)
+def test_littles_law_and_conservation_shaft_line(shaft, seed, engine):
+    res = twin.simulate(shaft, seed=seed, horizon=2 * 7 * 86400.0, engine=engine)
     line = _conservation(res)
     # Little's law on a finite window holds exactly once the boundary terms are added: parts
     # present at the end add their age inside the window, parts present at the start lose the
@@ -42,13 +42,14 @@ def test_littles_law_and_conservation_shaft_line(shaft, seed):
     assert line["wip_mean"] > 1.0
 
 
-def test_littles_law_serial_line(line):
-    res = twin.simulate(twin.parse_scenario(line([1.0, 0.8, 1.2], [2, 4], 50000.0, 5000.0, [0.002, 0, 0.004], [0.05, 1, 0.05])))
+def test_littles_law_serial_line(line, engine):
+    res = twin.simulate(twin.parse_scenario(line([1.0, 0.8, 1.2], [2, 4], 50000.0, 5000.0, [0.002, 0, 0.004], [0.05, 1, 0.05])),
+                        engine=engine)
     k = _conservation(res)["wip_mean"]
     assert k == pytest.approx(res.kpis["line"]["littles_law_wip"], rel=0.01)
 
 
-def test_conservation_with_scrap_rework_and_orders():
+def test_conservation_with_scrap_rework_and_orders(engine):
     sc = twin.parse_scenario({
         "horizon": 20000, "seed": 5,
         "release": {"kind": "orders", "orders": [
@@ -62,7 +63,8 @@ def test_conservation_with_scrap_rework_and_orders():
         "products": {"a": {"routing": [{"station": "M1"}, {"station": "M2"}]},
                      "b": {"routing": [{"station": "M1"}, {"station": "M2"}]}},
     })
-    res = twin.simulate(sc)
+    res = twin.simulate(sc, engine=engine)
+    assert res.engine == engine
     line = _conservation(res)
     assert line["parts_released"] == 500
     st = res.kpis["stations"]
@@ -74,11 +76,11 @@ def test_conservation_with_scrap_rework_and_orders():
     assert st["M1"]["scrap_ratio"] == pytest.approx(0.05, abs=0.02)
 
 
-def test_same_seed_same_bytes_other_seed_differs(shaft):
+def test_same_seed_same_bytes_other_seed_differs(shaft, engine):
     short = twin.parse_scenario(shaft, horizon=3 * 86400.0)
-    h1 = twin.simulate(short, seed=3).event_log_hash()
-    h2 = twin.simulate(short, seed=3).event_log_hash()
-    h3 = twin.simulate(short, seed=4).event_log_hash()
+    h1 = twin.simulate(short, seed=3, engine=engine).event_log_hash()
+    h2 = twin.simulate(short, seed=3, engine=engine).event_log_hash()
+    h3 = twin.simulate(short, seed=4, engine=engine).event_log_hash()
     assert h1 == h2
     assert h1 != h3
 
@@ -104,14 +106,14 @@ def test_lockstep_equals_run_to_end(shaft):
     assert stepped.event_log_hash() == whole.event_log_hash()
 
 
-def test_crn_downstream_change_keeps_upstream_failures(shaft):
+def test_crn_downstream_change_keeps_upstream_failures(shaft, engine):
     short = twin.parse_scenario(shaft, horizon=4 * 86400.0)
     d = copy.deepcopy(short.dump())
     d["buffers"]["B_HT"]["capacity"] = 2
     d["stations"]["PACK"]["process_time"] = {"dist": "exponential", "mean": 55}
     changed = twin.parse_scenario(d)
-    a = twin.simulate(short, seed=2)
-    b = twin.simulate(changed, seed=2)
+    a = twin.simulate(short, seed=2, engine=engine)
+    b = twin.simulate(changed, seed=2, engine=engine)
     # MILL fails on calendar time: identical failure times and repair times in both scenarios
     rid_a = [n for n, _ in a.resources].index("MILL")
     rid_b = [n for n, _ in b.resources].index("MILL")
