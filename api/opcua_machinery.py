@@ -18,7 +18,7 @@ browse tree, the state map and the prognoses.
 Time. Values carry the simulated time as ``SourceTimestamp`` (and prognoses predict simulated
 times): sim time 0 is the calendar's dated start (``calendar.start: '2026-11-30 06:00'``, read
 as UTC) or, for an undated start (``mon 06:00``), that weekday and time in the week of
-Monday 2024-01-01 00:00 UTC (:data:`EPOCH`).
+Monday 2024-01-01 00:00 UTC (:data:`EPOCH`); without a calendar, :data:`EPOCH` itself.
 """
 
 from __future__ import annotations
@@ -37,9 +37,7 @@ TWIN = "urn:twin"
 EPOCH = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
 #: UNECE Recommendation 20 units (OPC 10000-8, EUInformation with this namespace URI)
 UNECE = "http://www.opcfoundation.org/UA/units/un/cefact"
-UNITS = {"percent": ("P1", "%", "percent"), "rpm": ("RPM", "r/min", "revolutions per minute"),
-         "W": ("WTT", "W", "watt"), "s": ("SEC", "s", "second"), "mm": ("MMT", "mm", "millimetre"),
-         "m/s2": ("MSK", "m/s²", "metre per second squared")}
+UNITS = {"percent": ("P1", "%", "percent"), "rpm": ("RPM", "r/min", "revolutions per minute")}
 
 # ---- published type NodeIds ---------------------------------------------------------------------
 # (namespace, id, browse name, supertype (namespace, id), node class)
@@ -212,11 +210,10 @@ class MachineryModel:
         from asyncua import ua
 
         var = ua.Variant(value, vtype)
-        dt = datatype if datatype is not None else None
         if prop:
-            node = await parent.add_property(self.nid(TWIN, path), self.qn(ns, name), var, datatype=dt)
+            node = await parent.add_property(self.nid(TWIN, path), self.qn(ns, name), var, datatype=datatype)
         else:
-            node = await parent.add_variable(self.nid(TWIN, path), self.qn(ns, name), var, datatype=dt)
+            node = await parent.add_variable(self.nid(TWIN, path), self.qn(ns, name), var, datatype=datatype)
         self.values[key or path] = (node, fn if fn is not None else (lambda s, var=var: var))  # constants too: sim-time stamps
         return node
 
@@ -495,13 +492,12 @@ class MachineryModel:
                                          ua.Variant(float(tl.used), T.Double), datatype=ua.NodeId(ua.ObjectIds.Double))
             await lv.delete_reference(ua.NodeId(ua.ObjectIds.BaseDataVariableType), ua.ObjectIds.HasTypeDefinition, forward=True, bidirectional=False)
             await lv.add_reference(self.nid(MT, 61), ua.ObjectIds.HasTypeDefinition, forward=True, bidirectional=False)
-            unit = "s" if wear else None
-            eu = ua.EUInformation(NamespaceUri=UNECE, UnitId=unit_id("SEC" if wear else "C62"), DisplayName=ua.LocalizedText("s" if unit else "1"),
-                                  Description=ua.LocalizedText("second" if unit else "one"))
-            for bn, val, vt, dt in [("EngineeringUnits", eu, T.ExtensionObject, ua.ObjectIds.EUInformation),
-                                    ("Indication", 0 if wear else 1, T.Int32, None), ("IsCountingUp", True, T.Boolean, ua.ObjectIds.Boolean)]:
-                await lv.add_property(self.nid(TWIN, f"{tp}.ToolLife.Used.{bn}"), self.qn(MT if bn != "EngineeringUnits" else MT, bn),
-                                      ua.Variant(val, vt), datatype=self.nid(MT, 68) if dt is None else ua.NodeId(dt))
+            eu = ua.EUInformation(NamespaceUri=UNECE, UnitId=unit_id("SEC" if wear else "C62"), DisplayName=ua.LocalizedText("s" if wear else "1"),
+                                  Description=ua.LocalizedText("second" if wear else "one"))
+            for bn, val, vt, dt in [("EngineeringUnits", eu, T.ExtensionObject, ua.NodeId(ua.ObjectIds.EUInformation)),
+                                    ("Indication", 0 if wear else 1, T.Int32, self.nid(MT, 68)),
+                                    ("IsCountingUp", True, T.Boolean, ua.NodeId(ua.ObjectIds.Boolean))]:
+                await self._var(lv, f"{tp}.ToolLife.Used.{bn}", MT, bn, val, vt, dt, prop=True)
             lim = await lv.add_property(self.nid(TWIN, tp + ".ToolLife.Used.LimitValue"), self.qn(MT, "LimitValue"),
                                         ua.Variant(float(tl.limit), T.Double), datatype=ua.NodeId(ua.ObjectIds.Double))
             self.values[tp + ".used"] = (lv, lambda s, i=i: ua.Variant(float(s["tools"][name][i].used), T.Double))

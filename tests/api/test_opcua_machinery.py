@@ -120,9 +120,7 @@ def test_official_nodesets_client_finds_machine_tools_states_and_prognoses(physi
     assert {"Identification/Manufacturer", "Identification/SerialNumber", "Monitoring/MachineTool/OperationMode",
             "Production/ActiveProgram/State/CurrentState/Id", "Equipment", "Notification"} <= set(got["mandatory"])
 
-    import yaml as _y
-
-    stations = set(_y.safe_load(Path(PHYSICS).read_text())["stations"])
+    stations = set(yaml.safe_load(Path(PHYSICS).read_text())["stations"])
     tools = _machining_stations()
     assert tools == {"L1", "L2", "MILL"}
     ref = _reference()
