@@ -1,13 +1,15 @@
-"""OPC UA endpoint (asyncua) for a lockstep session, in the style of OPC 40001 / 40501.
+"""OPC UA endpoint (asyncua) for a lockstep session, speaking OPC 40001-1 Machinery and OPC 40501-1
+Machine Tools (the models: :mod:`twin.api.opcua_machinery`; docs/api.md has the browse tree).
 
-Address space (namespace ``urn:twin``): ``Objects/Plant`` with ``SimTime``, ``Horizon``,
+Address space: ``Objects/Plant`` (namespace ``urn:twin``) with ``SimTime``, ``Horizon``,
 ``Finished``, ``PartsCompleted``, ``WIP`` and the methods ``Step(dt) -> SimTime`` (an external
 controller advances time deterministically) and ``Reset() -> SimTime`` (start over: same
-scenario, same seed); one object per station under ``Objects/Machines`` with ``ItemState``,
-``OperationMode``, ``Execution``, ``Stacklight``, ``FeedOverride`` (writable), ``PartsCompleted``,
-``PartsGood``, ``PartsBad``, ``Power``, ``SpindleSpeed`` and ``SpindleLoad`` (machining stations);
-one per buffer under ``Objects/Buffers`` with ``Level`` and ``Capacity``. Values refresh after
-every step.
+scenario, same seed); Machinery's ``Objects/Machines`` with one machine per station (machining
+stations are ``MachineToolType``), each also carrying the twin's own signals in ``urn:twin``
+(``ItemState``, ``Execution``, ``Stacklight``, ``FeedOverride`` factor, part counts, power,
+spindle and condition channels); ``Objects/Buffers`` with ``Level`` and ``Capacity``. NodeIds
+are strings derived from names (``s=Machines.L1.Monitoring.Channel.FeedOverride``). Values
+refresh after every step and carry the simulated time as ``SourceTimestamp``.
 
 Security. With identities configured the server offers only Basic256Sha256 ``Sign`` and
 ``SignAndEncrypt`` endpoints and only user-name logins: anonymous sessions are refused, the user
@@ -20,9 +22,9 @@ refused client certificate is saved in ``opcua/rejected/`` so an administrator c
 
 Checks. ``Step`` needs the write right and a finite ``dt >= 0`` (Double): a NaN or infinite
 ``dt`` or another type answers ``BadInvalidArgument``, a negative one ``BadOutOfRange``, with
-the argument's status and a diagnostic naming ``dt``. A write of ``FeedOverride`` goes through
-the command layer as the logged-in identity (one writer per target): a value outside 0.1 .. 2.0
-or not finite answers ``BadOutOfRange``, another type ``BadTypeMismatch``, a refusal of the
+the argument's status and a diagnostic naming ``dt``. A write of a ``FeedOverride`` (the factor, or
+40501's in percent) goes through the command layer as the logged-in identity (one writer per
+target): a value outside 0.1 .. 2.0 (10 .. 200 %) or not finite answers ``BadOutOfRange``, another type ``BadTypeMismatch``, a refusal of the
 command layer ``BadInvalidArgument``, a user without the write right ``BadUserAccessDenied``;
 the value only changes when the write is accepted.
 """
@@ -51,7 +53,6 @@ MACHINE_VARS = [("ItemState", "item_state", ""), ("OperationMode", "operation_mo
 CONDITION_VARS = [("VibrationRMS", "vibration_rms", 0.0), ("ToolWear", "tool_wear_max", 0.0), ("ToolVB", "tool_vb_mm", 0.0)]
 APP_URI = "urn:twin:server"
 
-_FLOAT_TAGS = {t for _, t, d in MACHINE_VARS + CONDITION_VARS if isinstance(d, float)}
 _USER: contextvars.ContextVar = contextvars.ContextVar("twin_opcua_user", default=None)
 
 
@@ -186,42 +187,50 @@ class OpcUaTwin:
         else:
             s.set_security_policy([ua.SecurityPolicyType.NoSecurity])
             s.set_identity_tokens([ua.AnonymousIdentityToken])
-        idx = await s.register_namespace("urn:twin")
+        from .opcua_machinery import TWIN, MachineryModel, snapshot
+
+        model = self.model = MachineryModel(s, run)
+        await model.build_types()
+        idx = model.ns[TWIN]
         objects = s.nodes.objects
-        plant = await objects.add_object(idx, "Plant")
-        self.nodes["plant.sim_time"] = await plant.add_variable(idx, "SimTime", float(run.now))
-        self.nodes["plant.horizon"] = await plant.add_variable(idx, "Horizon", float(run.horizon))
-        self.nodes["plant.finished"] = await plant.add_variable(idx, "Finished", bool(run.finished))
-        self.nodes["plant.parts_completed"] = await plant.add_variable(idx, "PartsCompleted", int(run.sink.completed))
-        self.nodes["plant.wip"] = await plant.add_variable(idx, "WIP", int(run.wip))
+
+        def nid(path: str):
+            return ua.NodeId(path, idx)
+
+        plant = await objects.add_object(nid("Plant"), ua.QualifiedName("Plant", idx))
+        self.nodes["plant.sim_time"] = await plant.add_variable(nid("Plant.SimTime"), ua.QualifiedName("SimTime", idx), float(run.now))
+        self.nodes["plant.horizon"] = await plant.add_variable(nid("Plant.Horizon"), ua.QualifiedName("Horizon", idx), float(run.horizon))
+        self.nodes["plant.finished"] = await plant.add_variable(nid("Plant.Finished"), ua.QualifiedName("Finished", idx), bool(run.finished))
+        self.nodes["plant.parts_completed"] = await plant.add_variable(nid("Plant.PartsCompleted"), ua.QualifiedName("PartsCompleted", idx),
+                                                                       int(run.sink.completed))
+        self.nodes["plant.wip"] = await plant.add_variable(nid("Plant.WIP"), ua.QualifiedName("WIP", idx), int(run.wip))
 
         dt_arg = ua.Argument(Name="dt", DataType=ua.NodeId(ua.ObjectIds.Double), ValueRank=-1,
                              Description=ua.LocalizedText("simulated seconds to advance: finite, >= 0 (capped at the horizon)"))
         t_out = ua.Argument(Name="SimTime", DataType=ua.NodeId(ua.ObjectIds.Double), ValueRank=-1,
                             Description=ua.LocalizedText("simulated time after the call [s]"))
-        await plant.add_method(idx, "Step", self._step, [dt_arg], [t_out])
-        await plant.add_method(idx, "Reset", self._reset, [], [t_out])
-        machines = await objects.add_object(idx, "Machines")
-        tags = run.tags()
-        for name in run.stations:
-            obj = await machines.add_object(idx, name)
-            for browse, tag, default in MACHINE_VARS:
-                v = tags.get(f"{name}.{tag}", default)
-                self.nodes[f"{name}.{tag}"] = await obj.add_variable(idx, browse, v if v is not None else default)
-            for browse, tag, default in CONDITION_VARS:
-                if f"{name}.{tag}" in tags:
-                    self.nodes[f"{name}.{tag}"] = await obj.add_variable(idx, browse, float(tags[f"{name}.{tag}"]))
-            self.nodes[f"{name}.stacklight"] = await obj.add_variable(idx, "Stacklight", STACKLIGHT.get(tags[f"{name}.execution"], "grey"))
-            fo = await obj.add_variable(idx, "FeedOverride", float(tags.get(f"{name}.feed_override", 1.0)), varianttype=ua.VariantType.Double)
+        await plant.add_method(nid("Plant.Step"), ua.QualifiedName("Step", idx), self._step, [dt_arg], [t_out])
+        await plant.add_method(nid("Plant.Reset"), ua.QualifiedName("Reset", idx), self._reset, [], [t_out])
+        snap = await self.session.read(self.svc.step_pool, lambda r: snapshot(r, 0))
+        await model.build(snap)
+        for name, m in model.machines.items():  # the twin's feed override factor (1.0 = 100 %), as before
+            fo = await m.node.add_variable(nid(f"Machines.{name}.FeedOverride"), ua.QualifiedName("FeedOverride", idx),
+                                           float(snap["tags"].get(f"{name}.feed_override", 1.0)), varianttype=ua.VariantType.Double)
             await fo.set_writable()
             self.nodes[f"{name}.feed_override"] = fo
-            self.feed_nodes[fo.nodeid] = name
-        buffers = await objects.add_object(idx, "Buffers")
+            self.feed_nodes[fo.nodeid] = (name, 1.0)
+        for node_id, name in model.feed_nodes.items():  # OPC 40501 FeedOverride [%]
+            self.feed_nodes[node_id] = (name, 100.0)
+        tags = snap["tags"]
+        buffers = await objects.add_object(nid("Buffers"), ua.QualifiedName("Buffers", idx))
         for name in run.buffers:
-            obj = await buffers.add_object(idx, name)
-            self.nodes[f"{name}.level"] = await obj.add_variable(idx, "Level", int(tags.get(f"{name}.level", 0)))
+            obj = await buffers.add_object(nid(f"Buffers.{name}"), ua.QualifiedName(name, idx))
+            self.nodes[f"{name}.level"] = await obj.add_variable(nid(f"Buffers.{name}.Level"), ua.QualifiedName("Level", idx),
+                                                                 int(tags.get(f"{name}.level", 0)))
             cap = tags.get(f"{name}.capacity")
-            self.nodes[f"{name}.capacity"] = await obj.add_variable(idx, "Capacity", -1 if cap is None else int(cap))
+            self.nodes[f"{name}.capacity"] = await obj.add_variable(nid(f"Buffers.{name}.Capacity"), ua.QualifiedName("Capacity", idx),
+                                                                    -1 if cap is None else int(cap))
+        await model.refresh(snap)
         self._wrap_sessions(s.iserver)
         await s.start()
         self.server = s
@@ -257,9 +266,9 @@ class OpcUaTwin:
         results: list = [None] * len(items)
         rest = []
         for i, wv in enumerate(items):
-            name = self.feed_nodes.get(wv.NodeId)
-            if name is not None and wv.AttributeId == ua.AttributeIds.Value:
-                results[i] = ua.StatusCode(await self._write_feed(user, name, wv.Value))
+            target = self.feed_nodes.get(wv.NodeId)
+            if target is not None and wv.AttributeId == ua.AttributeIds.Value:
+                results[i] = ua.StatusCode(await self._write_feed(user, *target, wv.Value))
             else:
                 rest.append(i)
         if rest:
@@ -269,7 +278,9 @@ class OpcUaTwin:
                 results[i] = r
         return results
 
-    async def _write_feed(self, user, name: str, dv) -> int:
+    async def _write_feed(self, user, name: str, scale: float, dv) -> int:
+        """A feed override write: ``scale`` 1.0 for the twin's factor node, 100.0 for the OPC
+        40501 percent nodes (10 .. 200 %)."""
         from asyncua import ua
 
         from twin.commands import CommandError
@@ -280,15 +291,16 @@ class OpcUaTwin:
         var = dv.Value if dv is not None else None
         if var is None or var.VariantType not in (ua.VariantType.Double, ua.VariantType.Float) or isinstance(var.Value, list):
             return ua.StatusCodes.BadTypeMismatch
-        v = float(var.Value)
-        if not math.isfinite(v) or not 0.1 <= v <= 2.0:
+        v = float(var.Value) / scale
+        if not math.isfinite(v) or not 0.1 - 1e-12 <= v <= 2.0 + 1e-12:
             return ua.StatusCodes.BadOutOfRange
+        v = min(2.0, max(0.1, v))
         try:
             await self.session.apply(self.svc.step_pool, {"command": "feed_override", "target": name, "value": v, "source": ident.name})
         except CommandError as e:
             log.info("FeedOverride of %s by %s refused: %s", name, ident.name, e)
             return ua.StatusCodes.BadInvalidArgument
-        await self.nodes[f"{name}.feed_override"].write_value(ua.Variant(v, ua.VariantType.Double))
+        await self.refresh()
         return ua.StatusCodes.Good
 
     # ---- methods ----------------------------------------------------------------------------------------
@@ -338,33 +350,40 @@ class OpcUaTwin:
         if args:
             return self._refused(ua.StatusCodes.BadTooManyArguments, "Reset takes no argument", len(args))
         await self.session.reset(self.svc.step_pool)
+        await self.model.reset()
         await self.refresh()
         return [ua.Variant(float(self.session.run.now), ua.VariantType.Double)]
 
     async def refresh(self) -> None:
+        """Every value from one snapshot of the run (taken under its lock), stamped with the
+        simulated time; then the alarms of the failures since the last refresh."""
         from asyncua import ua
 
-        tags = await self.session.tags(self.svc.step_pool)
+        from .opcua_machinery import snapshot
+
+        row = self.model.state_row
+        snap = await self.session.read(self.svc.step_pool, lambda r: snapshot(r, row))
+        self.model.state_row = snap["state_row"]
         run = self.session.run
+        tags = snap["tags"]
         tags["plant.finished"] = bool(run.finished)
         tags["plant.horizon"] = float(run.horizon)
+        stamp = self.model.when(snap["now"])
         for key, node in self.nodes.items():
-            if key.endswith(".stacklight"):
-                v = STACKLIGHT.get(tags.get(key[:-11] + ".execution"), "grey")
-            elif key.endswith(".capacity"):
-                v = -1 if tags.get(key) is None else int(tags[key])
-            elif key.endswith(".feed_override"):
-                v = tags.get(key)
-                if v is None:
-                    continue
-                v = ua.Variant(float(v), ua.VariantType.Double)
+            if key.endswith(".capacity"):
+                v = ua.Variant(-1 if tags.get(key) is None else int(tags[key]), ua.VariantType.Int64)
             else:
                 v = tags.get(key)
                 if v is None:
                     continue
-                if isinstance(v, int) and not isinstance(v, bool) and key.rsplit(".", 1)[-1] in _FLOAT_TAGS | {"sim_time"}:
-                    v = float(v)
-            await node.write_value(v)
+                if key.endswith(".feed_override") or key in ("plant.sim_time", "plant.horizon"):
+                    v = ua.Variant(float(v), ua.VariantType.Double)
+                elif isinstance(v, bool):
+                    v = ua.Variant(v, ua.VariantType.Boolean)
+                else:
+                    v = ua.Variant(int(v), ua.VariantType.Int64)
+            await node.write_value(ua.DataValue(v, SourceTimestamp=stamp, ServerTimestamp=stamp))
+        await self.model.refresh(snap)
 
     async def stop(self) -> None:
         if self.server is not None:

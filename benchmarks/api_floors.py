@@ -34,7 +34,6 @@ def add_floors(app) -> None:
         except WebSocketDisconnect:
             return
 
-    @app.on_event("startup")  # registered after attach_opcua's: the OPC UA server is running
     async def _ua_noop():
         from asyncua import ua
 
@@ -46,3 +45,7 @@ def add_floors(app) -> None:
             return [ua.Variant(0.0, ua.VariantType.Double)]
 
         await plant.add_method(idx, "Noop", nothing, [ua.VariantType.Double], [ua.VariantType.Double])
+
+    # a service start hook after attach_opcua's, so the OPC UA server is running (FastAPI ignores
+    # on_event("startup") handlers when the app has a lifespan, as create_app's does)
+    app.state.service.on_start.append(_ua_noop)

@@ -94,8 +94,9 @@ def test_opcua_reads(benchmark):
         async def go():
             async with Client(endpoint) as c:
                 idx = await c.get_namespace_index("urn:twin")
-                node = await c.nodes.objects.get_child([f"{idx}:Machines", f"{idx}:L1", f"{idx}:PartsCompleted"])
-                nodes = [await c.nodes.objects.get_child([f"{idx}:Machines", f"{idx}:{s}", f"{idx}:Execution"])
+                mach = await c.get_namespace_index("http://opcfoundation.org/UA/Machinery/")
+                node = await c.nodes.objects.get_child([f"{mach}:Machines", f"{idx}:L1", f"{idx}:PartsCompleted"])
+                nodes = [await c.nodes.objects.get_child([f"{mach}:Machines", f"{idx}:{s}", f"{idx}:Execution"])
                          for s in ("SAW", "L1", "L2", "MILL", "DEBURR", "HT", "GRIND", "CMM", "PACK")]
                 t = time.perf_counter()
                 for _ in range(300):

@@ -464,6 +464,38 @@ class Machine(RoutedStation):
             "queue": sum(len(b.queued()) for b in self.inputs),
         }
 
+    def outlook(self):
+        """Unit 1's next unload (end of the cycle in hand), next load (then, or now when a part
+        waits and the unit is free) and the due times of its preventive plans: a calendar or
+        operating clock falls due ``budget`` seconds after it was last armed (a paused operating
+        clock: from now), a cycle clock after ``budget`` more cycles at the mean ideal cycle time."""
+        from twin.station import Outlook
+
+        u = self.units[0]
+        now = self.clock.now
+        names = self.run.products
+        running = u.part is not None and u.code == PROCESSING and u.pending is not None
+        unload = u.t_end if running else None
+        nxt = next((p for b in self.inputs for p in b.queued()), None)
+        load = None
+        if nxt is not None and not u.suspended:
+            load = unload if running else (now if u.part is None else None)
+        pri = list(self.pri.values())
+        cycle = sum(pri) / len(pri) if pri else None
+        due = []
+        for c in u.clocks:
+            if not c.planned or c.budget is None:
+                continue
+            if c.basis == "cycles" or c in u.cyc_clocks:
+                if cycle is not None:
+                    due.append((now + max(0.0, c.budget) * cycle, c.name))
+            elif c.pending is not None:
+                due.append((c.since + c.budget, c.name))
+            else:
+                due.append((now + c.budget, c.name))
+        return Outlook(unload, None if u.part is None else u.part.id, None if u.part is None else names[u.part.product],
+                       load, None if nxt is None else names[nxt.product], tuple(sorted(due)))
+
 
 class Unit(Resource):
     """One parallel unit of a machine (a resource in the state log)."""

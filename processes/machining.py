@@ -824,6 +824,42 @@ class Machining(Machine):
             t["spindle_speed_rpm"] = rpm
         return t
 
+    def tool_life(self):
+        """Unit 1's tools: life used and the predicted time of each tool's next replacement.
+        The planned part is the one in hand (else the first planned (product, step)); per part a
+        tool uses ``dx = sum(t_cut / T)`` of its life (T: Taylor life of each cut). A wear-policy
+        tool is replaced at the end of the ``n``-th next part, ``n = ceil((1 - used) / dx)``, a
+        count-policy tool after ``max_parts - parts`` more parts (the kernel's rule); parts take
+        the nominal cycle / feed override each and the cycle in hand ends first."""
+        from twin.station import ToolLife
+
+        u = self.units[0]
+        now = self.clock.now
+        key = (u.part.product, u.part.step) if u.part is not None else None
+        if key not in self.plans:
+            key = next(iter(self.plans), None)
+        cuts = self.plans.get(key, [])
+        fo = self.feed_override
+        cycle = self.nominal_cycle(cuts) / fo if cuts else 0.0
+        base = u.t_end if (u.part is not None and u.code == Code.PROCESSING.value and u.pending is not None) else now
+        out = []
+        for j, name in enumerate(self.tool_names):
+            tool = self.spec.tools[name]
+            mine = [c for c in cuts if c.tool == j]
+            dx = sum(c.time / c.life for c in mine)
+            t_cut = sum(c.time for c in mine)
+            frac, parts = float(self.tool_frac[0, j]), int(self.tool_parts[0, j])
+            life = t_cut / dx if dx > 0 else 0.0
+            if tool.policy == "wear":
+                n = max(1, math.ceil((1.0 - 1e-12 - frac) / dx)) if dx > 0 else None
+                used, limit = frac * life, life
+            else:
+                n = max(1, (tool.max_parts or 0) - parts) if mine else None
+                used, limit = float(parts), float(tool.max_parts or 0)
+            at = None if n is None else base + n * cycle + self._t_repl / fo
+            out.append(ToolLife(name, j + 1, tool.policy, used, limit, at))
+        return out
+
     _COLS = (("t", "float64"), ("part", "int64"), ("unit", "int32"), ("cycle_s", "float64"), ("cut_s", "float64"),
              ("ra_m", "float64"), ("dev_m", "float64"), ("vb_finish_m", "float64"), ("stable", "bool"),
              ("broken", "bool"), ("energy_J", "float64"), ("tool_changes", "int32"))

@@ -15,12 +15,12 @@ two small ports, :class:`Consumer` and :class:`Producer`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, NamedTuple, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
     from .engine import Part, Run
 
-__all__ = ["Station", "RoutedStation", "Consumer", "Producer", "BufferPort"]
+__all__ = ["Station", "RoutedStation", "Consumer", "Producer", "BufferPort", "ToolLife", "Outlook"]
 
 
 class Consumer(Protocol):
@@ -50,6 +50,31 @@ class BufferPort(Protocol):
     def unwait(self, consumer: Consumer) -> None: ...
     def unblock_wait(self, producer: Producer) -> None: ...
     def queued(self) -> Iterable["Part"]: ...
+
+
+class ToolLife(NamedTuple):
+    """One tool in the magazine of a station's first unit, with its wear (read-only; OPC 40501
+    ``Equipment/Tools`` and ``ToolChangePrognosis``)."""
+
+    name: str  #: the tool's name in the scenario
+    number: int  #: magazine position, 1-based
+    policy: str  #: ``"wear"`` (replaced at its Taylor life) or ``"count"`` (after ``max_parts``)
+    used: float  #: wear: cutting time used at the planned cuts [s]; count: parts made with it
+    limit: float  #: wear: tool life at the planned cuts [s]; count: ``max_parts``
+    change_at: float | None  #: predicted sim time [s] of its next replacement (None: not used by the planned part)
+
+
+class Outlook(NamedTuple):
+    """What a station predicts from its own state about its first unit (read-only; OPC 40501
+    ``PartLoadPrognosis``, ``PartUnloadPrognosis``, ``MaintenancePrognosis``). Times are sim
+    times [s], assuming the station keeps working at its ideal pace from now."""
+
+    unload_at: float | None = None  #: end of the cycle in hand (None: no cycle running)
+    part: int | None = None  #: id of the part in hand
+    product: str | None = None  #: product of the part in hand
+    load_at: float | None = None  #: when the next part is loaded (None: none waiting)
+    next_product: str | None = None  #: product of the next part waiting
+    maintenance: tuple = ()  #: ((sim time [s], plan name), ...) of the station's own preventive plans
 
 
 class Station(ABC):
@@ -115,6 +140,15 @@ class Station(ABC):
     def tag(self, key: str) -> Any:
         """One tag (kinds may compute single tags cheaply for rule scans)."""
         return self.tags().get(key)
+
+    # ---- prognoses (read-only; the OPC UA server shows them) --------------------------------------
+    def tool_life(self) -> list[ToolLife]:
+        """The tools of the first unit with their wear; empty for kinds without tools."""
+        return []
+
+    def outlook(self) -> Outlook:
+        """Predicted unload, load and preventive maintenance times; empty where the kind predicts none."""
+        return Outlook()
 
     # ---- commands (only those in :attr:`accepts` are ever called) --------------------------------
     #: the feed override in force (1.0 = 100 %), or None where the kind has none

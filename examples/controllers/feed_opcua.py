@@ -19,7 +19,8 @@ async def run(endpoint: str, hours: float) -> dict:
     async with Client(endpoint) as c:
         idx = await c.get_namespace_index("urn:twin")
         plant = await c.nodes.objects.get_child(f"{idx}:Plant")
-        lathes = [await c.nodes.objects.get_child([f"{idx}:Machines", f"{idx}:{n}"]) for n in ("L1", "L2")]
+        # OPC 40501 channel feed override [%] of each lathe (NodeIds are derived from station names)
+        feeds = [c.get_node(ua.NodeId(f"Machines.{n}.Monitoring.Channel.FeedOverride", idx)) for n in ("L1", "L2")]
         buf = await c.nodes.objects.get_child([f"{idx}:Buffers", f"{idx}:B_L1"])
         level, cap = await buf.get_child(f"{idx}:Level"), await buf.get_child(f"{idx}:Capacity")
         slow = False
@@ -28,9 +29,8 @@ async def run(endpoint: str, hours: float) -> dict:
             await plant.call_method(f"{idx}:Step", ua.Variant(300.0, ua.VariantType.Double))
             full = await level.read_value() >= await cap.read_value()
             if full != slow:
-                for l in lathes:
-                    fo = await l.get_child(f"{idx}:FeedOverride")
-                    await fo.write_value(ua.DataValue(ua.Variant(0.8 if full else 1.0, ua.VariantType.Double)))
+                for fo in feeds:
+                    await fo.write_value(ua.DataValue(ua.Variant(80.0 if full else 100.0, ua.VariantType.Double)))
                 slow = full
         done = await (await plant.get_child(f"{idx}:PartsCompleted")).read_value()
         print(f"after {hours} h: {done} parts completed")

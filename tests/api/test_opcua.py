@@ -5,6 +5,8 @@ import asyncio
 import httpx
 import pytest
 
+MACHINERY = "http://opcfoundation.org/UA/Machinery/"
+
 
 def _server(tmp_path, scenario):
     """(app, OPC UA endpoint, session id) of an HTTP app with an OPC UA server on ``scenario``."""
@@ -35,7 +37,7 @@ def test_opcua_client_reads_writes_and_steps(live, tmp_path):
                 assert t == 0.0
                 t = await plant.call_method(f"{idx}:Step", ua.Variant(8 * 3600.0, ua.VariantType.Double))
                 assert t == 8 * 3600.0
-                l1 = await c.nodes.objects.get_child([f"{idx}:Machines", f"{idx}:L1"])
+                l1 = await c.nodes.objects.get_child([f"{await c.get_namespace_index(MACHINERY)}:Machines", f"{idx}:L1"])
                 done = await (await l1.get_child(f"{idx}:PartsCompleted")).read_value()
                 assert done > 0
                 assert await (await l1.get_child(f"{idx}:Execution")).read_value() in ("ACTIVE", "WAIT", "INTERRUPTED")
@@ -72,7 +74,7 @@ def test_opcua_condition_monitoring_channels(live, tmp_path):
                 idx = await c.get_namespace_index("urn:twin")
                 plant = await c.nodes.objects.get_child(f"{idx}:Plant")
                 await plant.call_method(f"{idx}:Step", ua.Variant(9 * 3600.0 + 17.0, ua.VariantType.Double))  # 3 h into the early shift
-                l1 = await c.nodes.objects.get_child([f"{idx}:Machines", f"{idx}:L1"])
+                l1 = await c.nodes.objects.get_child([f"{await c.get_namespace_index(MACHINERY)}:Machines", f"{idx}:L1"])
                 return {k: await (await l1.get_child(f"{idx}:{k}")).read_value() for k in ("VibrationRMS", "ToolWear", "ToolVB")}
 
         got = asyncio.run(go())
@@ -173,7 +175,7 @@ def test_opcua_users_act_as_their_identity(secure):
             idx = await c.get_namespace_index("urn:twin")
             plant = await c.nodes.objects.get_child(f"{idx}:Plant")
             t0 = await (await plant.get_child(f"{idx}:SimTime")).read_value()
-            fo = await c.nodes.objects.get_child([f"{idx}:Machines", f"{idx}:L1", f"{idx}:FeedOverride"])
+            fo = await c.nodes.objects.get_child([f"{await c.get_namespace_index(MACHINERY)}:Machines", f"{idx}:L1", f"{idx}:FeedOverride"])
             if user == "viewer":
                 with pytest.raises(ua.uaerrors.BadUserAccessDenied):
                     await plant.call_method(f"{idx}:Step", ua.Variant(60.0, ua.VariantType.Double))
@@ -259,7 +261,7 @@ def test_step_arguments_and_writes_are_checked_and_reset_starts_over(tmp_path):
                 # nothing of that moved the clock or ended the shared session
                 assert await (await plant.get_child(f"{idx}:SimTime")).read_value() == 3600.0
                 assert await (await plant.get_child(f"{idx}:Finished")).read_value() is False
-                fo = await c.nodes.objects.get_child([f"{idx}:Machines", f"{idx}:L1", f"{idx}:FeedOverride"])
+                fo = await c.nodes.objects.get_child([f"{await c.get_namespace_index(MACHINERY)}:Machines", f"{idx}:L1", f"{idx}:FeedOverride"])
                 for bad, err in ((80.0, ua.uaerrors.BadOutOfRange), (math.nan, ua.uaerrors.BadOutOfRange),
                                  ("1.2", ua.uaerrors.BadTypeMismatch)):
                     vt = ua.VariantType.String if isinstance(bad, str) else ua.VariantType.Double
