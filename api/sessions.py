@@ -85,6 +85,7 @@ class Session:
     scenario: Any = None
     _busy: asyncio.Lock | None = field(default=None, repr=False)
     broken: str | None = None  # why the session was closed by the stall watchdog
+    paced: float | None = None  # runs by itself at this many sim seconds per wall second (api.realtime)
     _span: float = 60.0  # simulated seconds per sub-step, adapted to keep a chunk near CHUNK_S
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _running: tuple | None = field(default=None, repr=False)  # (thread id, start) of the chunk in progress
@@ -194,6 +195,9 @@ class Session:
         async with self.busy:
             if self.closed:
                 raise StepError("session", "the session was closed")
+            if self.paced and client != "realtime":
+                raise StepError("session", f"the plant runs by itself at {self.paced:g} x real time (twin serve --realtime): "
+                                           "Step is refused; read its tags, send commands, or Reset it")
             run = self.run
             t0 = time.perf_counter()
             if event:

@@ -178,8 +178,8 @@ async def session_kpis(sid: str = SessionId, svc: Service = Depends(service), _=
 @router.delete("/{sid}", response_model=Closed, responses={**E404, 409: {"model": ErrorBody, "description": "The OPC UA session cannot be closed"}})
 def close_session(sid: str = SessionId, svc: Service = Depends(service), _=Depends(writer)):
     s = _session(svc, sid)
-    if s.kind == "opcua":
-        raise HTTPException(409, detail="the OPC UA session lives as long as the server")
+    if s.kind in ("opcua", "served"):
+        raise HTTPException(409, detail=f"the {'OPC UA' if s.kind == 'opcua' else 'served'} session lives as long as the server")
     svc.close_session(sid)
     return {"id": sid, "closed": True}
 
