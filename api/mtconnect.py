@@ -44,7 +44,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from . import mtconnect_docs as docs
-from .mtconnect_model import VERSION, build_devices, iso, sim_epoch, station_values, tools
+from .mtconnect_model import VERSION, build_devices, code_values, first_resources, iso, sim_epoch, station_values, tools
 
 log = logging.getLogger("twin.api.mtconnect")
 
@@ -212,6 +212,8 @@ class Agent:
         self.poll_s = poll_s
         self.instance_id = int(time.time())
         self._run = None
+        self._first_res: dict[int, int] = {}
+        self._sl_seen = 0
         self.devices: list = []
         self.where: dict = {}
         self.by_name: dict = {}
@@ -229,49 +231,57 @@ class Agent:
         self.host = "127.0.0.1"
         self.port = 0
 
-    # ---- reading the session ----------------------------------------------------------------------
-    def _read(self, run) -> tuple:
-        """In a step thread, under the session lock: everything the agent needs of ``run``."""
-        devices = self.devices if run is self._run else build_devices(run)
-        out = {}
-        tl = {}
-        changes = {}
-        for dev in devices:
-            out[dev.id] = station_values(run, dev, None)
+    # ---- reading the session (in a step thread, under the session lock) -----------------------------
+    def _observe(self, run) -> None:
+        """Add an observation for every value that changed since the last look: first the state
+        changes the run logged since then (each at its own sim time: none is lost between two
+        looks), then the values of the stations' tags now."""
+        if run is not self._run:
+            self._new_instance(run, build_devices(run))
+        buf = self.buffer
+        now = float(run.now)
+        sl = run.state_log
+        n = len(sl)
+        start = max(self._sl_seen, n - 4 * buf.size)  # older rows would only pass through the buffer
+        t_col, r_col, c_col = sl.t, sl.resource, sl.code
+        for k in range(start, n):
+            di = self._first_res.get(r_col[k])
+            if di is not None:
+                self._put(code_values(self.devices[di], c_col[k]), float(t_col[k]))
+        self._sl_seen = n
+        for dev in self.devices:
+            v = station_values(run, dev)
             if dev.machining:
-                tl[dev.id] = tools(run, dev)
-                changes[dev.id] = int(run.stations[dev.station].tool_changes)
-        return run, devices, float(run.now), out, tl, changes
+                st = run.stations[dev.station]
+                changed = self._tools(tools(run, dev), now)
+                prev = buf.latest.get(f"{dev.id}_asset_chg")
+                v[f"{dev.id}_asset_chg"] = changed or (prev[3] if prev else "UNAVAILABLE")
+                self.tool_changes[dev.id] = int(st.tool_changes)
+            else:
+                v[f"{dev.id}_asset_chg"] = "UNAVAILABLE"
+            self._put(v, now)
+
+    def _put(self, values: dict, t: float) -> None:
+        latest = self.buffer.latest
+        for item, val in values.items():
+            prev = latest.get(item)
+            if prev is None or prev[3] != val:
+                self.buffer.add(item, t, val)
 
     async def update(self) -> None:
-        """Observe the session now: new observations for every changed value."""
+        """Observe the session now (the work runs in a step thread)."""
         if self._update_lock is None:
             self._update_lock = asyncio.Lock()
         async with self._update_lock:
             s = self.session
             if s.closed and s.broken:
                 return
-            run, devices, now, values, tl, changes = await s.read(self.svc.step_pool, self._read)
-            if run is not self._run:
-                self._new_instance(run, devices)
-            for dev in devices:
-                v = values[dev.id]
-                if dev.machining:
-                    changed = self._tools(dev, tl[dev.id], changes[dev.id], now)
-                    if changed:
-                        v[f"{dev.id}_asset_chg"] = changed
-                    else:
-                        prev = self.buffer.latest.get(f"{dev.id}_asset_chg")
-                        v[f"{dev.id}_asset_chg"] = prev[3] if prev else "UNAVAILABLE"
-                for item, val in v.items():
-                    prev = self.buffer.latest.get(item)
-                    if prev is None or prev[3] != val:
-                        self.buffer.add(item, now, val)
+            await s.read(self.svc.step_pool, self._observe)
             self.changed.set()
             self.changed = asyncio.Event()
 
-    def _tools(self, dev, tl, n_changes: int, now: float) -> str | None:
-        """Refresh the station's tool assets; the asset id of a tool that was changed (its wear
+    def _tools(self, tl, now: float) -> str | None:
+        """Refresh a station's tool assets; the asset id of a tool that was changed (its wear
         fell) since the last look, else None."""
         changed = None
         for tool in tl:
@@ -280,7 +290,6 @@ class Agent:
                 self.tools[tool.asset_id] = (tool, now)
                 if old is not None and tool.life_frac < old[0].life_frac:
                     changed = tool.asset_id
-        self.tool_changes[dev.id] = n_changes
         return changed
 
     def _new_instance(self, run, devices) -> None:
@@ -290,6 +299,8 @@ class Agent:
         self.devices = devices
         self.by_name = {d.name: i for i, d in enumerate(devices)} | {d.uuid: i for i, d in enumerate(devices)}
         self.where = {d.id: (i, ckind, cid, cname, d) for i, dev in enumerate(devices) for ckind, cid, cname, d in dev.walk()}
+        self._first_res = first_resources(run, devices)
+        self._sl_seen = 0
         self.epoch = sim_epoch(run.scenario)
         self.tools = {}
         self._probe_tree = None

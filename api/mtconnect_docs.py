@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from xml.etree import ElementTree as ET
 
-from .mtconnect_model import SCHEMA_VERSION, VERSION, Device, Tool
+from .mtconnect_model import SCHEMA_VERSION, Device, Tool
 
 NS = {kind: f"urn:mtconnect.org:MTConnect{kind}:{SCHEMA_VERSION}" for kind in ("Devices", "Streams", "Assets", "Error")}
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

@@ -154,21 +154,33 @@ def _num(v) -> str:
     return format(f, ".10g")
 
 
-def station_values(run, dev: Device, assets_changed: str | None) -> dict[str, object]:
+def state_values(dev: Device, item: str | None, mode: str | None, reason: str | None) -> dict[str, object]:
+    """The state data items of ``dev`` (Availability, Execution, ControllerMode, the SYSTEM
+    condition) for a twin state (item_state, operation_mode, reason); see the module's table."""
+    i = dev.id
+    return {
+        f"{i}_avail": "UNAVAILABLE" if item == "NotAvailable" else "AVAILABLE",
+        f"{i}_exec": "ACTIVE" if item == "Executing" else EXECUTION_BY_REASON.get(reason or "", "STOPPED"),
+        f"{i}_mode": "MANUAL" if mode == "Maintenance" else "AUTOMATIC",
+        f"{i}_system": ("Fault", "failure", f"{dev.station} is down (failure)") if reason == "failure" else ("Normal", None, None),
+    }
+
+
+def code_values(dev: Device, code: int) -> dict[str, object]:
+    """:func:`state_values` of a state-log code."""
+    from twin.states import CODE_FIELDS, Code
+
+    return state_values(dev, *CODE_FIELDS[Code(code)])
+
+
+def station_values(run, dev: Device) -> dict[str, object]:
     """item id -> value (a string; for a CONDITION a tuple (level, nativeCode, text)) of
-    ``dev`` now."""
+    ``dev`` now, from the station's tags (ASSET_CHANGED is the agent's)."""
     st = run.stations[dev.station]
     t = st.tags()
-    reason = t.get("reason", "")
-    item, mode = t.get("item_state"), t.get("operation_mode")
-    v: dict[str, object] = {}
     i = dev.id
-    v[f"{i}_avail"] = "UNAVAILABLE" if item == "NotAvailable" else "AVAILABLE"
-    v[f"{i}_asset_chg"] = assets_changed or "UNAVAILABLE"
+    v = state_values(dev, t.get("item_state"), t.get("operation_mode"), t.get("reason", ""))
     v[f"{i}_asset_rem"] = "UNAVAILABLE"
-    v[f"{i}_system"] = ("Fault", "failure", f"{dev.station} is down (failure)") if reason == "failure" else ("Normal", None, None)
-    v[f"{i}_mode"] = "MANUAL" if mode == "Maintenance" else "AUTOMATIC"
-    v[f"{i}_exec"] = EXECUTION_BY_REASON.get(reason, "STOPPED") if item != "Executing" else "ACTIVE"
     v[f"{i}_pc_all"] = str(int(t.get("part_count_all", 0)))
     v[f"{i}_pc_good"] = str(int(t.get("part_count_good", 0)))
     v[f"{i}_pc_bad"] = str(int(t.get("part_count_bad", 0)))
@@ -180,6 +192,19 @@ def station_values(run, dev: Device, assets_changed: str | None) -> dict[str, ob
         v[f"{i}_speed"] = _num(t.get("spindle_speed_rpm", 0.0))
         v[f"{i}_load"] = _num(t.get("spindle_load_pct", 0.0))
     return v
+
+
+def first_resources(run, devices: list[Device]) -> dict[int, int]:
+    """state-log resource id -> device index, for the first resource (unit) of each station:
+    the unit whose state the station's tags show."""
+    index = {d.station: k for k, d in enumerate(devices)}
+    out: dict[int, int] = {}
+    seen: set[str] = set()
+    for rid, (_name, station) in enumerate(run.resources):
+        if station in index and station not in seen:
+            seen.add(station)
+            out[rid] = index[station]
+    return out
 
 
 def _program(run, st) -> str:
