@@ -1,4 +1,4 @@
-"""``twin serve``: the HTTP API (and optionally the OPC UA endpoint)."""
+"""``twin serve``: the HTTP API (and optionally the OPC UA endpoint, the MTConnect agent, a realtime pace)."""
 
 from __future__ import annotations
 
@@ -95,8 +95,5 @@ def register(app: typer.Typer) -> None:
         if realtime is not None:
             from .realtime import attach_realtime
 
-            pacer = attach_realtime(application, realtime, served)
-            ua = getattr(application.state, "opcua", None)
-            if ua is not None:
-                pacer.listeners.append(ua.refresh)  # OPC UA values follow the running plant
+            attach_realtime(application, realtime, served)
         uvicorn.run(application, host=host, port=port, log_level="warning", ws_max_size=1 << 20)

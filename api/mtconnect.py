@@ -58,6 +58,7 @@ MAX_PATH = 512
 MAX_QUERY = 2048
 ASSET_BUFFER = 1024
 MAX_ASSET_IDS = 64
+MAX_CONNECTIONS = 256  # open connections (streams included) beyond which the agent answers 503
 
 
 class MTError(Exception):
@@ -439,7 +440,8 @@ class Agent:
         self.stopping = False
         await self.update()
         self._poller = asyncio.create_task(self.poll())
-        config = uvicorn.Config(build_app(self), log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(build_app(self), log_level="warning", lifespan="off", timeout_graceful_shutdown=2,
+                                limit_concurrency=MAX_CONNECTIONS)
         config.load()
         server = uvicorn.Server(config)
         server.lifespan = config.lifespan_class(config)

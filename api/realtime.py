@@ -113,7 +113,8 @@ class Pacer:
 
 def attach_realtime(app, scale: float, session=None) -> Pacer:
     """Run the served session (or ``session``) by itself at ``scale`` x real time, started and
-    stopped with the app; the MTConnect agent (if attached) observes every tick."""
+    stopped with the app; the MTConnect agent and the OPC UA server (if attached before) observe
+    every tick."""
     svc = app.state.service
     session = session or served_session(app)
     pacer = Pacer(svc, session, scale)
@@ -122,6 +123,9 @@ def attach_realtime(app, scale: float, session=None) -> Pacer:
     agent = getattr(app.state, "mtconnect", None)
     if agent is not None and agent.session is session:
         pacer.listeners.append(agent.update)
+    ua = getattr(app.state, "opcua", None)
+    if ua is not None and ua.session is session:
+        pacer.listeners.append(ua.refresh)  # OPC UA values follow the running plant
     svc.on_start.append(pacer.start)
     svc.on_stop.insert(0, pacer.stop)
     return pacer

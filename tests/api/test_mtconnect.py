@@ -387,3 +387,50 @@ def test_a_standard_client_reads_the_agent(physics):
             break
     assert len(docs) == 3 and all(d[0].instance_id == p.agent.instance_id for d in docs)
     assert docs[-1][0].next_sequence >= docs[0][0].next_sequence
+
+
+def test_a_reset_starts_a_new_instance(tmp_path):
+    """OPC UA Reset starts the served plant over: the agent starts a new instanceId with an empty
+    buffer (sequence numbers from 1), as an agent restart would."""
+    import asyncio
+
+    from asyncua import Client, ua
+
+    from conftest_helpers import LiveServer, free_port
+    from twin.api.app import create_app
+    from twin.api.mtconnect import attach_mtconnect
+    from twin.api.opcua import attach_opcua
+
+    endpoint = f"opc.tcp://127.0.0.1:{free_port()}/twin/"
+    app = create_app(db=str(tmp_path / "r.db"), workers=1)
+    attach_opcua(app, endpoint, str(scenario_file(tmp_path, FAILING_LINE)))
+    agent = attach_mtconnect(app, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{agent.port}"
+    with LiveServer(app):
+        items = chk.check_devices(get(url + "/probe").content)
+
+        async def call(name, *args):
+            async with Client(endpoint) as c:
+                idx = await c.get_namespace_index("urn:twin")
+                plant = await c.nodes.objects.get_child(f"{idx}:Plant")
+                return await plant.call_method(f"{idx}:{name}", *args)
+
+        asyncio.run(call("Step", ua.Variant(5000.0, ua.VariantType.Double)))
+        end = time.monotonic() + 5
+        while True:
+            h1, obs1 = chk.check_streams(get(url + "/current").content, items)
+            if any(o["item"] == "A_pc_all" and o["value"] != "0" for o in obs1):
+                break
+            assert time.monotonic() < end
+            time.sleep(0.1)
+        asyncio.run(call("Reset"))
+        end = time.monotonic() + 5
+        while True:
+            h2, obs2 = chk.check_streams(get(url + "/current").content, items)
+            if h2["instanceId"] != h1["instanceId"]:
+                break
+            assert time.monotonic() < end
+            time.sleep(0.1)
+        assert h2["instanceId"] == h1["instanceId"] + 1 and h2["firstSequence"] == 1
+        assert {o["item"]: o["value"] for o in obs2}["A_pc_all"] == "0"
+        assert h2["lastSequence"] < h1["lastSequence"]
