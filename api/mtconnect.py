@@ -215,6 +215,7 @@ class Agent:
         self._run = None
         self._first_res: dict[int, int] = {}
         self._sl_seen = 0
+        self._last_part: dict[int, int] = {}
         self.devices: list = []
         self.where: dict = {}
         self.by_name: dict = {}
@@ -244,14 +245,16 @@ class Agent:
         sl = run.state_log
         n = len(sl)
         start = max(self._sl_seen, n - 4 * buf.size)  # older rows would only pass through the buffer
-        t_col, r_col, c_col = sl.t, sl.resource, sl.code
+        t_col, r_col, c_col, p_col = sl.t, sl.resource, sl.code, sl.part
+        last_part = self._last_part
         for k in range(start, n):
             di = self._first_res.get(r_col[k])
             if di is not None:
                 self._put(code_values(self.devices[di], c_col[k]), float(t_col[k]))
+                last_part[di] = p_col[k]
         self._sl_seen = n
-        for dev in self.devices:
-            v = station_values(run, dev)
+        for di, dev in enumerate(self.devices):
+            v = station_values(run, dev, self._program(run, di, dev))
             if dev.machining:
                 st = run.stations[dev.station]
                 changed = self._tools(tools(run, dev), now)
@@ -261,6 +264,15 @@ class Agent:
             else:
                 v[f"{dev.id}_asset_chg"] = "UNAVAILABLE"
             self._put(v, now)
+
+    def _program(self, run, di: int, dev) -> str:
+        """PROGRAM: the product of the part on the station's first unit (its NC program); the
+        last one stays loaded while the unit is empty."""
+        part = run.live_parts.get(self._last_part.get(di, -1))
+        if part is not None:
+            return run.products[part.product]
+        prev = self.buffer.latest.get(f"{dev.id}_program")
+        return prev[3] if prev else "UNAVAILABLE"
 
     def _put(self, values: dict, t: float) -> None:
         latest = self.buffer.latest
@@ -302,6 +314,7 @@ class Agent:
         self.where = {d.id: (i, ckind, cid, cname, d) for i, dev in enumerate(devices) for ckind, cid, cname, d in dev.walk()}
         self._first_res = first_resources(run, devices)
         self._sl_seen = 0
+        self._last_part: dict[int, int] = {}
         self.epoch = sim_epoch(run.scenario)
         self.tools = {}
         self._probe_tree = None

@@ -173,9 +173,9 @@ def code_values(dev: Device, code: int) -> dict[str, object]:
     return state_values(dev, *CODE_FIELDS[Code(code)])
 
 
-def station_values(run, dev: Device) -> dict[str, object]:
+def station_values(run, dev: Device, program: str) -> dict[str, object]:
     """item id -> value (a string; for a CONDITION a tuple (level, nativeCode, text)) of
-    ``dev`` now, from the station's tags (ASSET_CHANGED is the agent's)."""
+    ``dev`` now, from the station's tags (ASSET_CHANGED and PROGRAM are the agent's)."""
     st = run.stations[dev.station]
     t = st.tags()
     i = dev.id
@@ -184,7 +184,7 @@ def station_values(run, dev: Device) -> dict[str, object]:
     v[f"{i}_pc_all"] = str(int(t.get("part_count_all", 0)))
     v[f"{i}_pc_good"] = str(int(t.get("part_count_good", 0)))
     v[f"{i}_pc_bad"] = str(int(t.get("part_count_bad", 0)))
-    v[f"{i}_program"] = _program(run, st)
+    v[f"{i}_program"] = program
     if t.get("feed_override") is not None:
         v[f"{i}_fovr"] = _num(100.0 * float(t["feed_override"]))
     if dev.machining:
@@ -205,15 +205,6 @@ def first_resources(run, devices: list[Device]) -> dict[int, int]:
             seen.add(station)
             out[rid] = index[station]
     return out
-
-
-def _program(run, st) -> str:
-    """The product the station's first unit works on (or last worked on): its NC program."""
-    from twin.processes.machine import Machine
-
-    if isinstance(st, Machine) and st.units and st.units[0].last_product >= 0:
-        return run.products[st.units[0].last_product]
-    return "UNAVAILABLE"
 
 
 # ---- cutting tools ------------------------------------------------------------------------------
@@ -251,7 +242,7 @@ def sim_epoch(scenario) -> dt.datetime:
     """The UTC date-time of sim time 0: the calendar's dated start (its plant-local time taken as
     UTC), else Monday 2000-01-03 plus the calendar's weekday start ('wed 06:00'), else
     :data:`EPOCH`."""
-    cal = getattr(scenario, "calendar", None)
+    cal = scenario.calendar
     if cal is None:
         return EPOCH
     when = cal.start_datetime()

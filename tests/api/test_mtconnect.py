@@ -4,7 +4,6 @@ project did not write (pymtconnect)."""
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -66,6 +65,7 @@ def test_every_document_follows_the_mtconnect_2_schema(physics):
     # the plant works: lathes turned, counted parts, spun their spindles
     latest = {o["item"]: o for o in obs}
     assert int(latest["L1_pc_all"]["value"]) > 0
+    assert latest["L1_program"]["value"] == "shaft"  # the product on the lathe: its NC program
     assert any(float(o["value"]) > 0 for o in obs2 if o["item"] == "L1_speed") or float(latest["L1_speed"]["value"]) >= 0
     # timestamps are simulated time on the scenario's calendar (Monday 06:00 = sim time 0)
     assert p.agent.epoch.isoformat().startswith("2000-01-03T06:00")
