@@ -171,6 +171,10 @@ def test_errors_name_the_parameter(tmp_path):
                     "//DataItem[@type=\"X\"]/..", "/" * 600):
             _error(get(u + "/current", params={"path": bad}), 400, "INVALID_XPATH", "path")
         _error(get(u + "/asset/NOPE"), 404, "ASSET_NOT_FOUND", "NOPE")
+        _error(get(u + "/asset/" + ";".join(["x"] * 65)), 400, "INVALID_REQUEST", "64")
+        _error(get(u + "/current", params={"path": "//" + "a" * 3000}), 400, "INVALID_REQUEST", "query")
+        _error(get(u + "/sample", params={"count": 5, "interval": 100, "to": 3}), 400, "INVALID_REQUEST", "'to'")
+        _error(get(u + "/sample", params={"count": -5, "interval": 100}), 400, "INVALID_REQUEST", "'count'")
         _error(httpx.post(u + "/current"), 405, "UNSUPPORTED", "POST")
         _error(get(u + "/A/current/extra"), 404, "UNSUPPORTED", "unknown request")
         _error(get(u + "/A/<script>"), 400, "INVALID_URI", "path")

@@ -79,7 +79,7 @@ def test_the_plant_stops_at_its_horizon(tmp_path):
 
 
 def test_opcua_values_follow_the_running_plant(tmp_path):
-    from asyncua import Client
+    from asyncua import Client, ua
 
     from twin.api.app import create_app
     from twin.api.opcua import attach_opcua
@@ -101,6 +101,9 @@ def test_opcua_values_follow_the_running_plant(tmp_path):
                 a = await node.read_value()
                 await asyncio.sleep(1.0)
                 b = await node.read_value()
+                plant = await c.nodes.objects.get_child(f"{idx}:Plant")
+                with pytest.raises(ua.uaerrors.BadInvalidState):  # the plant runs by itself: no Step
+                    await plant.call_method(f"{idx}:Step", ua.Variant(60.0, ua.VariantType.Double))
                 return a, b
 
         a, b = asyncio.run(go())
