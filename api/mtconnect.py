@@ -221,7 +221,6 @@ class Agent:
         self.by_name: dict = {}
         self.epoch = None
         self.tools: dict[str, tuple] = {}  # asset id -> (Tool, sim time of its last change)
-        self.tool_changes: dict[str, int] = {}
         self.model_time = iso(dt.datetime.now(dt.timezone.utc))
         self.changed = asyncio.Event()
         self._update_lock: asyncio.Lock | None = None
@@ -256,11 +255,9 @@ class Agent:
         for di, dev in enumerate(self.devices):
             v = station_values(run, dev, self._program(run, di, dev))
             if dev.machining:
-                st = run.stations[dev.station]
                 changed = self._tools(tools(run, dev), now)
                 prev = buf.latest.get(f"{dev.id}_asset_chg")
                 v[f"{dev.id}_asset_chg"] = changed or (prev[3] if prev else "UNAVAILABLE")
-                self.tool_changes[dev.id] = int(st.tool_changes)
             else:
                 v[f"{dev.id}_asset_chg"] = "UNAVAILABLE"
             self._put(v, now)
@@ -414,13 +411,15 @@ class Agent:
 
     def assets_doc(self, ids: list[str] | None, device: str | None, type_: str | None, count: int, fmt: str) -> bytes:
         if ids is not None:
-            missing = [i for i in ids if i not in self.tools]
+            tools_now = dict(self.tools)
+            missing = [i for i in ids if i not in tools_now]
             if missing:
                 raise MTError("ASSET_NOT_FOUND", f"no asset with id {missing[0]!r}")
-            chosen = [self.tools[i] for i in ids]
+            chosen = [tools_now[i] for i in ids]
         else:
             uuids = None if device is None else {d.uuid for d in self._devices(device)}
-            chosen = [v for v in self.tools.values() if uuids is None or v[0].device_uuid in uuids]
+            snapshot = list(self.tools.values())  # one C call: safe while the observer thread adds tools
+            chosen = [v for v in snapshot if uuids is None or v[0].device_uuid in uuids]
             if type_ is not None and type_ != "CuttingTool":
                 chosen = []
             chosen = sorted(chosen, key=lambda v: v[1], reverse=True)[:count]
