@@ -220,6 +220,7 @@ class Agent:
         self.where: dict = {}
         self.by_name: dict = {}
         self.epoch = None
+        self._stamps: dict[float, str] = {}
         self.tools: dict[str, tuple] = {}  # asset id -> (Tool, sim time of its last change)
         self.model_time = iso(dt.datetime.now(dt.timezone.utc))
         self.changed = asyncio.Event()
@@ -313,13 +314,21 @@ class Agent:
         self._sl_seen = 0
         self._last_part: dict[int, int] = {}
         self.epoch = sim_epoch(run.scenario)
+        self._stamps = {}
         self.tools = {}
         self._probe_tree = None
         with self.buffer.lock:
             self.buffer.reset()
 
     def stamp(self, t: float) -> str:
-        return iso(self.epoch + dt.timedelta(seconds=t))
+        """The ISO timestamp of sim time ``t`` (memoised: observations share their times)."""
+        memo = self._stamps
+        v = memo.get(t)
+        if v is None:
+            if len(memo) > 65536:
+                memo.clear()
+            v = memo[t] = iso(self.epoch + dt.timedelta(seconds=t))
+        return v
 
     async def poll(self) -> None:
         while not self.stopping:

@@ -165,25 +165,46 @@ def streams(header: dict, devices: list[Device], where: dict, observations, epoc
                 entry["ComponentStream"] = cs
             ds.append(entry)
         return _json("Streams", header, "Streams", {"DeviceStream": ds})
-    root = _root("Streams")
-    ET.SubElement(root, "Header", _attrs(header))
-    st = ET.SubElement(root, "Streams")
+    # XML as text (ElementTree costs ~40 us per observation; this ~5): every attribute value
+    # and text goes through escape(), names are the model's own
+    out = [_xml_head("Streams"), "<Header", _xattrs(_attrs(header)), "/><Streams>"]
     for dev, comps in zip(devices, per_dev):
-        dse = ET.SubElement(st, "DeviceStream", {"name": dev.name, "uuid": dev.uuid})
+        out.append(f"<DeviceStream{_xattrs({'name': dev.name, 'uuid': dev.uuid})}>")
         for cid, groups in comps.items():
             ckind, cname = comp_info[cid]
             ca = {"component": ckind, "componentId": cid}
             if cname:
                 ca["name"] = cname
-            cse = ET.SubElement(dse, "ComponentStream", ca)
+            out.append(f"<ComponentStream{_xattrs(ca)}>")
             for g in _GROUP_ORDER:
                 if g in groups:
-                    ge = ET.SubElement(cse, g)
+                    out.append(f"<{g}>")
                     for el, attrs, txt in groups[g]:
-                        e = ET.SubElement(ge, el, {k: str(v) for k, v in attrs.items()})
-                        if txt is not None:
-                            e.text = txt
-    return _xml(root)
+                        if txt is None:
+                            out.append(f"<{el}{_xattrs(attrs)}/>")
+                        else:
+                            out.append(f"<{el}{_xattrs(attrs)}>{_esc(txt)}</{el}>")
+                    out.append(f"</{g}>")
+            out.append("</ComponentStream>")
+        out.append("</DeviceStream>")
+    out.append("</Streams></MTConnectStreams>")
+    return "".join(out).encode()
+
+
+_ESC = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
+def _esc(v) -> str:
+    return str(v).translate(_ESC)
+
+
+def _xattrs(attrs: dict) -> str:
+    return "".join(f' {k}="{_esc(v)}"' for k, v in attrs.items())
+
+
+def _xml_head(kind: str) -> str:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<MTConnect{kind} xmlns="{NS[kind]}" xmlns:xsi="{XSI}" '
+            f'xsi:schemaLocation="{NS[kind]} {SCHEMA_URL.format(kind=kind, v=SCHEMA_VERSION)}">')
 
 
 # ---- assets -------------------------------------------------------------------------------------

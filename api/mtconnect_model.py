@@ -58,7 +58,10 @@ class DataItem:
     @property
     def element(self) -> str:
         """The observation's element name (EXECUTION -> Execution)."""
-        return "".join(w.capitalize() for w in self.type.split("_"))
+        return _ELEMENT.get(self.type) or _ELEMENT.setdefault(self.type, "".join(w.capitalize() for w in self.type.split("_")))
+
+
+_ELEMENT: dict[str, str] = {}
 
 
 @dataclass
