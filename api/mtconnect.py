@@ -228,6 +228,7 @@ class Agent:
         self._probe_tree = None
         self._poller: asyncio.Task | None = None
         self.stopping = False
+        self.streams = 0  # open sample streams
         self.server = None
         self.sock: socket.socket | None = None
         self.host = "127.0.0.1"

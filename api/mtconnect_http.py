@@ -187,28 +187,32 @@ async def _stream(agent: Agent, request: Request, device, path, count, interval,
     holds back the next document (nothing queues); the stream ends when the client leaves,
     the agent stops, or the client falls behind the buffer (an OUT_OF_RANGE part)."""
     period = max(interval, 10) / 1000.0
-    yield _part(body, fmt, boundary)
-    last = time.monotonic()
-    caught_up = n < count
-    while not agent.stopping:
-        if caught_up:
-            wait = heartbeat / 1000.0 - (time.monotonic() - last)
-            if wait > 0:
-                try:
-                    await asyncio.wait_for(ev.wait(), wait)
-                except asyncio.TimeoutError:
-                    pass
-        await asyncio.sleep(period)
-        if agent.stopping or await request.is_disconnected():
-            return
-        ev = agent.changed
-        try:
-            body, nxt2, n = await asyncio.to_thread(agent.sample_doc, device, path, nxt, count, None, fmt)
-        except MTError as e:
-            yield _part(agent.error_doc(e, fmt), fmt, boundary)
-            return
+    agent.streams += 1
+    try:
+        yield _part(body, fmt, boundary)
+        last = time.monotonic()
         caught_up = n < count
-        if n or time.monotonic() - last >= heartbeat / 1000.0:
-            yield _part(body, fmt, boundary)
-            last = time.monotonic()
-        nxt = nxt2
+        while not agent.stopping:
+            if caught_up:
+                wait = heartbeat / 1000.0 - (time.monotonic() - last)
+                if wait > 0:
+                    try:
+                        await asyncio.wait_for(ev.wait(), wait)
+                    except asyncio.TimeoutError:
+                        pass
+            await asyncio.sleep(period)
+            if agent.stopping or await request.is_disconnected():
+                return
+            ev = agent.changed
+            try:
+                body, nxt2, n = await asyncio.to_thread(agent.sample_doc, device, path, nxt, count, None, fmt)
+            except MTError as e:
+                yield _part(agent.error_doc(e, fmt), fmt, boundary)
+                return
+            caught_up = n < count
+            if n or time.monotonic() - last >= heartbeat / 1000.0:
+                yield _part(body, fmt, boundary)
+                last = time.monotonic()
+            nxt = nxt2
+    finally:
+        agent.streams -= 1

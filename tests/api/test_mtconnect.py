@@ -309,6 +309,7 @@ def test_interval_streams_continue_from_part_to_part(tmp_path):
             assert ctype.startswith("multipart/x-mixed-replace")
             boundary = ctype.split("boundary=")[1]
             parts = _parts(r, boundary, 8, 10.0)
+            assert p.agent.streams == 1
         assert len(parts) >= 8
         expect = None
         for body in parts:
@@ -321,6 +322,10 @@ def test_interval_streams_continue_from_part_to_part(tmp_path):
                 assert h["nextSequence"] == seqs[-1] + 1
             expect = h["nextSequence"]
         assert get(p.url + "/probe").status_code == 200  # the agent serves on after the client left
+        end = time.monotonic() + 10
+        while p.agent.streams:  # and the stream ended with the client
+            assert time.monotonic() < end, "a stream outlived its client"
+            time.sleep(0.05)
 
 
 def test_heartbeat_when_nothing_changes(tmp_path):
