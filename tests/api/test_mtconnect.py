@@ -277,7 +277,9 @@ def test_a_client_resuming_from_next_sequence_loses_no_observation(tmp_path):
         assert len(got) > 100
 
 
-def _parts(stream: httpx.Response, boundary: str, n: int, timeout: float) -> list[bytes]:
+def _parts(stream, boundary: str, n: int, timeout: float, on_part=None) -> list[bytes]:
+    """The first ``n`` parts of a multipart stream (``on_part()`` called after each, while the
+    stream is still open)."""
     buf, out, end = b"", [], time.monotonic() + timeout
     sep = f"--{boundary}\r\n".encode()
     for chunk in stream.iter_bytes():
@@ -295,6 +297,8 @@ def _parts(stream: httpx.Response, boundary: str, n: int, timeout: float) -> lis
                 break
             out.append(buf[head_end + 4:head_end + 4 + length])
             buf = buf[head_end + 4 + length:]
+            if on_part is not None:
+                on_part()
         if len(out) >= n or time.monotonic() > end:
             break
     return out
@@ -308,8 +312,9 @@ def test_interval_streams_continue_from_part_to_part(tmp_path):
             ctype = r.headers["content-type"]
             assert ctype.startswith("multipart/x-mixed-replace")
             boundary = ctype.split("boundary=")[1]
-            parts = _parts(r, boundary, 8, 10.0)
-            assert p.agent.streams == 1
+            open_streams = []
+            parts = _parts(r, boundary, 8, 10.0, on_part=lambda: open_streams.append(p.agent.streams))
+        assert set(open_streams) == {1}
         assert len(parts) >= 8
         expect = None
         for body in parts:
