@@ -196,7 +196,7 @@ class Session:
             if self.closed:
                 raise StepError("session", "the session was closed")
             if self.paced and client != "realtime":
-                raise StepError("session", f"the plant runs by itself at {self.paced:g} x real time (twin serve --realtime): "
+                raise StepError("paced", f"the plant runs by itself at {self.paced:g} x real time (twin serve --realtime): "
                                            "Step is refused; read its tags, send commands, or Reset it")
             run = self.run
             t0 = time.perf_counter()

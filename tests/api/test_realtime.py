@@ -63,6 +63,22 @@ def test_step_is_refused_while_paced_commands_work(tmp_path):
             time.sleep(0.1)
         assert httpx.delete(p.srv.url + f"/v1/sessions/{sid}", timeout=10).status_code == 409  # the served session stays
 
+        async def ws():
+            import json
+
+            import websockets
+
+            async with websockets.connect(p.srv.url.replace("http", "ws") + f"/v1/sessions/{sid}/ws") as w:
+                assert json.loads(await w.recv()).get("initial")
+                await w.send(json.dumps({"dt": 60}))
+                refused = json.loads(await w.recv())
+                await w.send(json.dumps({"command": "start", "target": "A"}))  # the socket stays open
+                return refused, json.loads(await w.recv())
+
+        refused, started = asyncio.run(ws())
+        assert "runs by itself" in refused["error"]
+        assert started.get("accepted") is True, started
+
 
 def test_the_plant_stops_at_its_horizon(tmp_path):
     sc = dict(FAILING_LINE, horizon=3000)
