@@ -11,15 +11,16 @@ requests of MTConnect Part 1 (see docs/api.md, "MTConnect agent"):
 * XML (``urn:mtconnect.org:MTConnect*:2.0``) by default, JSON (cppagent's ``jsonVersion`` 2)
   with ``Accept: application/json`` or ``format=json``;
 * errors as ``MTConnectError`` documents: ``INVALID_REQUEST``/``OUT_OF_RANGE``/``INVALID_XPATH``
-  400, ``NO_DEVICE``/``ASSET_NOT_FOUND`` 404, ``UNSUPPORTED`` 405 (a method other than GET or
-  HEAD) or 404 (an unknown request), ``UNAUTHORIZED`` 401.
+  /``INVALID_URI`` 400, ``NO_DEVICE``/``ASSET_NOT_FOUND`` 404, ``UNSUPPORTED`` 405 (a method
+  other than GET or HEAD) or 404 (an unknown request), ``UNAUTHORIZED`` 401.
 
 Buffer. Every change of a data item's value is one observation with the next sequence number
 (starting at 1 for each ``instanceId``); the buffer keeps the newest ``buffer_size`` of them
 (``firstSequence`` .. ``lastSequence``; ``nextSequence`` = ``lastSequence + 1``); an
 observation leaving it updates a checkpoint, so ``current?at=N`` answers for any N in
 ``firstSequence - 1 .. lastSequence``. The agent observes the session after every realtime
-tick and every ``poll_s`` wall seconds (lockstep steps, commands); a Reset of the session starts
+tick and every ``poll_s`` wall seconds (lockstep steps, commands): state changes come from the
+run's state log, each at its own sim time, the other values from the tags; a Reset of the session starts
 a new ``instanceId`` and an empty buffer. Timestamps are sim time on the scenario's calendar
 (see :func:`twin.api.mtconnect_model.sim_epoch`); header ``creationTime`` is wall time.
 
@@ -74,7 +75,7 @@ class MTError(Exception):
 # ---- the buffer -----------------------------------------------------------------------------------
 class Buffer:
     """Observations ``(seq, item id, sim time, value)`` with MTConnect sequence semantics.
-    Written on the event loop, read in worker threads: ``lock`` guards it."""
+    Written by one observer (in a step thread), read by request threads: ``lock`` guards it."""
 
     def __init__(self, size: int):
         if not 1 <= size <= MAX_BUFFER:

@@ -28,6 +28,7 @@ log = logging.getLogger("twin.api.realtime")
 
 MAX_SCALE = 1e6
 TICK_S = 0.1
+MAX_SLICE_S = 0.25
 
 
 def check_scale(scale: float) -> float:
@@ -70,7 +71,7 @@ class Pacer:
         self._stop = False
 
     async def _loop(self) -> None:
-        from .sessions import StepError
+        from .sessions import Cancel, StepError
 
         s = self.session
         run = None
@@ -81,10 +82,16 @@ class Pacer:
                 t0, sim0 = time.monotonic(), float(run.now)
             target = min(sim0 + self.scale * (time.monotonic() - t0), run.horizon)
             if not run.finished and not s.closed and target > run.now:
+                # a plant behind its pace catches up in slices of MAX_SLICE_S wall seconds, so
+                # commands and reads (which wait for the step) get their turn in between
+                cancel = Cancel()
+                timer = asyncio.get_running_loop().call_later(MAX_SLICE_S, cancel.set)
                 try:
-                    await s.step(self.svc.step_pool, until=target, client="realtime")
+                    await s.step(self.svc.step_pool, until=target, client="realtime", cancel=cancel)
                 except StepError as e:  # closed by the stall watchdog: wait for a Reset
                     log.warning("realtime: %s", e)
+                finally:
+                    timer.cancel()
                 self.ticks += 1
             ideal = min(sim0 + self.scale * (time.monotonic() - t0), s.run.horizon)
             self.lag_s = max(0.0, ideal - s.run.now) / self.scale if s.run is run else 0.0
