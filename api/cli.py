@@ -50,6 +50,8 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("must be a positive number of seconds", param_hint="--lease")
         if mtconnect is not None and not 1 <= mtconnect <= 65535:
             raise typer.BadParameter("must be a TCP port, 1 .. 65535", param_hint="--mtconnect")
+        if mtconnect is not None and mtconnect == port:
+            raise typer.BadParameter(f"must differ from --port ({port}): the agent has its own port", param_hint="--mtconnect")
         if not 1 <= mtconnect_buffer <= 1 << 20:
             raise typer.BadParameter("must be 1 .. 1048576 observations", param_hint="--mtconnect-buffer")
         if mtconnect_buffer != 131072 and mtconnect is None:

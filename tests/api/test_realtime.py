@@ -142,6 +142,7 @@ def _serve_app() -> typer.Typer:
 @pytest.mark.parametrize("args, name", [
     (["--mtconnect", "0"], "--mtconnect"),
     (["--mtconnect", "70000"], "--mtconnect"),
+    (["--mtconnect", "8000"], "--mtconnect"),  # the HTTP port
     (["--realtime", "0"], "--realtime"),
     (["--realtime", "-5"], "--realtime"),
     (["--realtime", "nan"], "--realtime"),
