@@ -119,6 +119,17 @@ def test_per_device_forms_and_formats(physics):
                             js[o["sequence"]] = (el, o["dataItemId"], o.get("value"))
         assert js == {o["seq"]: (o["tag"], o["item"], o["value"]) for o in xml_obs}
     assert get(p.url + "/probe", params={"format": "json"}).json()["MTConnectDevices"]["Devices"]["Device"][0]["name"] == "SAW"
+    # asset selections
+    ids = lambda r: sorted(a.get("assetId") for a in chk.check_assets(r.content))  # noqa: E731
+    assert ids(get(p.url + "/L1/assets")) == ["L1.FINISH", "L1.ROUGH"]
+    assert ids(get(p.url + "/assets", params={"device": "MILL"})) == ["MILL.DRILL", "MILL.KEY"]
+    assert ids(get(p.url + "/assets", params={"type": "Fixture"})) == []
+    assert len(ids(get(p.url + "/assets", params={"count": 1}))) == 1
+    assert ids(get(p.url + "/asset/L2.ROUGH;MILL.KEY")) == ["L2.ROUGH", "MILL.KEY"]
+    assert get(p.url + "/SAW/assets").status_code == 200 and ids(get(p.url + "/SAW/assets")) == []
+    js = get(p.url + "/asset/L1.ROUGH", params={"format": "json"}).json()["MTConnectAssets"]
+    tool = js["Assets"]["CuttingTool"][0]
+    assert tool["assetId"] == "L1.ROUGH" and tool["CuttingToolLifeCycle"]["ToolLife"][0]["type"] == "WEAR"
 
 
 def test_path_filter_selects_data_items(physics):
