@@ -87,7 +87,7 @@ class Pacer:
                 cancel = Cancel()
                 timer = asyncio.get_running_loop().call_later(MAX_SLICE_S, cancel.set)
                 try:
-                    await s.step(self.svc.step_pool, until=target, client="realtime", cancel=cancel)
+                    await s.step(self.svc.step_pool, until=target, client="realtime", cancel=cancel, pacer=True)
                 except StepError as e:  # closed by the stall watchdog: wait for a Reset
                     log.warning("realtime: %s", e)
                 finally:

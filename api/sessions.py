@@ -181,21 +181,22 @@ class Session:
 
     # ---- operations (on the event loop; the work runs in ``pool``) ---------------------------------
     async def step(self, pool: Executor, *, dt: float | None = None, until: float | None = None, event: bool = False,
-                   client: str = "anonymous", cancel: Cancel | None = None) -> dict:
-        """One step; returns ``{sim_time, finished, changed, wall_ms}`` (+ ``interrupted``)."""
+                   client: str = "anonymous", cancel: Cancel | None = None, pacer: bool = False) -> dict:
+        """One step; returns ``{sim_time, finished, changed, wall_ms}`` (+ ``interrupted``).
+        A session that runs by itself (``paced``) takes steps only from its pacer."""
         self.touch()
         cancel = cancel or Cancel()
         self._cancels.add(cancel)
         try:
-            return await self._step(pool, dt, until, event, client, cancel)
+            return await self._step(pool, dt, until, event, client, cancel, pacer)
         finally:
             self._cancels.discard(cancel)
 
-    async def _step(self, pool, dt, until, event, client, cancel: Cancel) -> dict:
+    async def _step(self, pool, dt, until, event, client, cancel: Cancel, pacer: bool = False) -> dict:
         async with self.busy:
             if self.closed:
                 raise StepError("session", "the session was closed")
-            if self.paced and client != "realtime":
+            if self.paced and not pacer:
                 raise StepError("paced", f"the plant runs by itself at {self.paced:g} x real time (twin serve --realtime): "
                                            "Step is refused; read its tags, send commands, or Reset it")
             run = self.run
