@@ -104,7 +104,8 @@ class Session:
     def info(self) -> dict:
         run = self.run
         return {"id": self.id, "kind": self.kind, "owner": self.owner, "scenario": run.scenario.name,
-                "sim_time": run.now, "horizon": run.horizon, "finished": run.finished, "created_at": self.created_at}
+                "sim_time": run.now, "horizon": run.horizon, "finished": run.finished, "created_at": self.created_at,
+                "paced": self.paced}
 
     # ---- snapshots ------------------------------------------------------------------------------
     def remember(self, client: str, tags: dict) -> None:

@@ -206,3 +206,26 @@ def test_twin_serve_mtconnect_realtime_end_to_end(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
+
+
+@pytest.mark.browser
+def test_the_monitoring_page_watches_the_live_plant(tmp_path):
+    """With --realtime the page shows the plant that runs by itself (reading its tags) rather
+    than stepping a demo session of its own."""
+    import shutil
+
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        pytest.skip("chromium not installed (.ci/run installs Debian's chromium)")
+    from test_monitor_page import dom, minutes, status
+
+    with served(tmp_path, scenario_file(tmp_path, FAILING_LINE), scale=600.0) as p:
+        wait_sim(p.session, 600.0)
+        info = httpx.get(p.srv.url + f"/v1/sessions/{p.session.id}", timeout=10).json()
+        assert info["paced"] == 600.0
+        html = dom(tmp_path, p.srv.url + "/", 6000)
+        if not status(html).startswith("live: session"):
+            html = dom(tmp_path, p.srv.url + "/", 15000)  # a loaded machine: one more, longer look
+        assert status(html) == f"live: session {p.session.id} runs by itself at 600x"
+        assert minutes(html) >= 10  # it shows the running plant's time
+        assert 'id="st-A"' in html and 'id="st-B"' in html
+        assert [s["kind"] for s in httpx.get(p.srv.url + "/v1/sessions", timeout=10).json()] == ["served"]  # no demo session made
