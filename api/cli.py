@@ -1,4 +1,4 @@
-"""``twin serve``: the HTTP API (and optionally the OPC UA endpoint)."""
+"""``twin serve``: the HTTP API (and optionally the OPC UA endpoint, the MTConnect agent, a realtime pace)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,13 @@ def register(app: typer.Typer) -> None:
         max_body: int = typer.Option(4_000_000, help="largest request body in bytes (413 beyond)"),
         lease: float = typer.Option(30.0, help="run lease in seconds: a run whose server stopped renewing it for this long is ended by any server on the database"),
         opcua: Optional[str] = typer.Option(None, help="also serve a lockstep session over OPC UA, e.g. opc.tcp://127.0.0.1:4840/twin/"),
-        opcua_scenario: Optional[str] = typer.Option(None, help="scenario file for the OPC UA session (default: the example shaft line)"),
+        opcua_scenario: Optional[str] = typer.Option(None, help="scenario file of the served plant (the session OPC UA serves, MTConnect "
+                                                                "reports and --realtime paces; default: the example shaft line)"),
+        mtconnect: Optional[int] = typer.Option(None, help="also serve an MTConnect 2.0 agent for the served plant on this port "
+                                                           "(same host; see docs/api.md)"),
+        mtconnect_buffer: int = typer.Option(131072, help="observations the MTConnect agent keeps (its bufferSize), 1 .. 1048576"),
+        realtime: Optional[float] = typer.Option(None, help="run the served plant by itself at SCALE simulated seconds per wall "
+                                                            "second (60: a simulated minute per second); Step on it is then refused"),
     ):
         """Start the HTTP API (OpenAPI at /docs, monitoring page at /). With --tokens or --token,
         every request under /v1 except /v1/health needs a bearer token, and OPC UA needs a user
@@ -42,6 +48,23 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("must be a positive number of seconds", param_hint="--max-horizon")
         if not 0 < lease < float("inf"):
             raise typer.BadParameter("must be a positive number of seconds", param_hint="--lease")
+        if mtconnect is not None and not 1 <= mtconnect <= 65535:
+            raise typer.BadParameter("must be a TCP port, 1 .. 65535", param_hint="--mtconnect")
+        if mtconnect is not None and mtconnect == port:
+            raise typer.BadParameter(f"must differ from --port ({port}): the agent has its own port", param_hint="--mtconnect")
+        if not 1 <= mtconnect_buffer <= 1 << 20:
+            raise typer.BadParameter("must be 1 .. 1048576 observations", param_hint="--mtconnect-buffer")
+        if mtconnect_buffer != 131072 and mtconnect is None:
+            raise typer.BadParameter("needs --mtconnect PORT", param_hint="--mtconnect-buffer")
+        if realtime is not None:
+            from .realtime import check_scale
+
+            try:
+                check_scale(realtime)
+            except ValueError as e:
+                raise typer.BadParameter(str(e), param_hint="--realtime")
+        if opcua_scenario is not None and not (opcua or mtconnect is not None or realtime is not None):
+            raise typer.BadParameter("serves nothing without --opcua, --mtconnect or --realtime", param_hint="--opcua-scenario")
         limits = Limits(max_running=workers, max_queued=max_queue, max_sessions=max_sessions, max_horizon_s=max_horizon,
                         max_body_bytes=max_body, max_scenario_bytes=min(1_000_000, max_body))
         try:
@@ -53,4 +76,26 @@ def register(app: typer.Typer) -> None:
             from .opcua import attach_opcua
 
             attach_opcua(application, opcua, opcua_scenario)
+        if mtconnect is not None or realtime is not None:
+            from twin.scenario import ScenarioError
+
+            from .realtime import served_session
+
+            try:
+                served = served_session(application, opcua_scenario)
+            except (ScenarioError, OSError) as e:
+                typer.echo(f"error: --opcua-scenario: {e}", err=True)
+                raise typer.Exit(2)
+        if mtconnect is not None:
+            from .mtconnect import attach_mtconnect
+
+            try:
+                attach_mtconnect(application, host, mtconnect, served, buffer_size=mtconnect_buffer)
+            except OSError as e:
+                typer.echo(f"error: --mtconnect: cannot listen on {host}:{mtconnect}: {e.strerror or e}", err=True)
+                raise typer.Exit(2)
+        if realtime is not None:
+            from .realtime import attach_realtime
+
+            attach_realtime(application, realtime, served)
         uvicorn.run(application, host=host, port=port, log_level="warning", ws_max_size=1 << 20)

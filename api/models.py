@@ -216,6 +216,8 @@ class SessionInfo(BaseModel):
     horizon: float
     finished: bool
     created_at: float
+    paced: float | None = Field(None, description="runs by itself at this many simulated seconds per wall second "
+                                                  "(twin serve --realtime); Step is then refused")
 
 
 class StepReply(BaseModel):

@@ -146,7 +146,7 @@ class Service:
             await asyncio.sleep(min(30.0, self.limits.session_idle_s / 2))
             now = time.monotonic()
             for sid, s in list(self.sessions.items()):
-                if s.kind != "opcua" and now - s.last_used > self.limits.session_idle_s and not s.busy.locked():
+                if s.kind not in ("opcua", "served") and now - s.last_used > self.limits.session_idle_s and not s.busy.locked():
                     self.close_session(sid)
 
     async def watchdog(self) -> None:
@@ -156,8 +156,8 @@ class Service:
             for sid, s in list(self.sessions.items()):
                 if s.interrupt_if_stalled(self.limits.step_stall_s):
                     log.error("session %s: %s", sid, s.broken)
-                    if s.kind == "opcua":
-                        s.close()  # stays listed: OPC UA Reset starts it over
+                    if s.kind in ("opcua", "served"):
+                        s.close()  # stays listed: a Reset (OPC UA) starts it over
                     else:
                         self.close_session(sid)
 

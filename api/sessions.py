@@ -85,6 +85,7 @@ class Session:
     scenario: Any = None
     _busy: asyncio.Lock | None = field(default=None, repr=False)
     broken: str | None = None  # why the session was closed by the stall watchdog
+    paced: float | None = None  # runs by itself at this many sim seconds per wall second (api.realtime)
     _span: float = 60.0  # simulated seconds per sub-step, adapted to keep a chunk near CHUNK_S
     _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _running: tuple | None = field(default=None, repr=False)  # (thread id, start) of the chunk in progress
@@ -103,7 +104,8 @@ class Session:
     def info(self) -> dict:
         run = self.run
         return {"id": self.id, "kind": self.kind, "owner": self.owner, "scenario": run.scenario.name,
-                "sim_time": run.now, "horizon": run.horizon, "finished": run.finished, "created_at": self.created_at}
+                "sim_time": run.now, "horizon": run.horizon, "finished": run.finished, "created_at": self.created_at,
+                "paced": self.paced}
 
     # ---- snapshots ------------------------------------------------------------------------------
     def remember(self, client: str, tags: dict) -> None:
@@ -180,20 +182,24 @@ class Session:
 
     # ---- operations (on the event loop; the work runs in ``pool``) ---------------------------------
     async def step(self, pool: Executor, *, dt: float | None = None, until: float | None = None, event: bool = False,
-                   client: str = "anonymous", cancel: Cancel | None = None) -> dict:
-        """One step; returns ``{sim_time, finished, changed, wall_ms}`` (+ ``interrupted``)."""
+                   client: str = "anonymous", cancel: Cancel | None = None, pacer: bool = False) -> dict:
+        """One step; returns ``{sim_time, finished, changed, wall_ms}`` (+ ``interrupted``).
+        A session that runs by itself (``paced``) takes steps only from its pacer."""
         self.touch()
         cancel = cancel or Cancel()
         self._cancels.add(cancel)
         try:
-            return await self._step(pool, dt, until, event, client, cancel)
+            return await self._step(pool, dt, until, event, client, cancel, pacer)
         finally:
             self._cancels.discard(cancel)
 
-    async def _step(self, pool, dt, until, event, client, cancel: Cancel) -> dict:
+    async def _step(self, pool, dt, until, event, client, cancel: Cancel, pacer: bool = False) -> dict:
         async with self.busy:
             if self.closed:
                 raise StepError("session", "the session was closed")
+            if self.paced and not pacer:
+                raise StepError("paced", f"the plant runs by itself at {self.paced:g} x real time (twin serve --realtime): "
+                                           "Step is refused; read its tags, send commands, or Reset it")
             run = self.run
             t0 = time.perf_counter()
             if event:

@@ -110,7 +110,7 @@ def get_session(sid: str = SessionId, svc: Service = Depends(service), _=Depends
 
 
 @router.post("/{sid}/step", response_model=StepReply, response_model_exclude_none=True,
-             responses={**E404, 409: {"model": ErrorBody, "description": "The session was closed while the step ran (e.g. by the stall watchdog)"}})
+             responses={**E404, 409: {"model": ErrorBody, "description": "The session was closed while the step ran (e.g. by the stall watchdog), or it runs by itself (twin serve --realtime)"}})
 async def step(req: StepRequest, request: Request, sid: str = SessionId, svc: Service = Depends(service),
                ident: Identity = Depends(writer)):
     """Advance by ``dt``, to ``until`` (not in the past; capped at the horizon) or to the next
@@ -121,8 +121,8 @@ async def step(req: StepRequest, request: Request, sid: str = SessionId, svc: Se
     try:
         return await unless_disconnected(request, s.step(svc.step_pool, dt=req.dt, until=req.until, event=bool(req.event),
                                                          client=_client(ident), cancel=cancel), on_leave=cancel.set)
-    except StepError as e:  # "session": closed while the step ran (DELETE, idle reaper, stall watchdog)
-        if e.path == "session":
+    except StepError as e:  # "session": closed while the step ran (DELETE, idle reaper, stall watchdog); "paced": --realtime
+        if e.path in ("session", "paced"):
             raise HTTPException(409, detail=str(e))
         raise field_error(e.path, str(e))
 
@@ -239,8 +239,8 @@ def _checkpoint_error(e: Exception) -> HTTPException:
 @router.delete("/{sid}", response_model=Closed, responses={**E404, 409: {"model": ErrorBody, "description": "The OPC UA session cannot be closed"}})
 def close_session(sid: str = SessionId, svc: Service = Depends(service), _=Depends(writer)):
     s = _session(svc, sid)
-    if s.kind == "opcua":
-        raise HTTPException(409, detail="the OPC UA session lives as long as the server")
+    if s.kind in ("opcua", "served"):
+        raise HTTPException(409, detail=f"the {'OPC UA' if s.kind == 'opcua' else 'served'} session lives as long as the server")
     svc.close_session(sid)
     return {"id": sid, "closed": True}
 
@@ -329,11 +329,14 @@ async def session_ws(ws: WebSocket, sid: str):
                 try:
                     reply = await _handle(svc, s, ident, client, kind, req, stop, ch)
                 except StepError as e:
-                    if e.path == "session":
+                    if e.path == "paced":  # the plant runs by itself (--realtime): refused, the socket stays open
+                        reply = {"error": str(e)}
+                    elif e.path == "session":
                         await ch.send({"error": str(e)})
                         await ch.close(4404, "session closed")
                         return
-                    reply = {"error": "invalid message", "detail": [{"path": e.path, "message": str(e)}]}
+                    else:
+                        reply = {"error": "invalid message", "detail": [{"path": e.path, "message": str(e)}]}
                 finally:
                     busy = False
                 if reply is not None and not await ch.send(reply):

@@ -9,6 +9,7 @@
 // URL: /?scale=600 (simulated seconds per wall second), &session=ID (step an existing session
 // instead of this identity's demo session), #token=SECRET (a token for a server with
 // identities; the fragment never leaves the browser and is removed from the address bar).
+// A server whose plant runs by itself (twin serve --realtime) is watched, not stepped.
 "use strict";
 
 const params = new URLSearchParams(location.search);
@@ -298,7 +299,37 @@ async function refresh() {
   }
 }
 
+// A plant that runs by itself (twin serve --realtime): the page watches it (reads its tags
+// twice a second, the line view and KPIs like a stepped session) instead of stepping it.
+function watch(info) {
+  setStatus(`live: session ${sid} runs by itself at ${text(info.paced)}x`);
+  const pollTags = async () => {
+    const r = await api(`/v1/sessions/${encodeURIComponent(sid)}/tags`);
+    if (r.ok) { Object.assign(tags, await r.json()); render(); }
+    if (tags["plant.sim_time"] >= info.horizon) { setStatus("horizon reached"); return; }
+    setTimeout(pollTags, 500);
+  };
+  pollTags();
+  refresh();
+  setInterval(refresh, poll);
+}
+
 async function start() {
+  if (!sid) {  // the live plant, when the server runs one; else this identity's demo session
+    const l = await api("/v1/sessions");
+    if (l.status === 401) return askToken("this server needs a token");
+    if (l.ok) {
+      const live = (await l.json()).find(s => s.paced);
+      if (live) sid = live.id;
+    }
+  }
+  if (sid) {
+    const i = await api(`/v1/sessions/${encodeURIComponent(sid)}`);
+    if (i.ok) {
+      const info = await i.json();
+      if (info.paced) return watch(info);
+    }
+  }
   if (!sid) {
     const r = await api("/v1/sessions/demo", { method: "POST" });
     if (r.status === 401) return askToken("this server needs a token");
