@@ -22,7 +22,8 @@ observation leaving it updates a checkpoint, so ``current?at=N`` answers for any
 tick and every ``poll_s`` wall seconds (lockstep steps, commands): state changes come from the
 run's state log, each at its own sim time, the other values from the tags; a Reset of the session starts
 a new ``instanceId`` and an empty buffer. Timestamps are sim time on the scenario's calendar
-(see :func:`twin.api.mtconnect_model.sim_epoch`); header ``creationTime`` is wall time.
+(see :func:`twin.api.mtconnect_model.sim_epoch`); header ``creationTime`` is the plant's
+simulated now (the twin's clock), so now minus an observation's timestamp is a simulated duration.
 
 Never blocking the event loop: the run is read in the server's step threads (under the
 session lock), documents are built in worker threads, and streams wait on an event. A stream
@@ -252,7 +253,11 @@ class Agent:
         for k in range(start, n):
             di = self._first_res.get(r_col[k])
             if di is not None:
-                self._put(code_values(self.devices[di], c_col[k]), float(t_col[k]))
+                dev = self.devices[di]
+                vals = code_values(dev, c_col[k])
+                if p_col[k] >= 0 and vals.get(f"{dev.id}_exec") == "ACTIVE":  # the part in hand, from when it started
+                    vals[f"{dev.id}_part_uid"] = str(int(p_col[k]))
+                self._put(vals, float(t_col[k]))
                 last_part[di] = p_col[k]
         self._sl_seen = n
         for di, dev in enumerate(self.devices):
@@ -263,6 +268,8 @@ class Agent:
                 v[f"{dev.id}_asset_chg"] = changed or (prev[3] if prev else "UNAVAILABLE")
             else:
                 v[f"{dev.id}_asset_chg"] = "UNAVAILABLE"
+            prev = buf.latest.get(f"{dev.id}_part_uid")
+            v[f"{dev.id}_part_uid"] = prev[3] if prev else "UNAVAILABLE"
             self._put(v, now)
 
     def _program(self, run, di: int, dev) -> str:
@@ -322,6 +329,11 @@ class Agent:
         with self.buffer.lock:
             self.buffer.reset()
 
+    def stamp_now(self) -> str:
+        """The plant's simulated now as an ISO timestamp (the header's ``creationTime``)."""
+        run = self._run if self._run is not None else self.session.run
+        return iso(sim_epoch(run.scenario) + dt.timedelta(seconds=float(run.now)))
+
     def stamp(self, t: float) -> str:
         """The ISO timestamp of sim time ``t`` (memoised: observations share their times)."""
         memo = self._stamps
@@ -342,7 +354,7 @@ class Agent:
 
     # ---- headers --------------------------------------------------------------------------------------
     def header(self, kind: str, seqs: tuple[int, int, int] | None = None) -> dict:
-        h: dict[str, Any] = {"creationTime": iso(dt.datetime.now(dt.timezone.utc)), "sender": "twin", "instanceId": self.instance_id,
+        h: dict[str, Any] = {"creationTime": self.stamp_now(), "sender": "twin", "instanceId": self.instance_id,
                              "version": VERSION}
         if kind in ("Devices", "Streams", "Error"):
             h["bufferSize"] = self.buffer.size

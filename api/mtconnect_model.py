@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 VERSION = "2.0.0.0"
 SCHEMA_VERSION = "2.0"
 #: sim time 0 when the scenario has no calendar (a Monday, so weekday starts keep their weekday)
-EPOCH = dt.datetime(2000, 1, 3, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)  # sim time 0 without a calendar (twin.calendar.sim_epoch)
 
 EXECUTION_BY_REASON = {"": "ACTIVE", "starved": "READY", "blocked": "WAIT", "held": "FEED_HOLD", "failure": "INTERRUPTED",
                        "planned_maintenance": "STOPPED", "break": "STOPPED", "off_shift": "STOPPED"}
@@ -128,6 +128,7 @@ def build_devices(run) -> list[Device]:
             DataItem(f"{i}_pc_good", "PART_COUNT", "EVENT", "pc_good", sub_type="GOOD"),
             DataItem(f"{i}_pc_bad", "PART_COUNT", "EVENT", "pc_bad", sub_type="BAD"),
             DataItem(f"{i}_program", "PROGRAM", "EVENT", "program"),
+            DataItem(f"{i}_part_uid", "PART_UNIQUE_ID", "EVENT", "part_uid", sub_type="SERIAL_NUMBER"),
         ])
         if tags.get("feed_override") is not None:
             path.items.append(DataItem(f"{i}_fovr", "PATH_FEEDRATE_OVERRIDE", "EVENT", "fovr", sub_type="PROGRAMMED", units="PERCENT"))
@@ -242,16 +243,11 @@ def tools(run, dev: Device) -> list[Tool]:
 
 # ---- time ---------------------------------------------------------------------------------------
 def sim_epoch(scenario) -> dt.datetime:
-    """The UTC date-time of sim time 0: the calendar's dated start (its plant-local time taken as
-    UTC), else Monday 2000-01-03 plus the calendar's weekday start ('wed 06:00'), else
-    :data:`EPOCH`."""
-    cal = scenario.calendar
-    if cal is None:
-        return EPOCH
-    when = cal.start_datetime()
-    if when is not None:
-        return when.replace(tzinfo=dt.timezone.utc)
-    return EPOCH + dt.timedelta(seconds=cal.offset())
+    """The UTC date-time of sim time 0 (:func:`twin.calendar.sim_epoch`, the plant-local time
+    taken as UTC): the same clock as the OPC UA server and snapshots."""
+    from twin.calendar import sim_epoch as epoch
+
+    return epoch(scenario.calendar).replace(tzinfo=dt.timezone.utc)
 
 
 def iso(t: dt.datetime) -> str:

@@ -232,8 +232,11 @@ class OpcUaTwin:
                                                                     -1 if cap is None else int(cap))
         await model.refresh(snap)
         self._wrap_sessions(s.iserver)
+        s.iserver.disabled_clock = True  # the server's clock is the plant's: CurrentTime is sim time (see refresh)
         await s.start()
         self.server = s
+        await self._set_clock(model.when(run.now))
+        self._follower = asyncio.create_task(self._follow())
 
     # ---- per client session: who calls, and FeedOverride writes through the command layer -------------
     def _wrap_sessions(self, iserver) -> None:
@@ -349,14 +352,41 @@ class OpcUaTwin:
             return self._refused(ua.StatusCodes.BadUserAccessDenied, "Reset needs the write right", len(args))
         if args:
             return self._refused(ua.StatusCodes.BadTooManyArguments, "Reset takes no argument", len(args))
-        await self.session.reset(self.svc.step_pool)
-        await self.model.reset()
-        await self.refresh()
+        async with self._refreshing():
+            await self.session.reset(self.svc.step_pool)
+            await self.model.reset()
+            await self._refresh()
         return [ua.Variant(float(self.session.run.now), ua.VariantType.Double)]
+
+    def _refreshing(self) -> asyncio.Lock:
+        if getattr(self, "_refresh_lock", None) is None:
+            self._refresh_lock = asyncio.Lock()
+        return self._refresh_lock
 
     async def refresh(self) -> None:
         """Every value from one snapshot of the run (taken under its lock), stamped with the
         simulated time; then the alarms of the failures since the last refresh."""
+        async with self._refreshing():
+            await self._refresh()
+
+    async def _follow(self, every_s: float = 0.25) -> None:
+        """Refresh whenever the served run moved or changed by other means than this server's own
+        Step (an HTTP or WebSocket step of the same session, a command, the realtime pacer), so
+        OPC UA clients see the plant every other client sees."""
+        seen = None
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                run = self.session.run
+                key = (id(run), run.now, len(run.state_log), len(run.command_log.rows))
+                if key == seen:
+                    continue
+                await self.refresh()
+                seen = key
+            except Exception:  # a closed or resetting session: look again next time
+                log.debug("OPC UA refresh failed", exc_info=True)
+
+    async def _refresh(self) -> None:
         from asyncua import ua
 
         from .opcua_machinery import snapshot
@@ -383,9 +413,28 @@ class OpcUaTwin:
                 else:
                     v = ua.Variant(int(v), ua.VariantType.Int64)
             await node.write_value(ua.DataValue(v, SourceTimestamp=stamp, ServerTimestamp=stamp))
+        await self._set_clock(stamp)
         await self.model.refresh(snap)
 
+    async def _set_clock(self, stamp) -> None:
+        """``Server/ServerStatus/CurrentTime`` = the plant's simulated now. A client that computes
+        how long a state has lasted (CurrentTime minus the state's SourceTimestamp), as it would on
+        a real machine, gets simulated durations (``twin snapshot --opcua`` does exactly that)."""
+        from copy import copy
+
+        from asyncua import ua
+
+        iserver = self.server.iserver
+        status = copy(await iserver.server_status_node.read_value())
+        status.CurrentTime = stamp
+        await iserver.server_status_node.write_value(status)
+        await iserver.current_time_node.write_value(ua.DataValue(ua.Variant(stamp, ua.VariantType.DateTime),
+                                                                 SourceTimestamp=stamp, ServerTimestamp=stamp))
+
     async def stop(self) -> None:
+        task = getattr(self, "_follower", None)
+        if task is not None:
+            task.cancel()
         if self.server is not None:
             await self.server.stop()
 

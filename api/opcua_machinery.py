@@ -112,14 +112,10 @@ OPERATION_MODE = {"Processing": 1, "Setup": 2, "Maintenance": 4, "None": 1}
 
 
 def sim_epoch(scenario) -> datetime.datetime:
-    """The date-time (UTC) of sim time 0 (see the module docstring)."""
-    cal = scenario.calendar
-    if cal is None:  # no calendar: the plant runs around the clock from Monday 00:00
-        return EPOCH
-    when = cal.start_datetime()
-    if when is not None:
-        return when.replace(tzinfo=datetime.timezone.utc) if when.tzinfo is None else when.astimezone(datetime.timezone.utc)
-    return EPOCH + datetime.timedelta(seconds=cal.offset())
+    """The date-time (UTC) of sim time 0 (:func:`twin.calendar.sim_epoch`; see the module docstring)."""
+    from twin.calendar import sim_epoch as epoch
+
+    return epoch(scenario.calendar).replace(tzinfo=datetime.timezone.utc)
 
 
 def unit_id(code: str) -> int:
@@ -154,8 +150,15 @@ def snapshot(run, state_row: int) -> dict:
     n = len(sl)
     fail = Code.FAILURE.value
     res = run.resources
+    first: dict[str, int] = {}  # station -> its first resource (the unit its tags show)
+    for k, (_r, st_name) in enumerate(res):
+        first.setdefault(st_name, k)
+    since = out["since"] = {}  # station -> sim time its first unit's current state (or part) began, if it changed
     for i in range(state_row, n):
-        out["alarms"].append((sl.t[i], res[sl.resource[i]][1], res[sl.resource[i]][0], sl.code[i] == fail))
+        r = sl.resource[i]
+        out["alarms"].append((sl.t[i], res[r][1], res[r][0], sl.code[i] == fail))
+        if first.get(res[r][1]) == r:
+            since[res[r][1]] = float(sl.t[i])
     out["state_row"] = n
     return out
 
@@ -181,6 +184,8 @@ class MachineryModel:
         self.machines: dict[str, _Machine] = {}
         self.feed_nodes: dict = {}  # NodeId -> station (FeedOverride in percent)
         self.state_row = 0
+        self.since_keys: dict[str, str] = {}  # state-machine value -> station (stamped with when its state began)
+        self.since: dict[str, float] = {}  # station -> sim time its current state (or part in hand) began
         self.epoch = sim_epoch(run.scenario)
 
     # ---- helpers ---------------------------------------------------------------------------------
@@ -243,7 +248,7 @@ class MachineryModel:
         return node
 
     async def _state_machine(self, parent, path: str, ns: str, name: str, typ: tuple, state_fn, addin: bool = False,
-                             number: bool = False):
+                             number: bool = False, station: str | None = None):
         """A finite state machine instance with ``CurrentState`` (+ ``Id``, and ``Number`` when
         the type declares it mandatory); ``state_fn(snapshot)`` names the current state."""
         from asyncua import ua
@@ -274,6 +279,9 @@ class MachineryModel:
         self.values[path + ".CurrentState.Id"] = (cid, ident)
         if num is not None:
             self.values[path + ".CurrentState.Number"] = (num, lambda s: ua.Variant(states[state_fn(s)][1], ua.VariantType.UInt32))
+        if station is not None:  # stamped with the sim time the state (or the part in hand) began
+            for k in (".CurrentState", ".CurrentState.Id"):
+                self.since_keys[path + k] = station
         return sm
 
     # ---- types -------------------------------------------------------------------------------------
@@ -371,8 +379,10 @@ class MachineryModel:
             sm_parent, sm_p, mode_type = mt, p + ".Monitoring.MachineTool", (MT, 1003)
         else:
             sm_parent, sm_p, mode_type = bb, p + ".MachineryBuildingBlocks", (MACHINERY, 1008)
-        ist = await self._state_machine(sm_parent, sm_p + ".MachineryItemState", MACHINERY, "MachineryItemState", (MACHINERY, 1002), item_state, addin=True)
-        oms = await self._state_machine(sm_parent, sm_p + ".MachineryOperationMode", MACHINERY, "MachineryOperationMode", mode_type, op_mode, addin=True)
+        ist = await self._state_machine(sm_parent, sm_p + ".MachineryItemState", MACHINERY, "MachineryItemState", (MACHINERY, 1002), item_state,
+                                        addin=True, station=name)
+        oms = await self._state_machine(sm_parent, sm_p + ".MachineryOperationMode", MACHINERY, "MachineryOperationMode", mode_type, op_mode,
+                                        addin=True, station=name)
         if m.tool:
             await bb.add_reference(ist, ua.ObjectIds.HasAddIn, forward=True, bidirectional=True)
             await bb.add_reference(oms, ua.ObjectIds.HasAddIn, forward=True, bidirectional=True)
@@ -554,9 +564,23 @@ class MachineryModel:
 
         stamp = self.when(snap["now"])
         last = self.last
+        began = dict(self.since)
+        self.since.update(snap.get("since", {}))
         for key, (node, fn) in self.values.items():
             v = fn(snap)
-            if not isinstance(v, ua.Variant) or last.get(key) == v:
+            if not isinstance(v, ua.Variant):
+                continue
+            station = self.since_keys.get(key)
+            if station is not None and station in self.since:
+                # a state machine: its SourceTimestamp is when the state (or, Executing part after
+                # part, the part in hand) began, so CurrentTime minus it is how long it has lasted
+                if last.get(key) == v and began.get(station) == self.since[station]:
+                    continue
+                t = self.when(self.since[station])
+                last[key] = v
+                await node.write_value(ua.DataValue(v, SourceTimestamp=t, ServerTimestamp=stamp))
+                continue
+            if last.get(key) == v:
                 continue  # unchanged: its SourceTimestamp stays the sim time of its last change
             last[key] = v
             await node.write_value(ua.DataValue(v, SourceTimestamp=stamp, ServerTimestamp=stamp))
@@ -600,6 +624,7 @@ class MachineryModel:
     async def reset(self) -> None:
         """A fresh run: alarms still active are cleared (event at the new run's sim time 0)."""
         self.state_row = 0
+        self.since.clear()
         self.last.clear()
         clear = []
         for name, m in self.machines.items():

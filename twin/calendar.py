@@ -268,3 +268,20 @@ def intersect(xs, ys) -> list[tuple[float, float]]:
 
 def total(intervals, lo: float, hi: float) -> float:
     return sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in intervals)
+
+
+#: a Monday: the date of sim time 0 for scenarios whose calendar names only a weekday (or has none)
+REF_MONDAY = dt.datetime(2024, 1, 1)
+
+
+def sim_epoch(calendar: "Calendar | None") -> dt.datetime:
+    """The plant-local date-time of sim time 0 (naive): the calendar's dated start; else its
+    weekday start ('mon 06:00') in the week of Monday 2024-01-01; without a calendar Monday
+    2024-01-01 00:00. One clock for everything that shows sim time as a date (the servers'
+    timestamps, snapshots, forecasts), so the weekday and time of day agree with the calendar."""
+    if calendar is None:
+        return REF_MONDAY
+    when = calendar.start_datetime()
+    if when is not None:
+        return when.replace(tzinfo=None) if when.tzinfo is None else when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return REF_MONDAY + dt.timedelta(seconds=calendar.offset())

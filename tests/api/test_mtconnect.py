@@ -70,7 +70,7 @@ def test_every_document_follows_the_mtconnect_2_schema(physics):
     assert latest["L1_program"]["value"] == "shaft"  # the product on the lathe: its NC program
     assert any(float(o["value"]) > 0 for o in obs2 if o["item"] == "L1_speed") or float(latest["L1_speed"]["value"]) >= 0
     # timestamps are simulated time on the scenario's calendar (Monday 06:00 = sim time 0)
-    assert p.agent.epoch.isoformat().startswith("2000-01-03T06:00")
+    assert p.agent.epoch.isoformat().startswith("2024-01-01T06:00")
     for o in obs:
         assert 0.0 <= sim_seconds(p.agent, o["timestamp"]) <= p.session.run.now + 1e-6
     # cutting tools with tool life from the wear model

@@ -4,9 +4,11 @@ OPC 40001 Machinery layout, mapped to the scenario by name.
 MTConnect (``http://host:port``; the MTConnect Standard 2.x ``MTConnectStreams`` document): per
 ``DeviceStream`` (a station: its ``name``, or the mapping's), the first ``Execution`` event gives
 the state, ``Condition`` ``Fault`` entries make it ``down``, ``PartKindId`` the product (through
-the mapping's ``products``), ``PartUniqueId``/``PartId`` the part's label, ``PartCount`` (subType
+the mapping's ``products``; else ``Program`` through the mapping's ``programs``, or a program named
+like a product), ``PartUniqueId``/``PartId`` the part's label, ``PartCount`` (subType
 ``GOOD``/``BAD``, or plain for all) the counts. Elapsed times are the header's ``creationTime``
-minus the timestamp of the observation that started the state. Execution values:
+minus the timestamp of the observation that started the state (for a machine ACTIVE part after
+part, the later of ``Execution`` and ``PartUniqueId``). Execution values:
 
 =====================================================  ================================
 MTConnect ``Execution``                                 snapshot state
@@ -77,7 +79,8 @@ class _M(BaseModel):
 
 class BufferSource(_M):
     device: str | None = Field(default=None, description="MTConnect device (default: any) or OPC UA machine holding the item")
-    item: str = Field(description="MTConnect dataItemId or name; OPC UA browse path under the machine (a/b/c)")
+    item: str = Field(description="MTConnect dataItemId or name; OPC UA browse path (a/b/c) under the machine, or without "
+                                  "a device first from Objects (the twin's own server: Buffers/B_SAW/Level)")
     product: str = Field(description="scenario product of the waiting parts")
     step: int | None = Field(default=None, ge=0)
 
@@ -221,6 +224,14 @@ def mtconnect_snapshot(doc: dict, scenario, mapping: Mapping | None = None) -> S
             uid = _first(ev, "PartUniqueId") or _first(ev, "PartId")
             if uid is not None:
                 part["label"] = uid["value"][:128]
+        if part is None:  # the NC program names the product (the mapping's programs, or the product's own name)
+            prog = _first(ev, "Program")
+            product = mapping.programs.get(prog["value"], prog["value"]) if prog is not None else None
+            if product in scenario.products:
+                part = {"product": product}
+        uid = _first(ev, "PartUniqueId") or _first(ev, "PartId")
+        if state == "processing" and uid is not None and uid["timestamp"] is not None and since is not None:
+            since = max(since, uid["timestamp"])  # a machine ACTIVE part after part: the part in hand started then
         if state in ("processing", "down") and part is None:
             prods = {pname for _p, pname, _i, _s in scenario.visits(station)}
             if len(prods) == 1:
@@ -332,6 +343,11 @@ async def read_opcua(url: str, timeout: float = 10.0, buffer_paths: dict[str, tu
             children = await machines.get_children()
             if len(children) > MAX_MACHINES:
                 raise AcquireError(f"{url}: more than {MAX_MACHINES} machines")
+            for key, (dev, path) in (buffer_paths or {}).items():  # a path from Objects (Buffers/B_SAW/Level)
+                if dev is None:
+                    node = await _path(client.nodes.objects, path)
+                    if node is not None:
+                        out["buffers"][key] = await node.read_value()
             for m in children:
                 name = (await m.read_browse_name()).Name
                 bb = await _child(m, "MachineryBuildingBlocks") or m
@@ -351,7 +367,7 @@ async def read_opcua(url: str, timeout: float = 10.0, buffer_paths: dict[str, tu
                     rec["program"] = str(await prog.read_value())
                 out["machines"][name] = rec
                 for key, (dev, path) in (buffer_paths or {}).items():
-                    if dev is not None and dev != name:
+                    if (dev is not None and dev != name) or key in out["buffers"]:
                         continue
                     node = await _path(m, path)
                     if node is not None:

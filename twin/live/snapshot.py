@@ -54,7 +54,7 @@ from twin.units import Seconds
 __all__ = ["Snapshot", "SnapshotError", "load_snapshot", "parse_snapshot", "start_run", "snapshot_of", "shifted_scenario"]
 
 WEEK = 7 * 86400.0
-REF_MONDAY = dt.datetime(2024, 1, 1)  # a Monday: dates for scenarios whose calendar names only a weekday
+from twin.calendar import REF_MONDAY  # noqa: E402  (a Monday: dates for scenarios whose calendar names only a weekday)
 
 
 class SnapshotError(ValueError):
@@ -641,12 +641,10 @@ def start_run(scenario, snapshot: Snapshot | dict, horizon: float | None = None,
 def run_datetime(run, t: float | None = None) -> dt.datetime:
     """The date-time of sim time ``t`` (default: now) of ``run`` (with a weekday start: in the
     week of 2024-01-01)."""
-    cal = run.scenario.calendar
+    from twin.calendar import sim_epoch
+
     t = run.now if t is None else t
-    base = cal.start_datetime() if cal is not None else None
-    if base is None:
-        base = REF_MONDAY + dt.timedelta(seconds=cal.offset() if cal is not None else 0.0)
-    return base + dt.timedelta(seconds=round(t, 6))
+    return sim_epoch(run.scenario.calendar) + dt.timedelta(seconds=round(t, 6))
 
 
 def _part_state(run, part, step: int | None = None) -> dict:
