@@ -109,7 +109,8 @@ def iso_station_kpis(el: dict[str, float], pq: float, gq: float, sq: float, rq: 
         flags.append("PBT=0: availability reported as 1")
     e = _ratio(pri_sum, apt)
     if e is not None and e > 1 + 1e-9:
-        flags.append("effectiveness > 1: ideal cycle time (PRI) is pessimistic")
+        flags.append("effectiveness > 1: parts whose operation began before the window count in it (ISO 22400 PQ), "
+                     "or the ideal cycle time (PRI) is pessimistic")
     qr = _ratio(gq, pq)
     oee = a * e * qr if (e is not None and qr is not None) else None
     return {
@@ -176,7 +177,8 @@ def _pacing_elements(r, stations: dict, pri_sums, sidx: dict) -> tuple[dict, lis
         flags.append(f"PBT=0 at the pacing step {label}: availability reported as 1")
     e = _ratio(pri, apt)
     if e is not None and e > 1 + 1e-9:
-        flags.append("effectiveness > 1: ideal cycle time (PRI) of the pacing step is pessimistic")
+        flags.append("effectiveness > 1 at the pacing step: parts whose operation began before the window count in it "
+                     "(ISO 22400 PQ), or the ideal cycle time (PRI) is pessimistic")
     return {"name": label, "POT": sum(stations[s]["POT"] for s in names) / n_units, "PBT": pbt / n_units,
             "APT": apt / n_units, "availability": a, "effectiveness": e}, flags
 

@@ -19,7 +19,7 @@ def test_line_oee_is_the_product_of_its_factors_and_each_is_at_most_one(path):
     assert oee == pytest.approx(a * e * qr, rel=1e-12)
     for name, v in (("A", a), ("QR", qr), ("OEE", oee)):
         assert 0.0 <= v <= 1.0, name
-    # effectiveness may exceed 1 only when the ideal cycle time is pessimistic, and then it says so
+    # effectiveness may exceed 1 (a pessimistic PRI, or operations begun in the warm-up), and then it says so
     assert e <= 1.0 + 1e-9 or any("effectiveness > 1" in f for f in line["flags"])
     assert line["APT"] <= line["PBT"] <= line["POT"] <= sc.horizon - sc.warmup
 
