@@ -500,7 +500,8 @@ def build_scene(result, mode: str = "kpi", kpi: str = "utilization", window_size
         lt_mean = line.get("lead_time_mean_s")
         _text(p, name_t, 14, H - 12, size=fs + 7, bold=True, box=False, name="title")
         kline = (f"throughput {f(line.get('throughput_per_hour'), '{:.2f}')} parts/h    OEE {f(line.get('oee'), '{:.1f} %', 100)}"
-                 f"    availability {f(line.get('availability'), '{:.1f} %', 100)}    scrap {f(line.get('scrap_ratio'), '{:.2f} %', 100)}\n"
+                 f"    availability {f(line.get('availability'), '{:.1f} %', 100)} (APT/PBT of the pacing step {line.get('pacing_station') or 'n/a'})"
+                 f"    scrap {f(line.get('scrap_ratio'), '{:.2f} %', 100)}\n"
                  f"WIP {f(line.get('wip_mean'))} parts    lead time {f(lt_mean, '{:.0f} min', 1 / 60)}"
                  f"    energy/good part {f(line.get('energy_per_good_part_J'), '{:.2f} kWh', 1 / 3.6e6)}"
                  f"    bottleneck {line.get('bottleneck') or 'n/a'}")
@@ -739,7 +740,8 @@ def _html_overlay(path: Path, result, kpi: str, sc) -> None:
     lo, hi = sc.kpi_range
     f = lambda v, fmt="{:.1f}", k=1.0: "n/a" if v is None else fmt.format(v * k)
     kpis = (f"throughput {f(line.get('throughput_per_hour'), '{:.2f}')} parts/h &middot; OEE {f(line.get('oee'), '{:.1f} %', 100)}"
-            f" &middot; availability {f(line.get('availability'), '{:.1f} %', 100)} &middot; WIP {f(line.get('wip_mean'))} parts"
+            f" &middot; availability {f(line.get('availability'), '{:.1f} %', 100)} (APT/PBT of the pacing step "
+            f"{_h.escape(str(line.get('pacing_station') or 'n/a'))}) &middot; WIP {f(line.get('wip_mean'))} parts"
             f" &middot; lead time {f(line.get('lead_time_mean_s'), '{:.0f} min', 1 / 60)} &middot; bottleneck "
             f"{_h.escape(str(line.get('bottleneck') or 'n/a'))}")
     ramp = _ramp(better, 11)
