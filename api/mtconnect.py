@@ -331,8 +331,10 @@ class Agent:
 
     def stamp_now(self) -> str:
         """The plant's simulated now as an ISO timestamp (the header's ``creationTime``)."""
-        run = self._run if self._run is not None else self.session.run
-        return iso(sim_epoch(run.scenario) + dt.timedelta(seconds=float(run.now)))
+        if self._run is None:  # before the first look at the plant
+            run = self.session.run
+            return iso(sim_epoch(run.scenario) + dt.timedelta(seconds=float(run.now)))
+        return self.stamp(float(self._run.now))
 
     def stamp(self, t: float) -> str:
         """The ISO timestamp of sim time ``t`` (memoised: observations share their times)."""

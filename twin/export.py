@@ -18,18 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .kpidefs import KPIS, _SCALE
+from .kpidefs import _SCALE, KPIS, unit
 
 __all__ = ["write_xlsx"]
-
-
-def _unit(level: str, name: str, currency: str | None) -> str:
-    k = KPIS.get((level, name))
-    if k is None:
-        return ""
-    if k.unit == "currency":
-        return currency or ""
-    return k.display or ("" if k.unit in ("1", "") else k.unit)
 
 
 def _value(level: str, name: str, v: Any) -> Any:
@@ -48,7 +39,7 @@ def _value(level: str, name: str, v: Any) -> Any:
 
 def _header(level: str, name: str, currency: str | None) -> str:
     label = name[:-2] if name.endswith(("_s", "_J")) else name  # the unit goes in brackets
-    u = _unit(level, name, currency)
+    u = unit(level, name, currency)
     return f"{label} [{u}]" if u else label
 
 
@@ -83,7 +74,7 @@ def write_xlsx(res, path: str | Path, max_events: int = 1_000_000) -> dict[str, 
         if name in ("flags",):
             continue
         kd = KPIS.get(("line", name))
-        ws.append([kd.label.strip() if kd else name, f"line.{name}", _value("line", name, v), _unit("line", name, cur),
+        ws.append([kd.label.strip() if kd else name, f"line.{name}", _value("line", name, v), unit("line", name, cur),
                    kd.description if kd else "", kd.iso if kd else ""])
         n += 1
     ws.append([])

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
 
-__all__ = ["KPI", "KPIS", "KPIKeyError", "kpi", "check_key", "levels", "fmt", "keys_of", "names_in"]
+__all__ = ["KPI", "KPIS", "KPIKeyError", "kpi", "check_key", "levels", "fmt", "unit", "keys_of", "names_in"]
 
 Level = Literal["line", "stations", "buffers", "pools", "lots"]
 
@@ -316,3 +316,13 @@ def fmt(level: str, name: str, value: Any, unit: bool = False) -> str:
     if unit and k.display:
         s += (" " if k.display != "%" else "") + k.display
     return s
+
+
+def unit(level: str, name: str, currency: str | None = None) -> str:
+    """The display unit of KPI ``name`` at ``level`` (the scenario's currency for money; "" for ratios)."""
+    k = KPIS.get((level, name))
+    if k is None:
+        return ""
+    if k.unit == "currency":
+        return currency or ""
+    return k.display or ("" if k.unit in ("1", "") else k.unit)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .kpidefs import KPIS, fmt
+from .kpidefs import KPIS, fmt, unit
 from .states import N_CODES, Code
 
 __all__ = ["Chart", "Plots", "run_charts", "compare_charts", "sweep_charts", "to_plotly", "to_png", "report_html",
@@ -544,15 +544,6 @@ def _table(head: list[str], rows: list[list[str]], cls: str = "kpi") -> str:
     return f'<table class="{cls}"><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _unit(level: str, name: str, currency: str | None = None) -> str:
-    k = KPIS.get((level, name))
-    if k is None:
-        return ""
-    if k.unit == "currency":
-        return currency or ""
-    return k.display or ("" if k.unit in ("1", "") else k.unit)
-
-
 def kpi_tables_html(kpis: dict) -> str:
     """The line, station, buffer and pool KPIs as HTML tables, every column with its unit."""
     line = kpis.get("line", {})
@@ -563,7 +554,7 @@ def kpi_tables_html(kpis: dict) -> str:
         if name in ("flags", "currency", "energy_kWh") or (name.startswith("cost") and v is None):
             continue
         k = KPIS.get(("line", name))
-        rows.append([k.label.strip() if k else name, fmt("line", name, v), _unit("line", name, cur), k.description if k else ""])
+        rows.append([k.label.strip() if k else name, fmt("line", name, v), unit("line", name, cur), k.description if k else ""])
     out.append("<h3>Line</h3>" + _table(["KPI", "value", "unit", "meaning"], rows))
     for f in line.get("flags") or []:
         out.append(f'<p class="note">note: {_esc(f)}</p>')
@@ -572,7 +563,7 @@ def kpi_tables_html(kpis: dict) -> str:
             "starved_share", "down_share", "PQ", "GQ", "mtbf_s", "mttr_s", "mean_active_period_s", "energy_J"]
     if any("cost_machine" in v for v in st.values()):
         cols += ["cost_machine", "cost_energy"]
-    head = ["station"] + [f"{KPIS[('stations', c)].label} [{_unit('stations', c, cur)}]" if _unit("stations", c, cur)
+    head = ["station"] + [f"{KPIS[('stations', c)].label} [{unit('stations', c, cur)}]" if unit("stations", c, cur)
                           else KPIS[("stations", c)].label for c in cols]
     bn = line.get("bottleneck")
     out.append("<h3>Stations</h3>" + _table(head, [[s + (" (bottleneck)" if s == bn else "")]
@@ -586,7 +577,7 @@ def kpi_tables_html(kpis: dict) -> str:
     if pl:
         pc = ["kind", "size", "utilisation", "on_shift", "mean_queue", "requests", "mean_wait_s", "max_wait_s"]
         out.append("<h3>Crews, operators and robots</h3>" + _table(
-            ["pool"] + [f"{KPIS[('pools', c)].label} [{_unit('pools', c)}]" if _unit("pools", c) else KPIS[("pools", c)].label for c in pc],
+            ["pool"] + [f"{KPIS[('pools', c)].label} [{unit('pools', c)}]" if unit("pools", c) else KPIS[("pools", c)].label for c in pc],
             [[p] + [fmt("pools", c, v.get(c)) for c in pc] for p, v in pl.items()]))
     return "\n".join(out)
 

@@ -22,7 +22,7 @@ from typing import Any, Iterable
 from rich.markup import escape
 from rich.table import Table
 
-from .kpidefs import KPIS, fmt
+from .kpidefs import KPIS, fmt, unit
 
 __all__ = ["split_key", "unit_of", "fmt_value", "fmt_ci", "fmt_delta", "label_of", "compare_tables", "sweep_table",
            "check_table", "replication_table", "cost_rows", "fmt_duration", "gate_text"]
@@ -44,12 +44,7 @@ def split_key(key: str) -> tuple[str, str, str]:
 
 def unit_of(key: str, currency: str | None = None) -> str:
     level, _, name = split_key(key)
-    k = KPIS.get((level, name))
-    if k is None:
-        return ""
-    if k.unit == "currency":
-        return currency or ""
-    return k.display or ("" if k.unit in ("1", "") else k.unit)
+    return unit(level, name, currency)
 
 
 def label_of(key: str) -> str:

@@ -46,12 +46,17 @@ def _client(ident: Identity) -> str:
     return f"http:{ident.name}"
 
 
-async def _create(svc: Service, sc, ident: Identity, kind: str, warm_until: float = 0.0) -> Session:
+def _reserve(svc: Service) -> None:
+    """One of the session places, or 429."""
     try:
         svc.reserve_session()
     except SessionLimit:
         raise HTTPException(429, detail=f"too many sessions (limit {svc.limits.max_sessions}); close one or retry later",
                             headers={"Retry-After": "30"})
+
+
+async def _create(svc: Service, sc, ident: Identity, kind: str, warm_until: float = 0.0) -> Session:
+    _reserve(svc)
     try:
         def build():
             run = twin.Run(sc)
@@ -211,11 +216,7 @@ async def restore_session(req: RestoreRequest, svc: Service = Depends(service), 
     horizon = req.horizon if req.horizon is not None else float(doc.get("horizon") or sc.horizon)
     if horizon > svc.limits.max_horizon_s:
         raise field_error("horizon", f"{horizon:g} s is above the server's limit of {svc.limits.max_horizon_s:.0f} s")
-    try:
-        svc.reserve_session()
-    except SessionLimit:
-        raise HTTPException(429, detail=f"too many sessions (limit {svc.limits.max_sessions}); close one or retry later",
-                            headers={"Retry-After": "30"})
+    _reserve(svc)
     try:
         run = await asyncio.get_running_loop().run_in_executor(svc.step_pool, lambda: restore(doc, horizon=req.horizon))
     except CheckpointError as e:

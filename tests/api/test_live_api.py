@@ -7,15 +7,8 @@ import httpx
 import pytest
 
 import twin
+from conftest_helpers import LINE
 from twin.live.checkpoint import restore
-
-LINE = {
-    "name": "live line", "horizon": 20000, "seed": 5,
-    "stations": {"A": {"process_time": {"dist": "exponential", "mean": 10}, "failures": [{"basis": "calendar", "availability": 0.95, "mttr": 100}]},
-                 "B": {"process_time": {"dist": "exponential", "mean": 11}}},
-    "buffers": {"AB": {"capacity": 3, "between": ["A", "B"]}},
-    "products": {"p": {"routing": [{"station": "A"}, {"station": "B"}]}},
-}
 
 
 def test_session_checkpoint_restores_bit_identically(live):
