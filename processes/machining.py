@@ -549,7 +549,6 @@ def _finishing_cut(cuts: list[_Cut]) -> _Cut | None:
     return next((c for c in reversed(cuts) if c.finishing), None)
 
 
-_machined_part = K.part.machined_part
 
 
 class Machining(Machine):
@@ -607,6 +606,7 @@ class Machining(Machine):
         self._ui = 0
         # per-part physics record, written by the part kernel: one float64 row per part
         self._rec = np.zeros((1024, len(self._COLS)))
+        self._machined_part = K.part.machined_part  # (imported here, not with the module: it loads numba)
         self._n_rec = 0
         self._table = None
         self._vb_crit = [spec.tools[t].vb_max for t in self.tool_names]
@@ -674,7 +674,7 @@ class Machining(Machine):
         n = self._n_rec
         if n == len(self._rec):
             self._rec = np.concatenate([self._rec, np.zeros_like(self._rec)])
-        self._ui, broken_at, ra, dev, d, changes = _machined_part(
+        self._ui, broken_at, ra, dev, d, changes = self._machined_part(
             self.tool_frac, self.tool_parts, k, cuts, pol, fin_arr, self.clock.now, part.id, nominal, self._t_repl,
             self.feed_override, cut_time, e, stable_f, self._ubuf, self._ui, self._rec, n)
         self._n_rec = n + 1
