@@ -248,17 +248,16 @@ class Agent:
         sl = run.state_log
         n = len(sl)
         start = max(self._sl_seen, n - 4 * buf.size)  # older rows would only pass through the buffer
-        t_col, r_col, c_col, p_col = sl.t, sl.resource, sl.code, sl.part
         last_part = self._last_part
-        for k in range(start, n):
-            di = self._first_res.get(r_col[k])
+        for t, r, code, part in sl.rows(start, n):
+            di = self._first_res.get(r)
             if di is not None:
                 dev = self.devices[di]
-                vals = code_values(dev, c_col[k])
-                if p_col[k] >= 0 and vals.get(f"{dev.id}_exec") == "ACTIVE":  # the part in hand, from when it started
-                    vals[f"{dev.id}_part_uid"] = str(int(p_col[k]))
-                self._put(vals, float(t_col[k]))
-                last_part[di] = p_col[k]
+                vals = code_values(dev, code)
+                if part >= 0 and vals.get(f"{dev.id}_exec") == "ACTIVE":  # the part in hand, from when it started
+                    vals[f"{dev.id}_part_uid"] = str(int(part))
+                self._put(vals, float(t))
+                last_part[di] = part
         self._sl_seen = n
         for di, dev in enumerate(self.devices):
             v = station_values(run, dev, self._program(run, di, dev))

@@ -154,11 +154,10 @@ def snapshot(run, state_row: int) -> dict:
     for k, (_r, st_name) in enumerate(res):
         first.setdefault(st_name, k)
     since = out["since"] = {}  # station -> sim time its first unit's current state (or part) began, if it changed
-    for i in range(state_row, n):
-        r = sl.resource[i]
-        out["alarms"].append((sl.t[i], res[r][1], res[r][0], sl.code[i] == fail))
+    for t, r, code, _part in sl.rows(state_row, n):
+        out["alarms"].append((t, res[r][1], res[r][0], code == fail))
         if first.get(res[r][1]) == r:
-            since[res[r][1]] = float(sl.t[i])
+            since[res[r][1]] = float(t)
     out["state_row"] = n
     return out
 

@@ -69,19 +69,12 @@ class Buffer:
         self.producers: deque = deque()
         self.bid = run.new_buffer_id(name)
         self.explicit = spec is not None
-        self._lt = run.level_log.t.append
-        self._lb = run.level_log.buffer.append
-        self._ll = run.level_log.level.append
+        self._lx, self._lk = run.level_log.writer()  # a level row: self._lx(self._lk(t, buffer, level))
         self._clock = run.clock
-        self._lt(0.0)
-        self._lb(self.bid)
-        self._ll(0)
+        self._lx(self._lk(0.0, self.bid, 0))
 
     def _level(self) -> None:
-        n = len(self.q)
-        self._lt(self._clock.now)
-        self._lb(self.bid)
-        self._ll(n)
+        self._lx(self._lk(self._clock.now, self.bid, len(self.q)))
 
     def free(self) -> float:
         return self.capacity - len(self.q)
@@ -96,9 +89,7 @@ class Buffer:
         if len(q) < self.capacity:
             part.t_enter = now = self._clock.now
             q.append(part)
-            self._lt(now)
-            self._lb(self.bid)
-            self._ll(len(q))
+            self._lx(self._lk(now, self.bid, len(q)))
             return True
         self.producers.append(producer)
         return False
@@ -138,9 +129,7 @@ class Buffer:
                 self._level()
                 self._clock.soon(prod.handed_over)
             else:
-                self._lt(self._clock.now)
-                self._lb(self.bid)
-                self._ll(len(q))
+                self._lx(self._lk(self._clock.now, self.bid, len(q)))
             return part
         if self.producers:  # capacity 0: direct hand-over from a blocked producer
             prod = self.producers.popleft()
@@ -221,9 +210,7 @@ class TransitBuffer(Buffer):
         return self.capacity - self._n()
 
     def _level(self) -> None:
-        self._lt(self._clock.now)
-        self._lb(self.bid)
-        self._ll(self._n())
+        self._lx(self._lk(self._clock.now, self.bid, self._n()))
 
     def put(self, part, producer) -> bool:
         if self._n() >= self.capacity:

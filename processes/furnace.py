@@ -573,12 +573,7 @@ class Furnace(RoutedStation):
         self._rows.append((self.res.t_start, now, self.batch_recipe, len(self.batch), self.batch_mass, self.heating_time,
                            rec.soak, self._q, out == GOOD))
         for part in self.batch:
-            ol.part.append(part.id)
-            ol.resource.append(self.res.rid)
-            ol.step.append(part.step)
-            ol.t_start.append(self.res.t_start)
-            ol.t_end.append(now)
-            ol.outcome.append(out)
+            ol.append(part.id, self.res.rid, part.step, self.res.t_start, now, out)
             self.parts_all += 1
             if out == GOOD:
                 self.parts_good += 1

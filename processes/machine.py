@@ -512,7 +512,7 @@ class Unit(Resource):
         self.last_product = -1
         self.dest = None
         ol = self.run.ops_log
-        self._ops = (ol.part.append, ol.resource.append, ol.step.append, ol.t_start.append, ol.t_end.append, ol.outcome.append)
+        self._ops = ol.writer()  # an operation row: ext(pack(part, resource, step, t_start, t_end, outcome))
         # machines with helpers (operators, robot loader) go through _h_processing_done first,
         # so the plain hot path carries no check for them
         self._done_cb = self._h_processing_done if machine._helpers else self._processing_done
@@ -595,10 +595,7 @@ class Unit(Resource):
         self.activity = PROCESSING
         self.code = PROCESSING
         self.logged_part = pid = part.id
-        self._lt(now)
-        self._lr(self.rid)
-        self._lc(PROCESSING)
-        self._lp(pid)
+        self._lx(self._lk(now, self.rid, PROCESSING, pid))
         self.t_end = now + d
         self.pending = clock.after(d, self._done_cb)
         if self.proc_clocks:
@@ -612,14 +609,9 @@ class Unit(Resource):
         self.pending = None
         part = self.part
         m = self.m
-        o_part, o_res, o_step, o_ts, o_te, o_out = self._ops
         step = part.step
-        o_part(part.id)
-        o_res(self.rid)
-        o_step(step)
-        o_ts(self.t_start)
-        o_te(self.clock.now)
-        o_out(GOOD)
+        ext, pack = self._ops
+        ext(pack(part.id, self.rid, step, self.t_start, self.clock.now, GOOD))
         m.parts_all += 1
         m.parts_good += 1
         part.step = step + 1
@@ -636,10 +628,7 @@ class Unit(Resource):
                     if self.code != STARVED or self.logged_part != -1:  # show(), not suspended
                         self.code = STARVED
                         self.logged_part = -1
-                        self._lt(self.clock.now)
-                        self._lr(self.rid)
-                        self._lc(STARVED)
-                        self._lp(-1)
+                        self._lx(self._lk(self.clock.now, self.rid, STARVED, -1))
                 else:
                     self.part = nxt
                     self._start_processing()
@@ -661,13 +650,8 @@ class Unit(Resource):
         if self.proc_clocks:
             self._proc_pause()
         out = GOOD if m._plain_outcome else m.outcome(part, self)
-        o_part, o_res, o_step, o_ts, o_te, o_out = self._ops
-        o_part(part.id)
-        o_res(self.rid)
-        o_step(part.step)
-        o_ts(self.t_start)
-        o_te(now)
-        o_out(out)
+        ext, pack = self._ops
+        ext(pack(part.id, self.rid, part.step, self.t_start, now, out))
         m.parts_all += 1
         if not m._no_setup:
             self.last_product = part.product

@@ -77,7 +77,7 @@ class Resource:
     __slots__ = (
         "station", "run", "clock", "rid", "name", "activity", "stops", "n_stops", "suspended", "finish_first",
         "code", "logged_part", "part", "pending", "t_end", "t_start", "remaining", "on_done",
-        "clocks", "op_clocks", "proc_clocks", "cyc_clocks", "_lt", "_lr", "_lc", "_lp", "_fire_cb",
+        "clocks", "op_clocks", "proc_clocks", "cyc_clocks", "_lx", "_lk", "_fire_cb",
     )
 
     def __init__(self, station, name: str, failures=(), plans=(), finish_first: frozenset = frozenset()):
@@ -101,7 +101,7 @@ class Resource:
         self.remaining = 0.0
         self.on_done: Callable | None = None
         sl = run.state_log
-        self._lt, self._lr, self._lc, self._lp = sl.t.append, sl.resource.append, sl.code.append, sl.part.append
+        self._lx, self._lk = sl.writer()  # a state row: self._lx(self._lk(t, rid, code, part))
         self._fire_cb = self._fire
         self.clocks = [FailureClock(i, f, run.streams, name) for i, f in enumerate(failures)]
         self.clocks += [FailureClock(i, plan=p) for i, p in plans]
@@ -130,10 +130,7 @@ class Resource:
         if code != self.code or pid != self.logged_part:
             self.code = code
             self.logged_part = pid
-            self._lt(self.clock.now)
-            self._lr(self.rid)
-            self._lc(code)
-            self._lp(pid)
+            self._lx(self._lk(self.clock.now, self.rid, code, pid))
 
     # ---- timed work ----------------------------------------------------------------------------------
     def work(self, duration: float, then: Callable[[], None], activity: int = PROCESSING) -> None:

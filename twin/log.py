@@ -1,17 +1,21 @@
-"""Columnar event logs.
+"""Event logs.
 
-Each log is a set of typed ``array.array`` columns appended in place (amortised
-preallocation, a few tens of nanoseconds per value, 22 bytes per state-log row); they become
-numpy arrays without copying and Arrow tables for export. No lists of dicts.
+Each log is a table with typed columns (``schema``: name -> ``array`` typecode), no lists of
+dicts. The three logs written on every event (state, operations, buffer levels: about 7 M rows
+for 200k parts on a 10-station line) are :class:`Rows`: each row is packed once (``struct``,
+no padding: 21 bytes per state row) onto one ``bytearray``, one call per row instead of one per
+value (about 2.5x cheaper for an operation row). The others are :class:`Columns` of
+``array.array``. Both give numpy columns (``numpy()``) and Arrow tables for export.
 """
 
 from __future__ import annotations
 
 from array import array
+from struct import Struct
 
 import numpy as np
 
-__all__ = ["Columns", "StateLog", "OpsLog", "PartLog", "LevelLog", "FailureLog", "CommandLog", "FeatureLog", "MaintenanceLog"]
+__all__ = ["Columns", "Rows", "StateLog", "OpsLog", "PartLog", "LevelLog", "FailureLog", "CommandLog", "FeatureLog", "MaintenanceLog"]
 
 
 class Columns:
@@ -40,13 +44,80 @@ class Columns:
         return sum(c.itemsize * c.buffer_info()[1] for c in self.cols.values())
 
 
-class StateLog(Columns):
+_NP = {"d": "<f8", "i": "<i4", "b": "i1", "q": "<i8"}
+
+
+class Rows(Columns):
+    """A table whose rows are packed with ``struct`` onto one ``bytearray``. Writers bind
+    ``writer()`` once and write a row with ``extend(pack(*values))``; readers use ``numpy()``,
+    ``rows()`` and ``len()`` (there are no per-column arrays to index). ``numpy(copy=False)``
+    (a finished run) moves the rows into contiguous columns once and frees the packed bytes."""
+
+    def __init__(self) -> None:
+        self.struct = Struct("<" + "".join(self.schema.values()))
+        self.dtype = np.dtype([(n, _NP[tc]) for n, tc in self.schema.items()])  # packed, as the struct
+        self.raw = bytearray()
+        self.cols = {}
+        self._done: dict[str, np.ndarray] | None = None  # rows already moved into columns
+        self._n_done = 0
+
+    def writer(self):
+        """``(extend, pack)``: ``extend(pack(*row))`` appends a row (values in ``schema`` order)."""
+        return self.raw.extend, self.struct.pack
+
+    def append(self, *row) -> None:
+        self.raw.extend(self.struct.pack(*row))
+
+    def __len__(self) -> int:
+        return self._n_done + len(self.raw) // self.struct.size
+
+    def _packed(self) -> dict[str, np.ndarray]:
+        """The rows still packed, as contiguous column copies (no view of ``raw`` is left)."""
+        if not self.raw:
+            return {name: np.zeros(0, dtype=_NP[tc]) for name, tc in self.schema.items()}
+        a = np.frombuffer(self.raw, dtype=self.dtype)
+        out = {name: a[name].copy() for name in self.schema}
+        del a
+        return out
+
+    def numpy(self, copy: bool = True) -> dict[str, np.ndarray]:
+        """Columns as numpy arrays. ``copy=False`` hands out the log's own columns (use it only
+        when the run is over: they are not copied again)."""
+        tail = self._packed()
+        if copy:
+            done = self._done
+            return tail if done is None else {k: np.concatenate([done[k], tail[k]]) for k in tail}
+        if self.raw:
+            self._done = tail if self._done is None else {k: np.concatenate([self._done[k], tail[k]]) for k in tail}
+            self._n_done += len(tail[next(iter(tail))])
+            self.raw.clear()
+        return dict(self._done) if self._done is not None else tail
+
+    def rows(self, start: int = 0, stop: int | None = None) -> list[tuple]:
+        """Rows ``start:stop`` as tuples (values in ``schema`` order)."""
+        stop = len(self) if stop is None else min(stop, len(self))
+        out: list[tuple] = []
+        nd = self._n_done
+        if start < min(stop, nd):
+            d = self._done
+            out += zip(*(d[k][start:min(stop, nd)].tolist() for k in self.schema))
+        a, b = max(start, nd) - nd, stop - nd
+        if a < b:
+            size = self.struct.size
+            out += self.struct.iter_unpack(bytes(self.raw[a * size:b * size]))
+        return out
+
+    def nbytes(self) -> int:
+        return len(self.raw) + (sum(v.nbytes for v in self._done.values()) if self._done is not None else 0)
+
+
+class StateLog(Rows):
     """One row per state change of a resource: time, resource id, state code, part id (-1: none)."""
 
     schema = {"t": "d", "resource": "i", "code": "b", "part": "q"}
 
 
-class OpsLog(Columns):
+class OpsLog(Rows):
     """One row per finished operation."""
 
     schema = {"part": "q", "resource": "i", "step": "i", "t_start": "d", "t_end": "d", "outcome": "b"}
@@ -82,7 +153,7 @@ class PartLog(Columns):
     schema = {"t": "d", "part": "q", "event": "b", "product": "i", "due": "d"}
 
 
-class LevelLog(Columns):
+class LevelLog(Rows):
     """Buffer level after each change."""
 
     schema = {"t": "d", "buffer": "i", "level": "i"}

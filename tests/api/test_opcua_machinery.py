@@ -39,13 +39,13 @@ def _first_failure(station: str):
     run.run_until(4 * 24 * 3600.0)
     sl, res = run.state_log, run.resources
     start = None
-    for i in range(len(sl)):
-        if res[sl.resource[i]][1] != station:
+    for t, r, code, _part in sl.rows():
+        if res[r][1] != station:
             continue
-        if start is None and sl.code[i] == Code.FAILURE:
-            start = sl.t[i]
-        elif start is not None and sl.code[i] != Code.FAILURE:
-            return start, sl.t[i]
+        if start is None and code == Code.FAILURE:
+            start = t
+        elif start is not None and code != Code.FAILURE:
+            return start, t
     raise AssertionError(f"{station} never fails in four days")
 
 
