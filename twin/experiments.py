@@ -96,13 +96,19 @@ def run_one(body: dict, seed: int, replication: int = 0, index: int = 0, point: 
 
 # ---- executors ----------------------------------------------------------------------------------
 class Executor:
-    """Runs ``run_one`` jobs: ``serial``, local processes (``workers``), or Dask (``dask`` address or 'local')."""
+    """Runs ``run_one`` jobs: ``serial``, local processes (``workers``), or Dask (``dask`` address or 'local').
+
+    Used as a context manager, the local worker processes start once and serve every ``map``
+    until the block ends (an optimiser's generations or a precision loop's rounds do not pay
+    a new pool, imports and compiled-loop loading each time); outside one, each ``map`` has its
+    own pool."""
 
     def __init__(self, workers: int | None = None, dask: str | None = None):
         self.workers = workers
         self.dask = dask
         self._client = None
         self._cluster = None
+        self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self):
         if self.dask:
@@ -114,9 +120,14 @@ class Executor:
                 self._client = Client(self._cluster)
             else:
                 self._client = Client(self.dask)
+        elif self.workers is not None and self.workers > 1:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
         return self
 
     def __exit__(self, *exc):
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
         if self._client is not None:
             self._client.close()
         if self._cluster is not None:
@@ -143,13 +154,17 @@ class Executor:
         else:
             from concurrent.futures import as_completed as done_iter
 
-            with ProcessPoolExecutor(max_workers=self.workers) as pool:
+            pool = self._pool or ProcessPoolExecutor(max_workers=self.workers)
+            try:
                 futs = {pool.submit(run_one, **j): i for i, j in enumerate(jobs)}
                 for f in done_iter(futs):
                     out[futs[f]] = f.result()
                     done += 1
                     if progress:
                         progress(done, n)
+            finally:
+                if pool is not self._pool:
+                    pool.shutdown(cancel_futures=True)
         return out  # type: ignore[return-value]
 
 
