@@ -358,24 +358,14 @@ class Run:
         t = self.clock.now
         part = Part(pid, product, t, due)
         self.live_parts[pid] = part
-        pl = self.part_log
-        pl.t.append(t)
-        pl.part.append(pid)
-        pl.event.append(PartEvent.RELEASE)
-        pl.product.append(product)
-        pl.due.append(due)
+        self.part_log.append(t, pid, PartEvent.RELEASE, product, due)
         self.released += 1
         self.wip += 1
         return part
 
     def scrap(self, part: Part) -> None:
         del self.live_parts[part.id]
-        pl = self.part_log
-        pl.t.append(self.clock.now)
-        pl.part.append(part.id)
-        pl.event.append(PartEvent.SCRAP)
-        pl.product.append(part.product)
-        pl.due.append(part.due)
+        self.part_log.append(self.clock.now, part.id, PartEvent.SCRAP, part.product, part.due)
         self.scrapped += 1
         self.wip -= 1
 
