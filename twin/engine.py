@@ -22,6 +22,7 @@ from simpy.core import NORMAL
 
 from .calendar import Calendar
 from .pools import build_pools, new_pool_log
+from .memory import keep_freed_memory
 from .log import CommandLog, FailureLog, FeatureLog, LevelLog, MaintenanceLog, OpsLog, PartLog, StateLog
 from .registry import registry
 from .scenario import ScenarioBase, parse_scenario
@@ -155,6 +156,7 @@ class Run:
     def __init__(self, scenario: ScenarioBase | dict, seed: int | None = None, replication: int = 0,
                  horizon: float | None = None, warmup: float | None = None, start: bool = True,
                  prepare: Callable[["Run"], None] | None = None):
+        keep_freed_memory()  # (once per process: freed log and KPI temporaries are reused, see twin.memory)
         if not isinstance(scenario, ScenarioBase) or horizon is not None or warmup is not None:
             scenario = parse_scenario(scenario, horizon=horizon, warmup=warmup)
         self.scenario = scenario
