@@ -219,7 +219,7 @@ class MachineryModel:
             node = await parent.add_property(self.nid(TWIN, path), self.qn(ns, name), var, datatype=datatype)
         else:
             node = await parent.add_variable(self.nid(TWIN, path), self.qn(ns, name), var, datatype=datatype)
-        self.values[key or path] = (node, fn if fn is not None else (lambda s, var=var: var))  # constants too: sim-time stamps
+        self.values[key or path] = (node, fn if fn is not None else _Const(var))  # constants too: sim-time stamps
         return node
 
     async def _analog(self, parent, path: str, ns: str, name: str, value: float, unit: str, lo: float | None = None,
@@ -242,7 +242,7 @@ class MachineryModel:
         for bn, var in consts:
             child = await node.get_child(f"0:{bn}")
             await child.write_value(var)
-            self.values[f"{path}.{bn}"] = (child, lambda s, var=var: var)
+            self.values[f"{path}.{bn}"] = (child, _Const(var))
         if fn is not None:
             self.values[path] = (node, fn)
         return node
@@ -563,11 +563,17 @@ class MachineryModel:
         from asyncua import ua
 
         stamp = self.when(snap["now"])
+        wall = datetime.datetime.now(datetime.timezone.utc)  # ServerTimestamp: when the server took the value
         last = self.last
         began = dict(self.since)
         self.since.update(snap.get("since", {}))
         for key, (node, fn) in self.values.items():
-            v = fn(snap)
+            if type(fn) is _Const:
+                if key in last:
+                    continue  # a constant, written by an earlier refresh
+                v = fn.var
+            else:
+                v = fn(snap)
             if not isinstance(v, ua.Variant):
                 continue
             station = self.since_keys.get(key)
@@ -578,12 +584,13 @@ class MachineryModel:
                     continue
                 t = self.when(self.since[station])
                 last[key] = v
-                await node.write_value(ua.DataValue(v, SourceTimestamp=t, ServerTimestamp=stamp))
+                await write_direct(self.server, node, ua.DataValue(v, SourceTimestamp=t, ServerTimestamp=wall))
                 continue
-            if last.get(key) == v:
+            before = last.get(key)
+            if before is v or before == v:
                 continue  # unchanged: its SourceTimestamp stays the sim time of its last change
             last[key] = v
-            await node.write_value(ua.DataValue(v, SourceTimestamp=stamp, ServerTimestamp=stamp))
+            await write_direct(self.server, node, ua.DataValue(v, SourceTimestamp=stamp, ServerTimestamp=wall))
         await self._alarms(snap)
 
     async def _alarms(self, snap: dict) -> None:
@@ -630,6 +637,19 @@ class MachineryModel:
         for name, m in self.machines.items():
             clear += [(0.0, name, r, False) for r in sorted(m.down)]
         await self._alarms({"alarms": clear})
+
+
+async def write_direct(server, node, dv) -> None:
+    """Write the value ``dv`` (a DataValue) of a node of this server straight into its address
+    space (``Server.write_attribute_value``): subscriptions are notified as for any write, but
+    without the per-write request objects and access checks of a client-style ``write_value``,
+    which cost more than the refresh itself (all of these nodes are the server's own). A bad
+    status (wrong type) raises, as ``write_value`` does."""
+    from asyncua import ua
+
+    status = await server.iserver.aspace.write_attribute_value(node.nodeid, ua.AttributeIds.Value, dv)
+    if status is not None:
+        status.check()
 
 
 async def _relink(parent, node, want: int) -> None:
@@ -682,10 +702,24 @@ def _plain(v, default):
     return str(v)
 
 
+class _Const:
+    """The value function of a constant: the refresh writes it once (at the sim time of that
+    refresh) and skips it afterwards."""
+
+    __slots__ = ("var",)
+
+    def __init__(self, var):
+        self.var = var
+
+    def __call__(self, s):
+        return self.var
+
+
 def _plain_fn(key, default):
     from asyncua import ua
 
     vt = _vt(default)
+    memo: list = [_NOTHING, None]  # the last tag value seen and its Variant (the same object while it stays equal)
 
     def fn(s):
         v = s["tags"].get(key)
@@ -693,6 +727,13 @@ def _plain_fn(key, default):
             return None
         if isinstance(v, float) and not math.isfinite(v) and vt != ua.VariantType.Double:
             return None
-        return ua.Variant(_plain(v, default), vt)
+        if type(v) is type(memo[0]) and v == memo[0]:
+            return memo[1]
+        var = ua.Variant(_plain(v, default), vt)
+        memo[0], memo[1] = v, var
+        return var
 
     return fn
+
+
+_NOTHING = object()

@@ -239,9 +239,12 @@ class Session:
 
     # ---- operations (on the event loop; the work runs in ``pool``) ---------------------------------
     async def step(self, pool: Executor, *, dt: float | None = None, until: float | None = None, event: bool = False,
-                   client: str = "anonymous", cancel: Cancel | None = None, pacer: bool = False) -> dict:
+                   client: str | None = "anonymous", cancel: Cancel | None = None, pacer: bool = False) -> dict:
         """One step; returns ``{sim_time, finished, changed, wall_ms}`` (+ ``interrupted``).
-        A session that runs by itself (``paced``) takes steps only from its pacer."""
+        A session that runs by itself (``paced``) takes steps only from its pacer. ``client``
+        None: the caller does not use ``changed`` (OPC UA refreshes its address space from its
+        own snapshot), so it is empty and the tags are read only if the reading has an effect
+        (signal non-idealities: noise draws and delay histories, journalled for replay)."""
         self.touch()
         cancel = cancel or Cancel()
         self._cancels.add(cancel)
@@ -281,11 +284,15 @@ class Session:
                         stopped = True
                         break
                     await self._sim(pool, self._advance, target, cancel)
-            tags = self._tags_now()
-            if tags is None:
-                tags = await self.call(pool, self._tags)
+            if client is None and not run.scenario.signals:
+                changed = {}  # nobody takes the tags, and reading them has no effect (no signal noise or delay)
+            else:
+                tags = self._tags_now()
+                if tags is None:
+                    tags = await self.call(pool, self._tags)
+                changed = {} if client is None else self.delta(client, tags)
             self.touch()
-            reply = {"sim_time": run.now, "finished": run.finished, "changed": self.delta(client, tags),
+            reply = {"sim_time": run.now, "finished": run.finished, "changed": changed,
                      "wall_ms": (time.perf_counter() - t0) * 1e3}
             if stopped:
                 reply["interrupted"] = True
@@ -340,6 +347,17 @@ class Session:
             if self.closed:
                 raise StepError("session", "the session was closed")
             return await self.call(pool, work)
+
+    def read_now(self, fn):
+        """``fn(run)`` on the event loop if the run lock is free now, else None (then use
+        :meth:`read`). Only for reads that cost about as much as a step's tag table."""
+        if not self.lock.acquire(blocking=False):
+            return None
+        try:
+            self.touch()
+            return fn(self.run)
+        finally:
+            self.lock.release()
 
     async def read(self, pool: Executor, fn):
         """``fn(run)`` under the run lock in a step thread (KPIs, command log)."""
