@@ -395,9 +395,10 @@ class OpcUaTwin:
         from .opcua_machinery import snapshot, write_direct
 
         row = self.model.state_row
-        snap = self.session.read_now(lambda r: snapshot(r, row))  # on the loop when the run is free (~0.1 ms)
+        take = lambda r: snapshot(r, row, self.model.windows(r))  # noqa: E731
+        snap = self.session.read_now(take)  # on the loop when the run is free (~0.1 ms)
         if snap is None:
-            snap = await self.session.read(self.svc.step_pool, lambda r: snapshot(r, row))
+            snap = await self.session.read(self.svc.step_pool, take)
         self.model.state_row = snap["state_row"]
         run = self.session.run
         self._seen = (id(run), snap["now"], snap["state_row"], len(run.command_log.rows))

@@ -131,21 +131,27 @@ def unit_id(code: str) -> int:
 
 
 # ---- one snapshot of the run (taken under the run lock) ------------------------------------------------
-def snapshot(run, state_row: int) -> dict:
+def maintenance_windows(run) -> dict[str, list]:
+    """Every station's calendar maintenance windows up to the horizon (fixed for a run)."""
+    cal = run.scenario.calendar
+    return {name: cal.maintenance_for(name, float(run.horizon)) if cal is not None else [] for name in run.stations}
+
+
+def snapshot(run, state_row: int, windows: dict[str, list] | None = None) -> dict:
     """What the OPC UA model shows, read from ``run`` in one go: tags, tools, outlooks, the
     calendar maintenance windows ahead, and the failure transitions of the state log since
-    row ``state_row``."""
+    row ``state_row``. ``windows``: :func:`maintenance_windows` of ``run``, if kept."""
     from twin.states import Code
 
-    sc = run.scenario
     now = run.now
+    if windows is None:
+        windows = maintenance_windows(run)
     out = {"now": float(now), "tags": run.tags(), "tools": {}, "outlook": {}, "windows": {}, "alarms": [], "state_row": state_row}
     for name, st in run.stations.items():
         out["tools"][name] = st.tool_life()
         out["outlook"][name] = st.outlook()
-        windows = sc.calendar.maintenance_for(name, float(run.horizon)) if sc.calendar is not None else []
-        ahead = [w for w in windows if w[0] >= now]
-        out["windows"][name] = ahead[:1]
+        ahead = next((w for w in windows[name] if w[0] >= now), None)
+        out["windows"][name] = [] if ahead is None else [ahead]
     sl = run.state_log
     n = len(sl)
     fail = Code.FAILURE.value
@@ -187,6 +193,13 @@ class MachineryModel:
         self.since_keys: dict[str, str] = {}  # state-machine value -> station (stamped with when its state began)
         self.since: dict[str, float] = {}  # station -> sim time its current state (or part in hand) began
         self.epoch = sim_epoch(run.scenario)
+        self._windows: tuple = (None, None)  # (run, maintenance_windows(run))
+
+    def windows(self, run) -> dict[str, list]:
+        """:func:`maintenance_windows` of ``run``, computed once per run (a Reset makes a new one)."""
+        if self._windows[0] is not run:
+            self._windows = (run, maintenance_windows(run))
+        return self._windows[1]
 
     # ---- helpers ---------------------------------------------------------------------------------
     def nid(self, ns: str, ident) -> "object":
@@ -269,16 +282,21 @@ class MachineryModel:
                                         ua.Variant(0, ua.VariantType.UInt32), datatype=ua.NodeId(ua.ObjectIds.UInt32))
         states = STATES[typ]
 
+        # one Variant per state, made once: a refresh compares it by identity and writes it only when the state changed
+        texts = {st: ua.Variant(ua.LocalizedText(st), ua.VariantType.LocalizedText) for st in states}
+        ids = {st: ua.Variant(self.nid(typ[0], v[0]), ua.VariantType.NodeId) for st, v in states.items()}
+        numbers = {st: ua.Variant(v[1], ua.VariantType.UInt32) for st, v in states.items()}
+
         def text(s):
-            return ua.Variant(ua.LocalizedText(state_fn(s)), ua.VariantType.LocalizedText)
+            return texts[state_fn(s)]
 
         def ident(s):
-            return ua.Variant(self.nid(typ[0], states[state_fn(s)][0]), ua.VariantType.NodeId)
+            return ids[state_fn(s)]
 
         self.values[path + ".CurrentState"] = (cs, text)
         self.values[path + ".CurrentState.Id"] = (cid, ident)
         if num is not None:
-            self.values[path + ".CurrentState.Number"] = (num, lambda s: ua.Variant(states[state_fn(s)][1], ua.VariantType.UInt32))
+            self.values[path + ".CurrentState.Number"] = (num, lambda s: numbers[state_fn(s)])
         if station is not None:  # stamped with the sim time the state (or the part in hand) began
             for k in (".CurrentState", ".CurrentState.Id"):
                 self.since_keys[path + k] = station
@@ -521,9 +539,15 @@ class MachineryModel:
         loc = ua.LocalizedText(f"{name} unit 1")
 
         def at(fn):
+            memo: list = [_NOTHING, None]  # the last time and its Variant (the same object while it stays)
+
             def value(s):
                 t = fn(s)
-                return ua.Variant(self.when(t) if t is not None else NULL_TIME, T.DateTime)
+                if t == memo[0] and type(t) is type(memo[0]):
+                    return memo[1]
+                var = ua.Variant(self.when(t) if t is not None else NULL_TIME, T.DateTime)
+                memo[0], memo[1] = t, var
+                return var
             return value
 
         for i, tl in enumerate(snap["tools"][name]):
