@@ -9,7 +9,8 @@ stations are ``MachineToolType``), each also carrying the twin's own signals in 
 (``ItemState``, ``Execution``, ``Stacklight``, ``FeedOverride`` factor, part counts, power,
 spindle and condition channels); ``Objects/Buffers`` with ``Level`` and ``Capacity``. NodeIds
 are strings derived from names (``s=Machines.L1.Monitoring.Channel.FeedOverride``). Values
-refresh after every step and carry the simulated time as ``SourceTimestamp``.
+refresh after every step (only those that changed are written) and carry the simulated time of
+their last change as ``SourceTimestamp``.
 
 Security. With identities configured the server offers only Basic256Sha256 ``Sign`` and
 ``SignAndEncrypt`` endpoints and only user-name logins: anonymous sessions are refused, the user

@@ -287,4 +287,6 @@ def test_opcua_step_rewrites_only_changed_values(tmp_path):
     assert first.SourceTimestamp.replace(tzinfo=epoch.tzinfo) == epoch + datetime.timedelta(seconds=7 * 3600.0)
     assert st.Value.Value == ref.now and st.SourceTimestamp.replace(tzinfo=epoch.tzinfo) == epoch + datetime.timedelta(seconds=ref.now)
     assert dn.Value.Value == ref.tags()["plant.parts_completed"] > 0
-    assert abs(st.ServerTimestamp.timestamp() - t0) < 120  # the server's wall clock, as before
+    # ServerTimestamp stays the server's wall clock, as it was before (asyncua forced it on every write;
+    # docs/api.md says simulated time: left for a decision, see the lockstep report)
+    assert abs(st.ServerTimestamp.timestamp() - t0) < 120
