@@ -136,8 +136,12 @@ class Session:
         self.remember(client, tags)
         if before is None:
             return dict(tags)
-        missing = object()
-        return {k: v for k, v in tags.items() if before.get(k, missing) != v and not _both_nan(before.get(k), v)}
+        get = before.get
+        out = {k: v for k, v in tags.items() if get(k, _MISSING) != v}
+        for k in [k for k, v in out.items() if isinstance(v, float) and v != v]:  # NaN != NaN: NaN before and now is no change
+            if _both_nan(get(k), out[k]):
+                del out[k]
+        return out
 
     # ---- work in the step threads ------------------------------------------------------------------
     def _watched(self, fn, *args):
@@ -200,13 +204,13 @@ class Session:
             return _TAKEN
         try:
             run = self.run
-            clock = run.clock
-            deadline = time.perf_counter() + INLINE_S
+            peek, event, now = run.clock.peek, run.clock.step, time.perf_counter
+            deadline = now() + INLINE_S
             run._advancing = True  # as in Run.run_until: commands and reads inside events are not journalled
             try:
-                while clock.peek() < target:
-                    clock.step()  # the engine loop's body (twin.engine._drive), one event
-                    if time.perf_counter() > deadline:
+                while peek() < target:
+                    event()  # the engine loop's body (twin.engine._drive), one event
+                    if now() > deadline:
                         return _HELD
             finally:
                 run._advancing = False
@@ -386,6 +390,9 @@ class Session:
         self.closed = True
         for c in list(self._cancels):
             c.set()
+
+
+_MISSING = object()
 
 
 def _both_nan(a, b) -> bool:
