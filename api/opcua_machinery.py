@@ -194,6 +194,8 @@ class MachineryModel:
         self.since: dict[str, float] = {}  # station -> sim time its current state (or part in hand) began
         self.epoch = sim_epoch(run.scenario)
         self._windows: tuple = (None, None)  # (run, maintenance_windows(run))
+        self._plan: tuple | None = None  # see refresh
+        self._consts_written = False
 
     def windows(self, run) -> dict[str, list]:
         """:func:`maintenance_windows` of ``run``, computed once per run (a Reset makes a new one)."""
@@ -591,7 +593,11 @@ class MachineryModel:
         last = self.last
         began = dict(self.since)
         self.since.update(snap.get("since", {}))
-        for key, (node, fn) in self.values.items():
+        if self._plan is None or self._plan[0] != len(self.values):  # (values, dynamic (key, node, fn, station)), made once
+            self._plan = (len(self.values), [(k, n, f, self.since_keys.get(k)) for k, (n, f) in self.values.items() if type(f) is not _Const])
+            self._consts_written = False
+        items = self._plan[1] if self._consts_written else [(k, n, f, self.since_keys.get(k)) for k, (n, f) in self.values.items()]
+        for key, node, fn, station in items:
             if type(fn) is _Const:
                 if key in last:
                     continue  # a constant, written by an earlier refresh
@@ -600,7 +606,6 @@ class MachineryModel:
                 v = fn(snap)
             if not isinstance(v, ua.Variant):
                 continue
-            station = self.since_keys.get(key)
             if station is not None and station in self.since:
                 # a state machine: its SourceTimestamp is when the state (or, Executing part after
                 # part, the part in hand) began, so CurrentTime minus it is how long it has lasted
@@ -615,6 +620,7 @@ class MachineryModel:
                 continue  # unchanged: its SourceTimestamp stays the sim time of its last change
             last[key] = v
             await write_direct(self.server, node, ua.DataValue(v, SourceTimestamp=stamp, ServerTimestamp=wall))
+        self._consts_written = True  # from now on only the values that can change are looked at
         await self._alarms(snap)
 
     async def _alarms(self, snap: dict) -> None:
@@ -657,6 +663,7 @@ class MachineryModel:
         self.state_row = 0
         self.since.clear()
         self.last.clear()
+        self._consts_written = False
         clear = []
         for name, m in self.machines.items():
             clear += [(0.0, name, r, False) for r in sorted(m.down)]
