@@ -158,6 +158,7 @@ class OpcUaTwin:
         self.feed_nodes: dict = {}
         self._last: dict[str, object] = {}  # key of self.nodes -> the value last written
         self._seen: tuple | None = None  # (run, sim time, state-log rows, command-log rows) of the last refresh
+        self._kinds: list | None = None  # (key, node, capacity | double | plain) of self.nodes
 
     @property
     def secured(self) -> bool:
@@ -409,15 +410,19 @@ class OpcUaTwin:
         stamp = self.model.when(snap["now"])
         wall = datetime.datetime.now(datetime.timezone.utc)  # ServerTimestamp: when the server took the value
         last = self._last
-        for key, node in self.nodes.items():
-            if key.endswith(".capacity"):
+        if self._kinds is None or len(self._kinds) != len(self.nodes):  # what each node holds, worked out once
+            self._kinds = [(key, node, "capacity" if key.endswith(".capacity") else
+                            "double" if key.endswith(".feed_override") or key in ("plant.sim_time", "plant.horizon") else "plain")
+                           for key, node in self.nodes.items()]
+        for key, node, kind in self._kinds:
+            if kind == "capacity":
                 v = -1 if tags.get(key) is None else int(tags[key])
                 vt = ua.VariantType.Int64
             else:
                 v = tags.get(key)
                 if v is None:
                     continue
-                if key.endswith(".feed_override") or key in ("plant.sim_time", "plant.horizon"):
+                if kind == "double":
                     v, vt = float(v), ua.VariantType.Double
                 elif isinstance(v, bool):
                     vt = ua.VariantType.Boolean

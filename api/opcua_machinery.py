@@ -676,11 +676,17 @@ async def write_direct(server, node, dv) -> None:
     without the per-write request objects and access checks of a client-style ``write_value``,
     which cost more than the refresh itself (all of these nodes are the server's own). A bad
     status (wrong type) raises, as ``write_value`` does."""
-    from asyncua import ua
+    global _VALUE
+    if _VALUE is None:
+        from asyncua import ua
 
-    status = await server.iserver.aspace.write_attribute_value(node.nodeid, ua.AttributeIds.Value, dv)
+        _VALUE = ua.AttributeIds.Value
+    status = await server.iserver.aspace.write_attribute_value(node.nodeid, _VALUE, dv)
     if status is not None:
         status.check()
+
+
+_VALUE = None  # ua.AttributeIds.Value (asyncua is imported when the OPC UA server starts)
 
 
 async def _relink(parent, node, want: int) -> None:
