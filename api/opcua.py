@@ -9,7 +9,8 @@ stations are ``MachineToolType``), each also carrying the twin's own signals in 
 (``ItemState``, ``Execution``, ``Stacklight``, ``FeedOverride`` factor, part counts, power,
 spindle and condition channels); ``Objects/Buffers`` with ``Level`` and ``Capacity``. NodeIds
 are strings derived from names (``s=Machines.L1.Monitoring.Channel.FeedOverride``). Values
-refresh after every step and carry the simulated time as ``SourceTimestamp``.
+refresh after every step (only those that changed are written) and carry the simulated time of
+their last change as ``SourceTimestamp``.
 
 Security. With identities configured the server offers only Basic256Sha256 ``Sign`` and
 ``SignAndEncrypt`` endpoints and only user-name logins: anonymous sessions are refused, the user
@@ -53,6 +54,7 @@ MACHINE_VARS = [("ItemState", "item_state", ""), ("OperationMode", "operation_mo
 CONDITION_VARS = [("VibrationRMS", "vibration_rms", 0.0), ("ToolWear", "tool_wear_max", 0.0), ("ToolVB", "tool_vb_mm", 0.0)]
 APP_URI = "urn:twin:server"
 
+_UNSET = object()
 _USER: contextvars.ContextVar = contextvars.ContextVar("twin_opcua_user", default=None)
 
 
@@ -154,6 +156,9 @@ class OpcUaTwin:
         self.server = None
         self.nodes: dict[str, object] = {}
         self.feed_nodes: dict = {}
+        self._last: dict[str, object] = {}  # key of self.nodes -> the value last written
+        self._seen: tuple | None = None  # (run, sim time, state-log rows, command-log rows) of the last refresh
+        self._kinds: list | None = None  # (key, node, capacity | double | plain) of self.nodes
 
     @property
     def secured(self) -> bool:
@@ -339,7 +344,7 @@ class OpcUaTwin:
         from .sessions import StepError
 
         try:
-            await self.session.step(self.svc.step_pool, dt=dt, client="opcua")
+            await self.session.step(self.svc.step_pool, dt=dt, client=None)  # the address space is refreshed below
         except StepError as e:
             return self._refused(ua.StatusCodes.BadInvalidState, f"{e}; call Reset", 1)
         await self.refresh()
@@ -355,6 +360,7 @@ class OpcUaTwin:
         async with self._refreshing():
             await self.session.reset(self.svc.step_pool)
             await self.model.reset()
+            self._last.clear()
             await self._refresh()
         return [ua.Variant(float(self.session.run.now), ua.VariantType.Double)]
 
@@ -373,46 +379,59 @@ class OpcUaTwin:
         """Refresh whenever the served run moved or changed by other means than this server's own
         Step (an HTTP or WebSocket step of the same session, a command, the realtime pacer), so
         OPC UA clients see the plant every other client sees."""
-        seen = None
         while True:
             await asyncio.sleep(every_s)
             try:
                 run = self.session.run
                 key = (id(run), run.now, len(run.state_log), len(run.command_log.rows))
-                if key == seen:
+                if key == self._seen:  # this server's own Step (or the last look) refreshed it already
                     continue
                 await self.refresh()
-                seen = key
+                self._seen = key
             except Exception:  # a closed or resetting session: look again next time
                 log.debug("OPC UA refresh failed", exc_info=True)
 
     async def _refresh(self) -> None:
         from asyncua import ua
 
-        from .opcua_machinery import snapshot
+        from .opcua_machinery import snapshot, write_direct
 
         row = self.model.state_row
-        snap = await self.session.read(self.svc.step_pool, lambda r: snapshot(r, row))
+        take = lambda r: snapshot(r, row, self.model.windows(r))  # noqa: E731
+        snap = self.session.read_now(take)  # on the loop when the run is free (~0.1 ms)
+        if snap is None:
+            snap = await self.session.read(self.svc.step_pool, take)
         self.model.state_row = snap["state_row"]
         run = self.session.run
+        self._seen = (id(run), snap["now"], snap["state_row"], len(run.command_log.rows))
         tags = snap["tags"]
         tags["plant.finished"] = bool(run.finished)
         tags["plant.horizon"] = float(run.horizon)
         stamp = self.model.when(snap["now"])
-        for key, node in self.nodes.items():
-            if key.endswith(".capacity"):
-                v = ua.Variant(-1 if tags.get(key) is None else int(tags[key]), ua.VariantType.Int64)
+        wall = datetime.datetime.now(datetime.timezone.utc)  # ServerTimestamp: when the server took the value
+        last = self._last
+        if self._kinds is None or len(self._kinds) != len(self.nodes):  # what each node holds, worked out once
+            self._kinds = [(key, node, "capacity" if key.endswith(".capacity") else
+                            "double" if key.endswith(".feed_override") or key in ("plant.sim_time", "plant.horizon") else "plain")
+                           for key, node in self.nodes.items()]
+        for key, node, kind in self._kinds:
+            if kind == "capacity":
+                v = -1 if tags.get(key) is None else int(tags[key])
+                vt = ua.VariantType.Int64
             else:
                 v = tags.get(key)
                 if v is None:
                     continue
-                if key.endswith(".feed_override") or key in ("plant.sim_time", "plant.horizon"):
-                    v = ua.Variant(float(v), ua.VariantType.Double)
+                if kind == "double":
+                    v, vt = float(v), ua.VariantType.Double
                 elif isinstance(v, bool):
-                    v = ua.Variant(v, ua.VariantType.Boolean)
+                    vt = ua.VariantType.Boolean
                 else:
-                    v = ua.Variant(int(v), ua.VariantType.Int64)
-            await node.write_value(ua.DataValue(v, SourceTimestamp=stamp, ServerTimestamp=stamp))
+                    v, vt = int(v), ua.VariantType.Int64
+            if last.get(key, _UNSET) == v:
+                continue  # unchanged: its SourceTimestamp stays the sim time of its last change
+            last[key] = v
+            await write_direct(self.server, node, ua.DataValue(ua.Variant(v, vt), SourceTimestamp=stamp, ServerTimestamp=wall))
         await self._set_clock(stamp)
         await self.model.refresh(snap)
 
@@ -424,12 +443,19 @@ class OpcUaTwin:
 
         from asyncua import ua
 
+        from .opcua_machinery import write_direct
+
         iserver = self.server.iserver
-        status = copy(await iserver.server_status_node.read_value())
+        node = iserver.server_status_node
+        dv = iserver.aspace.read_attribute_value(node.nodeid, ua.AttributeIds.Value)
+        dv.StatusCode.check()
+        status = copy(dv.Value.Value)
         status.CurrentTime = stamp
-        await iserver.server_status_node.write_value(status)
-        await iserver.current_time_node.write_value(ua.DataValue(ua.Variant(stamp, ua.VariantType.DateTime),
-                                                                 SourceTimestamp=stamp, ServerTimestamp=stamp))
+        wall = datetime.datetime.now(datetime.timezone.utc)
+        await write_direct(self.server, node, ua.DataValue(ua.Variant(status, ua.VariantType.ExtensionObject), SourceTimestamp=wall,
+                                                           ServerTimestamp=wall))
+        await write_direct(self.server, iserver.current_time_node,
+                           ua.DataValue(ua.Variant(stamp, ua.VariantType.DateTime), SourceTimestamp=stamp, ServerTimestamp=wall))
 
     async def stop(self) -> None:
         task = getattr(self, "_follower", None)

@@ -131,21 +131,27 @@ def unit_id(code: str) -> int:
 
 
 # ---- one snapshot of the run (taken under the run lock) ------------------------------------------------
-def snapshot(run, state_row: int) -> dict:
+def maintenance_windows(run) -> dict[str, list]:
+    """Every station's calendar maintenance windows up to the horizon (fixed for a run)."""
+    cal = run.scenario.calendar
+    return {name: cal.maintenance_for(name, float(run.horizon)) if cal is not None else [] for name in run.stations}
+
+
+def snapshot(run, state_row: int, windows: dict[str, list] | None = None) -> dict:
     """What the OPC UA model shows, read from ``run`` in one go: tags, tools, outlooks, the
     calendar maintenance windows ahead, and the failure transitions of the state log since
-    row ``state_row``."""
+    row ``state_row``. ``windows``: :func:`maintenance_windows` of ``run``, if kept."""
     from twin.states import Code
 
-    sc = run.scenario
     now = run.now
+    if windows is None:
+        windows = maintenance_windows(run)
     out = {"now": float(now), "tags": run.tags(), "tools": {}, "outlook": {}, "windows": {}, "alarms": [], "state_row": state_row}
     for name, st in run.stations.items():
         out["tools"][name] = st.tool_life()
         out["outlook"][name] = st.outlook()
-        windows = sc.calendar.maintenance_for(name, float(run.horizon)) if sc.calendar is not None else []
-        ahead = [w for w in windows if w[0] >= now]
-        out["windows"][name] = ahead[:1]
+        ahead = next((w for w in windows[name] if w[0] >= now), None)
+        out["windows"][name] = [] if ahead is None else [ahead]
     sl = run.state_log
     n = len(sl)
     fail = Code.FAILURE.value
@@ -186,6 +192,15 @@ class MachineryModel:
         self.since_keys: dict[str, str] = {}  # state-machine value -> station (stamped with when its state began)
         self.since: dict[str, float] = {}  # station -> sim time its current state (or part in hand) began
         self.epoch = sim_epoch(run.scenario)
+        self._windows: tuple = (None, None)  # (run, maintenance_windows(run))
+        self._plan: tuple | None = None  # see refresh
+        self._consts_written = False
+
+    def windows(self, run) -> dict[str, list]:
+        """:func:`maintenance_windows` of ``run``, computed once per run (a Reset makes a new one)."""
+        if self._windows[0] is not run:
+            self._windows = (run, maintenance_windows(run))
+        return self._windows[1]
 
     # ---- helpers ---------------------------------------------------------------------------------
     def nid(self, ns: str, ident) -> "object":
@@ -218,7 +233,7 @@ class MachineryModel:
             node = await parent.add_property(self.nid(TWIN, path), self.qn(ns, name), var, datatype=datatype)
         else:
             node = await parent.add_variable(self.nid(TWIN, path), self.qn(ns, name), var, datatype=datatype)
-        self.values[key or path] = (node, fn if fn is not None else (lambda s, var=var: var))  # constants too: sim-time stamps
+        self.values[key or path] = (node, fn if fn is not None else _Const(var))  # constants too: sim-time stamps
         return node
 
     async def _analog(self, parent, path: str, ns: str, name: str, value: float, unit: str, lo: float | None = None,
@@ -241,7 +256,7 @@ class MachineryModel:
         for bn, var in consts:
             child = await node.get_child(f"0:{bn}")
             await child.write_value(var)
-            self.values[f"{path}.{bn}"] = (child, lambda s, var=var: var)
+            self.values[f"{path}.{bn}"] = (child, _Const(var))
         if fn is not None:
             self.values[path] = (node, fn)
         return node
@@ -268,16 +283,21 @@ class MachineryModel:
                                         ua.Variant(0, ua.VariantType.UInt32), datatype=ua.NodeId(ua.ObjectIds.UInt32))
         states = STATES[typ]
 
+        # one Variant per state, made once: a refresh compares it by identity and writes it only when the state changed
+        texts = {st: ua.Variant(ua.LocalizedText(st), ua.VariantType.LocalizedText) for st in states}
+        ids = {st: ua.Variant(self.nid(typ[0], v[0]), ua.VariantType.NodeId) for st, v in states.items()}
+        numbers = {st: ua.Variant(v[1], ua.VariantType.UInt32) for st, v in states.items()}
+
         def text(s):
-            return ua.Variant(ua.LocalizedText(state_fn(s)), ua.VariantType.LocalizedText)
+            return texts[state_fn(s)]
 
         def ident(s):
-            return ua.Variant(self.nid(typ[0], states[state_fn(s)][0]), ua.VariantType.NodeId)
+            return ids[state_fn(s)]
 
         self.values[path + ".CurrentState"] = (cs, text)
         self.values[path + ".CurrentState.Id"] = (cid, ident)
         if num is not None:
-            self.values[path + ".CurrentState.Number"] = (num, lambda s: ua.Variant(states[state_fn(s)][1], ua.VariantType.UInt32))
+            self.values[path + ".CurrentState.Number"] = (num, lambda s: numbers[state_fn(s)])
         if station is not None:  # stamped with the sim time the state (or the part in hand) began
             for k in (".CurrentState", ".CurrentState.Id"):
                 self.since_keys[path + k] = station
@@ -520,9 +540,15 @@ class MachineryModel:
         loc = ua.LocalizedText(f"{name} unit 1")
 
         def at(fn):
+            memo: list = [_NOTHING, None]  # the last time and its Variant (the same object while it stays)
+
             def value(s):
                 t = fn(s)
-                return ua.Variant(self.when(t) if t is not None else NULL_TIME, T.DateTime)
+                if t == memo[0] and type(t) is type(memo[0]):
+                    return memo[1]
+                var = ua.Variant(self.when(t) if t is not None else NULL_TIME, T.DateTime)
+                memo[0], memo[1] = t, var
+                return var
             return value
 
         for i, tl in enumerate(snap["tools"][name]):
@@ -562,14 +588,23 @@ class MachineryModel:
         from asyncua import ua
 
         stamp = self.when(snap["now"])
+        wall = datetime.datetime.now(datetime.timezone.utc)  # ServerTimestamp: when the server took the value
         last = self.last
         began = dict(self.since)
         self.since.update(snap.get("since", {}))
-        for key, (node, fn) in self.values.items():
-            v = fn(snap)
+        if self._plan is None or self._plan[0] != len(self.values):  # (values, dynamic (key, node, fn, station)), made once
+            self._plan = (len(self.values), [(k, n, f, self.since_keys.get(k)) for k, (n, f) in self.values.items() if type(f) is not _Const])
+            self._consts_written = False
+        items = self._plan[1] if self._consts_written else [(k, n, f, self.since_keys.get(k)) for k, (n, f) in self.values.items()]
+        for key, node, fn, station in items:
+            if type(fn) is _Const:
+                if key in last:
+                    continue  # a constant, written by an earlier refresh
+                v = fn.var
+            else:
+                v = fn(snap)
             if not isinstance(v, ua.Variant):
                 continue
-            station = self.since_keys.get(key)
             if station is not None and station in self.since:
                 # a state machine: its SourceTimestamp is when the state (or, Executing part after
                 # part, the part in hand) began, so CurrentTime minus it is how long it has lasted
@@ -577,12 +612,14 @@ class MachineryModel:
                     continue
                 t = self.when(self.since[station])
                 last[key] = v
-                await node.write_value(ua.DataValue(v, SourceTimestamp=t, ServerTimestamp=stamp))
+                await write_direct(self.server, node, ua.DataValue(v, SourceTimestamp=t, ServerTimestamp=wall))
                 continue
-            if last.get(key) == v:
+            before = last.get(key)
+            if before is v or before == v:
                 continue  # unchanged: its SourceTimestamp stays the sim time of its last change
             last[key] = v
-            await node.write_value(ua.DataValue(v, SourceTimestamp=stamp, ServerTimestamp=stamp))
+            await write_direct(self.server, node, ua.DataValue(v, SourceTimestamp=stamp, ServerTimestamp=wall))
+        self._consts_written = True  # from now on only the values that can change are looked at
         await self._alarms(snap)
 
     async def _alarms(self, snap: dict) -> None:
@@ -625,10 +662,30 @@ class MachineryModel:
         self.state_row = 0
         self.since.clear()
         self.last.clear()
+        self._consts_written = False
         clear = []
         for name, m in self.machines.items():
             clear += [(0.0, name, r, False) for r in sorted(m.down)]
         await self._alarms({"alarms": clear})
+
+
+async def write_direct(server, node, dv) -> None:
+    """Write the value ``dv`` (a DataValue) of a node of this server straight into its address
+    space (``Server.write_attribute_value``): subscriptions are notified as for any write, but
+    without the per-write request objects and access checks of a client-style ``write_value``,
+    which cost more than the refresh itself (all of these nodes are the server's own). A bad
+    status (wrong type) raises, as ``write_value`` does."""
+    global _VALUE
+    if _VALUE is None:
+        from asyncua import ua
+
+        _VALUE = ua.AttributeIds.Value
+    status = await server.iserver.aspace.write_attribute_value(node.nodeid, _VALUE, dv)
+    if status is not None:
+        status.check()
+
+
+_VALUE = None  # ua.AttributeIds.Value (asyncua is imported when the OPC UA server starts)
 
 
 async def _relink(parent, node, want: int) -> None:
@@ -681,10 +738,24 @@ def _plain(v, default):
     return str(v)
 
 
+class _Const:
+    """The value function of a constant: the refresh writes it once (at the sim time of that
+    refresh) and skips it afterwards."""
+
+    __slots__ = ("var",)
+
+    def __init__(self, var):
+        self.var = var
+
+    def __call__(self, s):
+        return self.var
+
+
 def _plain_fn(key, default):
     from asyncua import ua
 
     vt = _vt(default)
+    memo: list = [_NOTHING, None]  # the last tag value seen and its Variant (the same object while it stays equal)
 
     def fn(s):
         v = s["tags"].get(key)
@@ -692,6 +763,13 @@ def _plain_fn(key, default):
             return None
         if isinstance(v, float) and not math.isfinite(v) and vt != ua.VariantType.Double:
             return None
-        return ua.Variant(_plain(v, default), vt)
+        if type(v) is type(memo[0]) and v == memo[0]:
+            return memo[1]
+        var = ua.Variant(_plain(v, default), vt)
+        memo[0], memo[1] = v, var
+        return var
 
     return fn
+
+
+_NOTHING = object()

@@ -7,8 +7,9 @@ listed under ``/v1/sessions`` (kind ``opcua`` when OPC UA serves it, else ``serv
 and WebSocket clients can read its tags and send it commands.
 
 :class:`Pacer` advances it continuously: every ``tick_s`` wall seconds to ``SCALE`` x the wall
-time since the pacer started (or since the last Reset), through :meth:`Session.step`, i.e. in
-the server's step threads, in chunks, never on the event loop. When the simulation cannot keep
+time since the pacer started (or since the last Reset), through :meth:`Session.step`, i.e. on the
+event loop for at most ``sessions.INLINE_S`` (1 ms), beyond it in the server's step threads, in
+chunks. When the simulation cannot keep
 up, it runs as fast as it can and ``lag_s`` tells by how much it is behind. At the horizon the
 plant stops (sim time stays at the horizon, ``finished`` true) until a Reset starts it over.
 While a pace is set, Step requests on the served session (HTTP, WebSocket, OPC UA ``Step``)

@@ -1,11 +1,20 @@
 """Lockstep sessions: a :class:`twin.Run` shared by HTTP, WebSocket and OPC UA clients.
 
-The simulation never runs on the event loop. Every step runs in the server's step threads in
-chunks of about :data:`CHUNK_S` wall seconds (the simulated span of a chunk adapts to the plant),
-so one session's long step (``{"until": "300 d"}``) neither freezes the server nor starves
-other sessions, and it can be cancelled between chunks (``{"stop": true}``, the client leaving,
-the session closing). Chunking does not change results: ``Run.run_until(a); run_until(b)``
-processes exactly the events of ``run_until(b)``.
+A step first runs on the event loop, event by event, for at most :data:`INLINE_S` of wall time
+(plus the one event in progress when the budget ends): a controller's one-minute step of a line
+is done there without a hand-off to a thread and back, which would cost more than the step
+itself. Only the run lock's *try*-acquire is used there (never a wait): when a step thread holds
+the run, the step goes to the threads at once. A step that does not fit the budget hands the
+held run lock to the server's step threads, which finish the event instant the budget ended in
+and run the rest in chunks of about :data:`CHUNK_S` wall seconds (the simulated span of a chunk
+adapts to the plant), so one session's long step (``{"until": "300 d"}``) neither freezes the
+server nor starves other sessions, and it can be cancelled between chunks (``{"stop": true}``,
+the client leaving, the session closing); a loop of zero-duration events ends the inline part
+at the budget and meets the stall watchdog in a thread. Neither the inline part nor chunking
+changes results: the events are processed in the same order by the same code (``Clock.step``
+is the engine loop's body), and ``Run.run_until(a); run_until(b)`` processes exactly the events
+of ``run_until(b)``. The tags of the reply are read on the loop too when the run lock is free
+(one pass over the tag table, no simulation).
 
 Per session, ``busy`` (an asyncio lock) orders whole operations (a step, a command, a reset)
 and ``lock`` (a thread lock) guards the run inside the step threads; reads of tags take only
@@ -29,7 +38,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CHUNK_S = 0.05
+#: wall-time budget [s] of a step's simulation on the event loop (checked after every event)
+INLINE_S = 0.001
 MAX_SNAPSHOTS = 64
+_DONE, _HELD, _TAKEN = 0, 1, 2  # outcomes of the inline part of a step
 
 
 class Cancel:
@@ -124,8 +136,12 @@ class Session:
         self.remember(client, tags)
         if before is None:
             return dict(tags)
-        missing = object()
-        return {k: v for k, v in tags.items() if before.get(k, missing) != v and not _both_nan(before.get(k), v)}
+        get = before.get
+        out = {k: v for k, v in tags.items() if get(k, _MISSING) != v}
+        for k in [k for k, v in out.items() if isinstance(v, float) and v != v]:  # NaN != NaN: NaN before and now is no change
+            if _both_nan(get(k), out[k]):
+                del out[k]
+        return out
 
     # ---- work in the step threads ------------------------------------------------------------------
     def _watched(self, fn, *args):
@@ -151,14 +167,21 @@ class Session:
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(r[0]), ctypes.py_object(Stalled))
             return True
 
-    def _advance(self, target: float, cancel: Cancel | None) -> None:
-        """Advance towards ``target`` for about CHUNK_S wall seconds (one chunk)."""
-        with self.lock:
+    def _advance(self, target: float, cancel: Cancel | None, held: bool = False) -> None:
+        """Advance towards ``target`` for about CHUNK_S wall seconds (one chunk). ``held``: the
+        run lock was taken over from the inline part of the step (see :meth:`_inline`), which may
+        have stopped between two events of one instant: the first sub-step runs whatever the
+        cancel flag says, so the run lock is never released in the middle of an instant."""
+        if not held:
+            self.lock.acquire()
+        try:
             run = self.run
             end = time.perf_counter() + CHUNK_S
+            first = held
             while run.now < target and not run.finished:
-                if cancel is not None and cancel.is_set():
+                if cancel is not None and cancel.is_set() and not first:
                     return
+                first = False
                 t0 = time.perf_counter()
                 run.run_until(min(target, run.now + self._span))
                 took = time.perf_counter() - t0
@@ -168,6 +191,44 @@ class Session:
                     self._span = max(self._span / 2.0, 1e-3)
                 if time.perf_counter() >= end:
                     return
+        finally:
+            self.lock.release()
+
+    def _inline(self, target: float) -> int:
+        """The inline part of a step, on the event loop: process events before ``target`` one by
+        one while the wall time spent stays under :data:`INLINE_S`. ``_DONE``: at ``target`` (run
+        lock released); ``_HELD``: the budget ran out, the run lock is still held and must be
+        handed to a step thread (:meth:`_advance` with ``held``); ``_TAKEN``: a step thread holds
+        the run lock (nothing done, nothing waited for)."""
+        if not self.lock.acquire(blocking=False):
+            return _TAKEN
+        try:
+            run = self.run
+            peek, event, now = run.clock.peek, run.clock.step, time.perf_counter
+            deadline = now() + INLINE_S
+            run._advancing = True  # as in Run.run_until: commands and reads inside events are not journalled
+            try:
+                while peek() < target:
+                    event()  # the engine loop's body (twin.engine._drive), one event
+                    if now() > deadline:
+                        return _HELD
+            finally:
+                run._advancing = False
+            run.run_until(target)  # no event left before target: sets the clock to it
+        except BaseException:
+            self.lock.release()
+            raise
+        self.lock.release()
+        return _DONE
+
+    def _tags_now(self) -> dict | None:
+        """The observed tags read on the event loop if the run lock is free now, else None."""
+        if not self.lock.acquire(blocking=False):
+            return None
+        try:
+            return self.run.observed_tags()
+        finally:
+            self.lock.release()
 
     def _event(self) -> None:
         with self.lock:
@@ -182,9 +243,12 @@ class Session:
 
     # ---- operations (on the event loop; the work runs in ``pool``) ---------------------------------
     async def step(self, pool: Executor, *, dt: float | None = None, until: float | None = None, event: bool = False,
-                   client: str = "anonymous", cancel: Cancel | None = None, pacer: bool = False) -> dict:
+                   client: str | None = "anonymous", cancel: Cancel | None = None, pacer: bool = False) -> dict:
         """One step; returns ``{sim_time, finished, changed, wall_ms}`` (+ ``interrupted``).
-        A session that runs by itself (``paced``) takes steps only from its pacer."""
+        A session that runs by itself (``paced``) takes steps only from its pacer. ``client``
+        None: the caller does not use ``changed`` (OPC UA refreshes its address space from its
+        own snapshot), so it is empty and the tags are read only if the reading has an effect
+        (signal non-idealities: noise draws and delay histories, journalled for replay)."""
         self.touch()
         cancel = cancel or Cancel()
         self._cancels.add(cancel)
@@ -216,18 +280,45 @@ class Session:
                     target = run.now + (dt or 0.0)
                 target = min(target, run.horizon)
                 stopped = False
+                state = self._inline(target) if run.now < target and not run.finished else _DONE
+                if state == _HELD:
+                    await self._handoff(pool, target, cancel)
                 while run.now < target and not run.finished:
                     if self.closed or cancel.is_set():
                         stopped = True
                         break
                     await self._sim(pool, self._advance, target, cancel)
-            tags = await self.call(pool, self._tags)
+            if client is None and not run.scenario.signals:
+                changed = {}  # nobody takes the tags, and reading them has no effect (no signal noise or delay)
+            else:
+                tags = self._tags_now()
+                if tags is None:
+                    tags = await self.call(pool, self._tags)
+                changed = {} if client is None else self.delta(client, tags)
             self.touch()
-            reply = {"sim_time": run.now, "finished": run.finished, "changed": self.delta(client, tags),
+            reply = {"sim_time": run.now, "finished": run.finished, "changed": changed,
                      "wall_ms": (time.perf_counter() - t0) * 1e3}
             if stopped:
                 reply["interrupted"] = True
             return reply
+
+    async def _handoff(self, pool: Executor, target: float, cancel: Cancel) -> None:
+        """Give the run lock held by the inline part to a step thread, which runs the first chunk
+        and releases it. The job runs even if this step is cancelled meanwhile (the lock is never
+        left held); a job the pool drops unstarted (server stopping) releases it here."""
+        try:
+            fut = pool.submit(self._watched, self._advance, target, cancel, True)
+        except BaseException:
+            self.lock.release()
+            raise
+        fut.add_done_callback(lambda f: self.lock.release() if f.cancelled() else None)
+        job = asyncio.wrap_future(fut)
+        job.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved even if nobody awaits it any more
+        try:
+            await asyncio.shield(job)
+        except Stalled:
+            self.close()
+            raise StepError("session", self.broken or "the session was closed") from None
 
     async def _sim(self, pool: Executor, fn, *args):
         try:
@@ -261,6 +352,17 @@ class Session:
                 raise StepError("session", "the session was closed")
             return await self.call(pool, work)
 
+    def read_now(self, fn):
+        """``fn(run)`` on the event loop if the run lock is free now, else None (then use
+        :meth:`read`). Only for reads that cost about as much as a step's tag table."""
+        if not self.lock.acquire(blocking=False):
+            return None
+        try:
+            self.touch()
+            return fn(self.run)
+        finally:
+            self.lock.release()
+
     async def read(self, pool: Executor, fn):
         """``fn(run)`` under the run lock in a step thread (KPIs, command log)."""
         self.touch()
@@ -288,6 +390,9 @@ class Session:
         self.closed = True
         for c in list(self._cancels):
             c.set()
+
+
+_MISSING = object()
 
 
 def _both_nan(a, b) -> bool:

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 import twin
 from twin.commands import CommandError
 
+from .. import eager
 from ..auth import Identity
 from ..commands import command_error_detail
 from ..deps import parse_scenario_at_edge, reader, service, unless_disconnected, writer
@@ -124,8 +125,12 @@ async def step(req: StepRequest, request: Request, sid: str = SessionId, svc: Se
     s = _session(svc, sid)
     cancel = Cancel()
     try:
-        return await unless_disconnected(request, s.step(svc.step_pool, dt=req.dt, until=req.until, event=bool(req.event),
-                                                         client=_client(ident), cancel=cancel), on_leave=cancel.set)
+        # a step that fits the inline budget is done here, without a task to watch the client
+        done, out = eager.start(s.step(svc.step_pool, dt=req.dt, until=req.until, event=bool(req.event),
+                                       client=_client(ident), cancel=cancel))
+        if done:
+            return out
+        return await unless_disconnected(request, out, on_leave=cancel.set)
     except StepError as e:  # "session": closed while the step ran (DELETE, idle reaper, stall watchdog); "paced": --realtime
         if e.path in ("session", "paced"):
             raise HTTPException(409, detail=str(e))
@@ -290,27 +295,60 @@ async def session_ws(ws: WebSocket, sid: str):
     client = f"ws:{uuid.uuid4()}"
     stop = Cancel()
     busy = False
-    queue: asyncio.Queue = asyncio.Queue(maxsize=svc.limits.max_ws_pending)
+    ended = False  # the socket is done (closed, or the session went away)
+    queue: asyncio.Queue = asyncio.Queue()  # (kind, message) to do, ("rest", awaitable) to finish; None: the reader ended
+    limit = svc.limits.max_ws_pending
+
+    async def respond(kind, req) -> None:
+        """Do one message and send its answer (``busy`` meanwhile)."""
+        nonlocal busy, ended
+        try:
+            reply = await _handle(svc, s, ident, client, kind, req, stop, ch)
+        except StepError as e:
+            if e.path == "paced":  # the plant runs by itself (--realtime): refused, the socket stays open
+                reply = {"error": str(e)}
+            elif e.path == "session":
+                ended = True
+                await ch.send({"error": str(e)})
+                await ch.close(4404, "session closed")
+                return
+            else:
+                reply = {"error": "invalid message", "detail": [{"path": e.path, "message": str(e)}]}
+        finally:
+            busy = False
+        if reply is not None and not await ch.send(reply):
+            ended = True
 
     async def reader_loop():
-        while True:
-            msg, err = await ch.receive()
-            if err is not None:
-                await ch.send({"error": err})
-                continue
-            kind, parsed = _parse_ws(msg)
-            if kind is None:
-                await ch.send({"error": "invalid message", "detail": parsed})
-            elif kind == "stop":
-                if busy:
-                    stop.set()
+        nonlocal busy
+        try:
+            while not ended:
+                msg, err = await ch.receive()
+                if err is not None:
+                    await ch.send({"error": err})
+                    continue
+                kind, parsed = _parse_ws(msg)
+                if kind is None:
+                    await ch.send({"error": "invalid message", "detail": parsed})
+                elif kind == "stop":
+                    if busy:
+                        stop.set()
+                    else:
+                        await ch.send({"stopped": False, "message": "nothing to stop"})
+                elif not busy and queue.empty():
+                    # nothing in progress: start it here; a step within the inline budget is answered
+                    # without waking the worker loop, anything that waits is finished there
+                    busy = True
+                    stop.clear()
+                    done, rest = eager.start(respond(kind, parsed))
+                    if not done:
+                        queue.put_nowait(("rest", rest))
+                elif queue.qsize() >= limit:
+                    await ch.send({"error": f"more than {limit} messages waiting; this one was dropped"})
                 else:
-                    await ch.send({"stopped": False, "message": "nothing to stop"})
-            else:
-                try:
                     queue.put_nowait((kind, parsed))
-                except asyncio.QueueFull:
-                    await ch.send({"error": f"more than {svc.limits.max_ws_pending} messages waiting; this one was dropped"})
+        finally:
+            queue.put_nowait(None)
 
     try:
         tags = await s.snapshot(svc.step_pool, client)
@@ -318,33 +356,26 @@ async def session_ws(ws: WebSocket, sid: str):
             return
         reading = asyncio.create_task(reader_loop())
         try:
-            while True:
-                getter = asyncio.create_task(queue.get())
-                done, _ = await asyncio.wait({getter, reading}, return_when=asyncio.FIRST_COMPLETED)
-                if reading in done:
-                    getter.cancel()
+            while not ended:
+                item = await queue.get()
+                if item is None:
                     break
-                kind, req = getter.result()
-                busy = True
-                stop.clear()
-                try:
-                    reply = await _handle(svc, s, ident, client, kind, req, stop, ch)
-                except StepError as e:
-                    if e.path == "paced":  # the plant runs by itself (--realtime): refused, the socket stays open
-                        reply = {"error": str(e)}
-                    elif e.path == "session":
-                        await ch.send({"error": str(e)})
-                        await ch.close(4404, "session closed")
-                        return
-                    else:
-                        reply = {"error": "invalid message", "detail": [{"path": e.path, "message": str(e)}]}
-                finally:
-                    busy = False
-                if reply is not None and not await ch.send(reply):
-                    break
+                kind, req = item
+                if kind == "rest":
+                    await req
+                else:
+                    busy = True
+                    stop.clear()
+                    await respond(kind, req)
+            if reading.done() and not reading.cancelled() and reading.exception() is not None:
+                raise reading.exception()  # the peer left (WebSocketDisconnect), or a failure to report
         finally:
             reading.cancel()
             stop.set()
+            while not queue.empty():  # a started message nobody will finish: let it clean up (locks)
+                item = queue.get_nowait()
+                if item is not None and item[0] == "rest":
+                    item[1].close()
     except WebSocketDisconnect:
         pass
     finally:
