@@ -26,7 +26,7 @@ from twin.engine import _Choice
 from twin.pools import crew_job
 from twin.registry import register
 from twin.specs import FailureProfile, Layout, PowerSpec, SpecModel, StationSpec, is_set  # noqa: F401  (re-exported)
-from twin.states import Code, Outcome, state_tags
+from twin.states import STATE_TAGS, Code, Outcome
 from twin.station import RoutedStation
 from twin.units import Probability, Seconds
 
@@ -451,17 +451,25 @@ class Machine(RoutedStation):
 
     # ---- tags -----------------------------------------------------------------------------------
     def tags(self) -> dict:
-        busy = sum(1 for u in self.units if u.code == PROCESSING)
+        units = self.units
+        c0 = units[0].code
+        if len(units) == 1:  # (read on every lockstep step: the one-unit case without generators)
+            busy, power, fault = int(c0 == PROCESSING), self.power_by_code[c0], c0 == FAILURE
+        else:
+            busy = sum(1 for u in units if u.code == PROCESSING)
+            power = sum(self.power_by_code[u.code] for u in units)
+            fault = any(u.code == FAILURE for u in units)
+        inputs = self.inputs
         return {
-            **state_tags(self.units[0].code),
+            **STATE_TAGS[c0],
             "units_busy": busy,
             "part_count_all": self.parts_all,
             "part_count_good": self.parts_good,
             "part_count_bad": self.parts_bad,
-            "power_W": sum(self.power_by_code[u.code] for u in self.units),
+            "power_W": power,
             "feed_override": self.feed_override,
-            "alarm": "FAULT" if any(u.code == FAILURE for u in self.units) else "NORMAL",
-            "queue": sum(len(b.queued()) for b in self.inputs),
+            "alarm": "FAULT" if fault else "NORMAL",
+            "queue": len(inputs[0].queued()) if len(inputs) == 1 else sum(len(b.queued()) for b in inputs),
         }
 
     def outlook(self):

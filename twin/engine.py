@@ -172,6 +172,7 @@ class Run:
         self.level_log = LevelLog()
         self.failure_log = FailureLog()
         self.command_log = CommandLog()
+        self._tag_keys: dict[str, dict[str, str]] = {}  # (tags(): "owner.tag" strings made once)
         self.feature_log = FeatureLog()
         self.maintenance_log = MaintenanceLog()
         self.resources: list[tuple[str, str]] = []  # rid -> (resource name, station name)
@@ -542,12 +543,17 @@ class Run:
             "plant.parts_scrapped": self.scrapped,
             "plant.wip": self.wip,
         }
-        for name, st in self.stations.items():
-            for k, v in st.tags().items():
-                out[f"{name}.{k}"] = v
-        for name, b in self.buffers.items():
-            for k, v in b.tags().items():
-                out[f"{name}.{k}"] = v
+        keys = self._tag_keys  # "station.tag" strings, made once per (owner, tag)
+        for owners in (self.stations, self.buffers):
+            for name, st in owners.items():
+                kn = keys.get(name)
+                if kn is None:
+                    kn = keys[name] = {}
+                for k, v in st.tags().items():
+                    full = kn.get(k)
+                    if full is None:
+                        full = kn[k] = f"{name}.{k}"
+                    out[full] = v
         return out
 
 

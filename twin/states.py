@@ -60,10 +60,14 @@ EXECUTION = {
 
 def state_tags(code: int) -> dict[str, str]:
     """The state tags of a logged code: item_state, operation_mode, reason (ISO 22400 / OPC UA
-    machine-tool names) and execution (MTConnect)."""
-    c = Code(code)
-    item, mode, reason = CODE_FIELDS[c]
-    return {"item_state": item, "operation_mode": mode, "reason": reason, "execution": EXECUTION[c]}
+    machine-tool names) and execution (MTConnect). (A new dict from a table made once: tags are
+    read on every lockstep step.)"""
+    return dict(STATE_TAGS[code])
+
+
+#: code -> its state tags (see state_tags; read-only)
+STATE_TAGS = {int(c): {"item_state": CODE_FIELDS[c][0], "operation_mode": CODE_FIELDS[c][1], "reason": CODE_FIELDS[c][2],
+                        "execution": EXECUTION[c]} for c in Code}
 
 
 #: Stop reasons in priority order: when several hold, the first is what the log shows.
