@@ -70,6 +70,9 @@ def _reject_constant(name: str):
     raise ValueError(name)
 
 
+_STRICT = json.JSONDecoder(parse_constant=_reject_constant)  # (one decoder: json.loads with a hook builds one per call)
+
+
 def loads_strict(text: str | bytes) -> Any:
     """``json.loads`` without the non-standard constants: raises ``json.JSONDecodeError``."""
     if isinstance(text, (bytes, bytearray)):
@@ -78,7 +81,9 @@ def loads_strict(text: str | bytes) -> Any:
         except UnicodeDecodeError as e:
             raise json.JSONDecodeError("the body is not UTF-8", "", e.start) from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        if text.startswith("\ufeff"):
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _STRICT.decode(text)
     except json.JSONDecodeError:
         raise
     except ValueError as e:  # our constant hook: say where
