@@ -51,12 +51,15 @@ def _finite(x: Any) -> Any:
     return x
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))  # (json.dumps with options builds one per call)
+
+
 def dumps(content: Any) -> str:
     """JSON text with non-finite floats as null."""
     try:
-        return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return _ENCODER.encode(content)
     except ValueError:
-        return json.dumps(_finite(content), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return _ENCODER.encode(_finite(content))
 
 
 class SafeJSONResponse(JSONResponse):
