@@ -89,14 +89,8 @@ class Clock(simpy.Environment):
             raise simpy.core.EmptySchedule from None
         if type(event) is list:
             event[0](event)
-            return
-        callbacks, event.callbacks = event.callbacks, None
-        for callback in callbacks:
-            callback(event)
-        if not event._ok and not hasattr(event, "_defused"):
-            exc = type(event._value)(*event._value.args)
-            exc.__cause__ = event._value
-            raise exc
+        else:
+            _fire(event)
 
     def at(self, t: float, callback) -> Wake:
         """Call ``callback(event)`` at absolute time ``t`` (now if ``t`` has passed)."""
@@ -581,17 +575,23 @@ def _drive(env: Clock, until: float) -> None:
     queue = env._queue
     while queue and queue[0][0] < until:
         env.now, _, _, ev = heappop(queue)
-        if type(ev) is list:  # a wake-up
+        if type(ev) is list:  # a wake-up (most events: called in place)
             ev[0](ev)
-            continue
-        callbacks, ev.callbacks = ev.callbacks, None
-        for cb in callbacks:
-            cb(ev)
-        if not ev._ok and not hasattr(ev, "_defused"):
-            exc = type(ev._value)(*ev._value.args)
-            exc.__cause__ = ev._value
-            raise exc
+        else:
+            _fire(ev)
     env.now = until
+
+
+def _fire(ev) -> None:
+    """Process a SimPy event as ``Environment.step`` does: its callbacks, then re-raise its
+    failure if nobody defused it."""
+    callbacks, ev.callbacks = ev.callbacks, None
+    for cb in callbacks:
+        cb(ev)
+    if not ev._ok and not hasattr(ev, "_defused"):
+        exc = type(ev._value)(*ev._value.args)
+        exc.__cause__ = ev._value
+        raise exc
 
 
 def _diff(a: dict, b: dict) -> dict:
