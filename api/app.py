@@ -23,11 +23,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 import twin
+from twin.memory import limit_malloc_arenas
 
 from . import errors
 from .auth import Identities
 from .middleware import Authenticate, BodyLimit, SecurityHeaders
-from .service import Limits, Service, limit_malloc_arenas
+from .service import Limits, Service
 from .sessions import Session
 
 __all__ = ["create_app", "Limits", "Session"]

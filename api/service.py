@@ -199,20 +199,3 @@ class Service:
         await asyncio.to_thread(self.stop_pool)
         await asyncio.to_thread(self.store.release_owned)
         self.step_pool.shutdown(wait=False, cancel_futures=True)
-
-
-def limit_malloc_arenas(n: int = 2) -> bool:
-    """Cap glibc's malloc arenas at ``n`` (``mallopt(M_ARENA_MAX)``). A server answers from many
-    threads (the request thread pool, the step threads); glibc gives each thread that contends
-    its own arena and rarely hands their free pages back, so the server's RSS crept up by tens of
-    MB per minute under load while the Python heap stayed flat (measured with the load test:
-    server RSS 161 -> 269 MB in 150 s with default arenas, 161 -> 211 MB and flat with 2).
-    Forked workers inherit the setting. No effect (False) off glibc."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return bool(libc.mallopt(-8, int(n)))  # M_ARENA_MAX
-    except (OSError, AttributeError):
-        return False

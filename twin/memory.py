@@ -12,7 +12,7 @@ settings below; the whole run + KPIs process 0.2-0.4 s less, measured with
 top to the system only beyond 128 MiB, so freed temporaries are reused. It runs once per process,
 when the first run of the process is built (``Run``: the CLI, ``twin.simulate``, sweep workers
 and the server's sessions and workers all build one). (The server also caps malloc's arenas:
-``api.service.limit_malloc_arenas``.) It
+:func:`limit_malloc_arenas`.) It
 changes no result, only where memory comes from; a process whose environment sets glibc's own
 ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_TOP_PAD_`` is left as it
 is (that is how to choose otherwise). No effect off glibc.
@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["keep_freed_memory"]
+__all__ = ["keep_freed_memory", "limit_malloc_arenas"]
 
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
 MMAP_THRESHOLD = 32 << 20  # glibc's maximum on 64-bit
 TRIM_THRESHOLD = 128 << 20
 _USER_SET = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
@@ -53,3 +53,12 @@ def keep_freed_memory() -> bool:
             _done = _mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and _mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
     return _done
 
+
+def limit_malloc_arenas(n: int = 2) -> bool:
+    """Cap glibc's malloc arenas at ``n`` (``mallopt(M_ARENA_MAX)``). A server answers from many
+    threads (the request thread pool, the step threads); glibc gives each thread that contends
+    its own arena and rarely hands their free pages back, so the server's RSS crept up by tens of
+    MB per minute under load while the Python heap stayed flat (measured with the load test:
+    server RSS 161 -> 269 MB in 150 s with default arenas, 161 -> 211 MB and flat with 2).
+    Forked workers inherit the setting. No effect (False) off glibc."""
+    return _mallopt(M_ARENA_MAX, n)
