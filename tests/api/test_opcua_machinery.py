@@ -247,6 +247,16 @@ def test_feed_override_in_percent_is_checked_and_reaches_the_run(physics):
     assert [(r[2], r[3]) for r in log] == [("MILL", "feed_override")]  # only the accepted write reached the run
 
 
+class _Events:
+    """An asyncua subscription handler that keeps the events' fields."""
+
+    def __init__(self):
+        self.events = []
+
+    def event_notification(self, ev):
+        self.events.append(ev.get_event_props_as_fields_dict())
+
+
 def test_failure_raises_and_clears_an_alarm_event(physics):
     """A client subscribed to L1's events receives an AlarmConditionType event when L1 goes down
     (Time = the failure's simulated time, ActiveState Active) and one when it is repaired."""
@@ -254,20 +264,13 @@ def test_failure_raises_and_clears_an_alarm_event(physics):
 
     t_fail, t_back = _first_failure("L1")
 
-    class Handler:
-        def __init__(self):
-            self.events = []
-
-        def event_notification(self, ev):
-            self.events.append(ev.get_event_props_as_fields_dict())
-
     async def go():
         async with Client(physics["endpoint"], timeout=120) as c:
             idx, step = await _plant(c)
-            h = Handler()
+            h = _Events()
             sub = await c.create_subscription(20, h)
             await sub.subscribe_events(c.get_node(ua.NodeId("Machines.L1", idx)), ua.NodeId(ua.ObjectIds.AlarmConditionType))
-            hs = Handler()  # the same alarms reach a client watching the Server object
+            hs = _Events()  # the same alarms reach a client watching the Server object
             sub_s = await c.create_subscription(20, hs)
             await sub_s.subscribe_events(c.nodes.server, ua.NodeId(ua.ObjectIds.AlarmConditionType))
             await step(t_fail + 1.0)
@@ -303,17 +306,10 @@ def test_reset_clears_an_active_alarm(physics):
 
     t_fail, _ = _first_failure("L1")
 
-    class Handler:
-        def __init__(self):
-            self.events = []
-
-        def event_notification(self, ev):
-            self.events.append(ev.get_event_props_as_fields_dict())
-
     async def go():
         async with Client(physics["endpoint"], timeout=120) as c:
             idx, step = await _plant(c)
-            h = Handler()
+            h = _Events()
             sub = await c.create_subscription(20, h)
             await sub.subscribe_events(c.get_node(ua.NodeId("Machines.L1", idx)), ua.NodeId(ua.ObjectIds.AlarmConditionType))
             await step(t_fail + 1.0)
