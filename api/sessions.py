@@ -203,21 +203,12 @@ class Session:
         if not self.lock.acquire(blocking=False):
             return _TAKEN
         try:
-            run = self.run
-            peek, event, now = run.clock.peek, run.clock.step, time.perf_counter
-            deadline = now() + INLINE_S
-            run._advancing = True  # as in Run.run_until: commands and reads inside events are not journalled
-            try:
-                while peek() < target:
-                    event()  # the engine loop's body (twin.engine._drive), one event
-                    if now() > deadline:
-                        return _HELD
-            finally:
-                run._advancing = False
-            run.run_until(target)  # no event left before target: sets the clock to it
+            done = self.run.run_until(target, deadline=time.perf_counter() + INLINE_S)
         except BaseException:
             self.lock.release()
             raise
+        if not done:
+            return _HELD
         self.lock.release()
         return _DONE
 

@@ -13,6 +13,7 @@ wait in the buffer's waiting lists and are called back when a part or space appe
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from heapq import heappop, heappush
 from typing import Any, Callable
@@ -416,15 +417,27 @@ class Run:
     def now(self) -> float:
         return self.clock.now
 
-    def run_until(self, t: float) -> None:
-        """Advance the simulation to time ``t`` (capped at the horizon). Events at ``t`` itself run on the next call."""
+    def run_until(self, t: float, deadline: float | None = None) -> bool:
+        """Advance the simulation to time ``t`` (capped at the horizon). Events at ``t`` itself run
+        on the next call. ``deadline`` (a ``time.perf_counter()`` value): stop after the first
+        event that ends past it, possibly inside an instant, and return False (call again to go
+        on); True when the clock is at ``t``."""
         t = min(float(t), self.horizon)
         if t > self.clock.now:
             self._advancing = True
             try:
-                _drive(self.clock, t)
+                if deadline is None:
+                    _drive(self.clock, t)
+                else:
+                    clock, now = self.clock, time.perf_counter
+                    while clock.peek() < t:
+                        clock.step()
+                        if now() > deadline:
+                            return False
+                    clock.now = t
             finally:
                 self._advancing = False
+        return True
 
     def step(self, dt: float) -> dict[str, Any]:
         """Advance by ``dt`` seconds; return the tags (as automation observes them) that changed."""

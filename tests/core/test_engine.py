@@ -226,3 +226,21 @@ def test_soon_runs_work_in_order_without_nesting():
 
     c.soon(job(0))
     assert len(order) == 5001 and max(d for _, d in order) == 1
+
+
+def test_run_until_with_a_deadline_stops_after_one_event_and_resumes_to_the_same_run():
+    """A deadline already past: each call processes exactly one event and says it is not there
+    yet; calling again until it is gives the event log of one uninterrupted run_until."""
+    sc = twin.load("examples/shaft_line.yaml", horizon=10 * 3600.0, warmup=0.0)
+    whole = twin.Run(sc)
+    assert whole.run_until(8 * 3600.0) is True
+    sliced = twin.Run(sc)
+    calls, last = 0, sliced.clock.now
+    while not sliced.run_until(8 * 3600.0, deadline=0.0):
+        calls += 1
+        assert sliced.clock.now >= last  # never past an event, never backwards
+        last = sliced.clock.now
+    assert calls > 100 and sliced.clock.now == whole.clock.now == 8 * 3600.0
+    for log in ("state_log", "ops_log", "level_log", "part_log"):
+        a, b = getattr(whole, log).numpy(), getattr(sliced, log).numpy()
+        assert all(np.array_equal(a[k], b[k]) for k in a), log
