@@ -89,6 +89,8 @@ def loads_strict(text: str | bytes) -> Any:
         return _STRICT.decode(text)
     except json.JSONDecodeError:
         raise
+    except RecursionError:  # (arrays or objects nested thousands deep)
+        raise json.JSONDecodeError("nested more deeply than the parser allows", text, 0) from None
     except ValueError as e:  # our constant hook: say where
         const = str(e)
         pos = text.find(const)

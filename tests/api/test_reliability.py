@@ -301,6 +301,8 @@ def test_hostile_inputs_get_422_naming_the_field(live):
         bad = json.dumps(dict(LINE, horizon="HORIZON")).replace('"HORIZON"', "NaN")
         assert post("/v1/scenarios/validate", '{"scenario": %s}' % bad).status_code == 422
         assert c.post("/v1/scenarios/validate", content=b'{"scenario": "\xff"}', headers={"Content-Type": "application/json"}).status_code == 422
+        deep = post("/v1/scenarios/validate", '{"scenario": ' + "[" * 100_000 + "]" * 100_000 + "}")
+        assert deep.status_code == 422 and "nested more deeply" in deep.text
         sid = c.post("/v1/sessions", json={"scenario": LINE}).json()["id"]
         c.post(f"/v1/sessions/{sid}/step", json={"dt": 1000})
         cmd = f"/v1/sessions/{sid}/commands"
