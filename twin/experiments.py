@@ -104,6 +104,8 @@ class Executor:
     own pool."""
 
     def __init__(self, workers: int | None = None, dask: str | None = None):
+        if workers is not None and workers < 1:
+            raise ValueError(f"workers must be at least 1 (got {workers})")
         self.workers = workers
         self.dask = dask
         self._client = None

@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         gate: List[str] = typer.Option([], help="e.g. 'oee >= -0.5pt', 'throughput_per_hour >= -2%', 'lead_time_mean_s <= 5 min'"),
         confidence: float = typer.Option(0.95, help="confidence level of the intervals"),
         seed: Optional[int] = typer.Option(None, help="seed for both (default: the baseline's)"),
-        workers: Optional[int] = typer.Option(None, help="local worker processes (default: all cores)"),
+        workers: Optional[int] = typer.Option(None, min=1, help="local worker processes (default: all cores)"),
         dask: Optional[str] = typer.Option(None, help="Dask scheduler address, or 'local' for a LocalCluster"),
         format: str = typer.Option("table", "--format", help="table | json"),
         db: Optional[str] = typer.Option(None, help="record runs in this store (SQLite path or postgresql:// URL)"),
@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
         expect: List[str] = typer.Option(..., help="e.g. 'line.oee >= 0.65' (repeatable)"),
         replications: int = typer.Option(5, help="replications"),
         confidence: float = typer.Option(0.95, help="the whole interval must satisfy each expectation"),
-        workers: Optional[int] = typer.Option(None, help="local worker processes"),
+        workers: Optional[int] = typer.Option(None, min=1, help="local worker processes"),
         format: str = typer.Option("table", "--format", help="table | json"),
         engine: str = typer.Option("simpy", "--engine", help=ENGINE_HELP),
     ):
@@ -139,7 +139,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, help="a directory (sweep.parquet, sweep.json: what `twin report DIR` needs) "
                                                        "or a .parquet file for the table alone (default: sweep.parquet)"),
         confidence: float = typer.Option(0.95, help="confidence level of the intervals per point"),
-        workers: Optional[int] = typer.Option(None, help="local worker processes"),
+        workers: Optional[int] = typer.Option(None, min=1, help="local worker processes"),
         dask: Optional[str] = typer.Option(None, help="Dask scheduler address, or 'local'"),
         db: Optional[str] = typer.Option(None, help="record runs in this store"),
         quiet: bool = typer.Option(False, help="no progress bar"),

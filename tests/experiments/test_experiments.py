@@ -173,3 +173,12 @@ def test_run_replications_cli(tmp_path):
     rep = json.loads(r.stdout)
     assert rep["replications"] == 3 and rep["kpis"]["line.oee"]["n"] == 3
     assert rep["mser5_warmup_s"] is not None
+
+
+@pytest.mark.parametrize("cmd", [["sweep", "examples/shaft_line.yaml", "--vary", "buffers.B_L1.capacity=2..6"],
+                                 ["compare", "examples/shaft_line.yaml", "examples/shaft_line.yaml"]])
+def test_zero_workers_are_refused_with_exit_2_naming_the_option(cmd):
+    r = subprocess.run([sys.executable, "-m", "twin", *cmd, "--workers", "0", "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--workers" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        E.Executor(workers=0)
